@@ -1,0 +1,168 @@
+# Helper functions of the workflow: configuration, study resolution and path construction.
+# Everything with logic lives in src/sisr (sisr.studies, sisr.jobs); this file only wires paths.
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e .`
+
+from sisr.studies import load_config, load_study, train_settings
+from sisr.training.config import TrainConfig
+
+CFG = load_config(config)
+DATA = CFG["data_dir"]
+RES = CFG["results_dir"]
+LOGS = CFG["logs_dir"]
+WEIGHTS = CFG["weights_dir"]
+
+STUDIES = {
+    name: load_study(
+        Path(CFG["studies_dir"]) / f"{name}.yaml", CFG["tier"], train_overrides=CFG["train_overrides"]
+    )
+    for name in CFG["studies"]
+}
+# Check every resolved run now, so that a wrong key fails before any job runs.
+for _study in STUDIES.values():
+    for _run, _settings in _study.runs.items():
+        TrainConfig.from_dict(train_settings(_settings), where=f"{_study.name}.runs.{_run} (tier {_study.tier})")
+
+
+wildcard_constraints:
+    study="[a-z0-9_]+",
+    run="[a-z0-9_]+",
+    dataset="[A-Za-z0-9_]+",
+    split="[A-Za-z0-9_]+",
+    scale="[234]",
+    evalset="[A-Za-z0-9_-]+",
+    table="[A-Za-z0-9_]+",
+    figure="[A-Za-z0-9_]+",
+
+
+def cache_manifest(ref, scale):
+    return f"{DATA}/cache/{ref.dataset}/{ref.split}/x{scale}/manifest.json"
+
+
+def eval_ref(study, evalset):
+    for ref in STUDIES[study].eval_data:
+        if ref.label == evalset:
+            return ref
+    raise ValueError(f"study {study}: no evaluation set labelled {evalset}")
+
+
+def study_of(wildcards):
+    return STUDIES[wildcards.study]
+
+
+def run_settings(wildcards):
+    return train_settings(STUDIES[wildcards.study].runs[wildcards.run])
+
+
+def run_resources(wildcards):
+    return STUDIES[wildcards.study].runs[wildcards.run].get("resources", {})
+
+
+def train_gpus(wildcards):
+    return run_resources(wildcards).get("gpus", 1)
+
+
+def train_mem_mb(wildcards):
+    return run_resources(wildcards).get("mem_mb", 16000)
+
+
+def train_runtime(wildcards):
+    return run_resources(wildcards).get("runtime", 240)
+
+
+def train_cpus(wildcards):
+    return run_resources(wildcards).get("cpus", 4)
+
+
+def train_inputs(wildcards):
+    study = STUDIES[wildcards.study]
+    inputs = {
+        "train": cache_manifest(study.train_data, study.scale),
+        "valid": cache_manifest(study.valid_data, study.scale),
+    }
+    init = study.runs[wildcards.run].get("init_checkpoint")
+    if init and init.startswith("{run:"):
+        inputs["init"] = f"{RES}/{wildcards.study}/{init[5:-1]}/checkpoint_best.pt"
+    return inputs
+
+
+def eval_inputs(wildcards):
+    study = STUDIES[wildcards.study]
+    inputs = {"data": f"{DATA}/datasets/{eval_ref(wildcards.study, wildcards.evalset).dataset}/ready.json"}
+    if wildcards.run in study.runs:
+        inputs["checkpoint"] = f"{RES}/{wildcards.study}/{wildcards.run}/checkpoint_best.pt"
+    return inputs
+
+
+def eval_dataset_params(wildcards):
+    ref = eval_ref(wildcards.study, wildcards.evalset)
+    return {"dataset": ref.dataset, "split": ref.split, "label": ref.label,
+            "root": f"{DATA}/datasets/{ref.dataset}"}
+
+
+def study_in_channels(wildcards):
+    return 1 if STUDIES[wildcards.study].channels == "y" else 3
+
+
+def eval_metrics(wildcards):
+    return list(STUDIES[wildcards.study].metrics)
+
+
+def eval_gpus(wildcards):
+    return 1 if wildcards.run in STUDIES[wildcards.study].runs and train_gpus(wildcards) else 0
+
+
+def study_eval_csvs(wildcards):
+    return eval_csvs(wildcards.study)
+
+
+def eval_csvs(study_name):
+    study = STUDIES[study_name]
+    return [
+        f"{RES}/{study_name}/{run}/eval/{ref.label}_x{study.scale}.csv"
+        for run in study.all_models
+        for ref in study.eval_data
+    ]
+
+
+def histories(wildcards):
+    study = STUDIES[wildcards.study]
+    return [f"{RES}/{wildcards.study}/{run}/history.csv" for run in study.runs]
+
+
+def figure_inputs(wildcards):
+    study = STUDIES[wildcards.study]
+    inputs = {"summary": f"{RES}/{wildcards.study}/summary.csv"}
+    kind = study.figures[wildcards.figure]["kind"]
+    if kind in ("loss_curves", "metric_curves", "sweep"):
+        inputs["histories"] = histories(wildcards)
+    return inputs
+
+
+def study_targets(name):
+    study = STUDIES[name]
+    fmts = CFG["figures"]
+    targets = [f"{RES}/{name}/summary.csv", f"{RES}/{name}/REPORT.md"]
+    targets += [f"{RES}/{name}/tables/{t}.{ext}" for t in study.tables for ext in ("csv", "md", "tex")]
+    targets += [f"{RES}/{name}/figures/{f}.{ext}" for f in study.figures for ext in fmts]
+    return targets
+
+
+def all_targets():
+    return [t for name in STUDIES for t in study_targets(name)]
+
+
+def print_outputs():
+    for name in STUDIES:
+        print(f"\nsisr-bench: study {name!r}, tier {CFG['tier']!r} is done.")
+        print(f"  summary : {RES}/{name}/summary.csv")
+        print(f"  report  : {RES}/{name}/REPORT.md")
+        print(f"  tables  : {RES}/{name}/tables/ (CSV, Markdown, LaTeX)")
+        print(f"  figures : {RES}/{name}/figures/")
+
+
+def study_file(wildcards):
+    return str(Path(CFG["studies_dir"]) / f"{wildcards.study}.yaml")

@@ -1,0 +1,42 @@
+# Evaluation: every model (baselines and trained runs) on every evaluation set of its study, standard protocol
+# (and the study's own protocol columns where it has them). One job per (study, run, evaluation set).
+
+
+rule evaluate:
+    input:
+        unpack(eval_inputs),
+    output:
+        csv=f"{RES}/{{study}}/{{run}}/eval/{{evalset}}_x{{scale}}.csv",
+        sr=directory(f"{RES}/{{study}}/{{run}}/sr/{{evalset}}_x{{scale}}"),
+    params:
+        model="{run}",
+        study="{study}",
+        evalset=eval_dataset_params,
+        in_channels=study_in_channels,
+        metrics=eval_metrics,
+        tier=CFG["tier"],
+        device=CFG["device"],
+        weights_dir=WEIGHTS,
+    resources:
+        gpu=eval_gpus,
+        mem_mb=8000,
+        runtime=60,
+    log:
+        f"{LOGS}/evaluate/{{study}}/{{run}}_{{evalset}}_x{{scale}}.log",
+    script:
+        "../workflow_scripts/evaluate.py"
+
+
+rule summarize:
+    input:
+        csvs=study_eval_csvs,
+    output:
+        f"{RES}/{{study}}/summary.csv",
+    params:
+        study="{study}",
+        tier=CFG["tier"],
+    localrule: True
+    log:
+        f"{LOGS}/summarize/{{study}}/summary.log",
+    script:
+        "../workflow_scripts/summarize.py"

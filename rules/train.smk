@@ -1,0 +1,26 @@
+# Training: one job per (study, run). The job resumes from checkpoint_last.pt if a previous attempt was
+# killed or preempted (SIGTERM saves a checkpoint), so `retries` in a profile continue instead of restarting.
+
+
+rule train:
+    input:
+        unpack(train_inputs),
+    output:
+        best=f"{RES}/{{study}}/{{run}}/checkpoint_best.pt",
+        history=f"{RES}/{{study}}/{{run}}/history.csv",
+        done=f"{RES}/{{study}}/{{run}}/train_done.json",
+    params:
+        settings=run_settings,
+        out_dir=f"{RES}/{{study}}/{{run}}",
+        device=CFG["device"],
+        num_workers=CFG["num_workers"],
+        weights_dir=WEIGHTS,
+    resources:
+        gpu=train_gpus,
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
+        cpus_per_task=train_cpus,
+    log:
+        f"{LOGS}/train/{{study}}/{{run}}.log",
+    script:
+        "../workflow_scripts/train.py"

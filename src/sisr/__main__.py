@@ -1,0 +1,3 @@
+from sisr.cli import main
+import sys
+sys.exit(main())

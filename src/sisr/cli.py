@@ -1,0 +1,206 @@
+"""The ``sisr`` command: the workflow's building blocks for people (and for the rules).
+
+    sisr downscale --scale 4 HR_DIR LR_DIR            MATLAB-compatible bicubic (default) or PIL
+    sisr upscale --model bicubic --scale 4 LR_DIR SR_DIR
+    sisr upscale --checkpoint results/espcn/espcn/checkpoint_best.pt --scale 4 LR_DIR SR_DIR
+    sisr evaluate --scale 4 SR_DIR HR_DIR [--metrics psnr_y,ssim_y] [--csv out.csv]
+    sisr models [--scale 4]
+    sisr fetch-weights [--dest weights] [--mirror URL_OR_DIR] [NAME ...]
+
+Errors about inputs (unreadable image, wrong size, unknown model or metric) print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from sisr.errors import SisrError
+
+
+def _inputs(src: Path) -> list[tuple[Path, str]]:
+    """(file, output stem) for a file or every image of a folder."""
+    from sisr.io import list_images
+
+    if src.is_dir():
+        files = list_images(src)
+        if not files:
+            raise SisrError(f"{src}: no images in folder")
+        return [(f, f.stem) for f in files]
+    if not src.exists():
+        raise SisrError(f"{src}: no such file or folder")
+    return [(src, src.stem)]
+
+
+def _out_path(dst: Path, stem: str, single: bool) -> Path:
+    if single and dst.suffix:
+        return dst
+    return dst / f"{stem}.png"
+
+
+def cmd_downscale(args: argparse.Namespace) -> int:
+    from sisr.imresize import downscale
+    from sisr.io import read_image, write_image
+
+    items = _inputs(Path(args.input))
+    single = len(items) == 1 and Path(args.input).is_file()
+    for path, stem in items:
+        img = read_image(path, mode="any")
+        lr = downscale(img, args.scale, method=args.method)
+        out = _out_path(Path(args.output), f"{stem}x{args.scale}" if args.suffix else stem, single)
+        write_image(out, lr)
+        print(f"{path} {img.shape[1]}x{img.shape[0]} -> {out} {lr.shape[1]}x{lr.shape[0]}")
+    return 0
+
+
+def cmd_upscale(args: argparse.Namespace) -> int:
+    import torch
+
+    from sisr.inference import pick_device, super_resolve
+    from sisr.io import read_image, write_image
+    from sisr.jobs import load_any_model
+
+    device = pick_device(args.device)
+    items = _inputs(Path(args.input))
+    single = len(items) == 1 and Path(args.input).is_file()
+    first = read_image(items[0][0], mode="any")
+    in_channels = 1 if first.ndim == 2 else 3
+    model = load_any_model(args.checkpoint or args.model, scale=args.scale, in_channels=in_channels, device=device)
+    trained_scale = getattr(model, "scale", args.scale)
+    if trained_scale != args.scale:
+        raise SisrError(f"--scale {args.scale}: the model {args.checkpoint or args.model} upscales x{trained_scale}")
+    with torch.no_grad():
+        for path, stem in items:
+            lr = read_image(path, mode="any")
+            name = stem[: -len(f"x{args.scale}")] if stem.endswith(f"x{args.scale}") else stem
+            sr = super_resolve(model, lr, scale=args.scale, device=device, tile=args.tile)
+            out = _out_path(Path(args.output), name, single)
+            write_image(out, sr)
+            print(f"{path} -> {out} {sr.shape[1]}x{sr.shape[0]}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from sisr.evaluation import evaluate_folders
+
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    if args.weights_dir or any(m.startswith(("lpips", "fid")) for m in metrics):
+        try:
+            from sisr.metrics.perceptual import check_weights
+            from sisr.weights import use_cache
+
+            if args.weights_dir:
+                use_cache(args.weights_dir)
+            check_weights(metrics)
+        except ImportError:
+            pass
+    df = evaluate_folders(args.sr_dir, args.hr_dir, scale=args.scale, metrics=metrics)
+    set_metrics = df.attrs.get("set_metrics", {})
+    with pd.option_context("display.width", 160, "display.max_columns", 20, "display.float_format", "{:.4f}".format):
+        print(df.to_string(index=False))
+    means = {m: float(df[m].mean()) for m in metrics if m in df.columns}
+    print(f"\nmean over {len(df)} images (x{args.scale}, standard protocol):")
+    for m, v in means.items():
+        print(f"  {m:12s} {v:.4f}")
+    for m, v in set_metrics.items():
+        value, n = v if isinstance(v, tuple) else (v, len(df))
+        print(f"  {m:12s} {value:.4f}  (set-level, {n} images)")
+    if args.csv:
+        from sisr.io import atomic_write
+
+        out = df.copy()
+        for m, v in set_metrics.items():
+            out[m] = v[0] if isinstance(v, tuple) else v
+        with atomic_write(args.csv, "w") as fh:
+            out.to_csv(fh, index=False)
+        print(f"per-image values written to {args.csv}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from sisr.models import model_table
+
+    rows = model_table(scale=args.scale)
+    width = max(len(r[0]) for r in rows)
+    print(f"{'model':{width}s}  {'parameters':>12s}  description (x{args.scale}, RGB)")
+    for name, params, desc in rows:
+        print(f"{name:{width}s}  {params:>12,d}  {desc}")
+    return 0
+
+
+def cmd_fetch_weights(args: argparse.Namespace) -> int:
+    from sisr.weights import WEIGHTS, fetch
+
+    names = args.names or list(WEIGHTS)
+    paths = fetch(names, dest=args.dest, mirror=args.mirror)
+    for p in paths:
+        print(f"ok  {p}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sisr", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("downscale", help="make LR images (HR cropped to a multiple of the scale first)")
+    p.add_argument("--scale", type=int, required=True, choices=(2, 3, 4))
+    p.add_argument("--method", choices=("matlab", "pil"), default="matlab",
+                   help="matlab: MATLAB imresize bicubic with antialiasing (default); pil: Pillow BICUBIC")
+    p.add_argument("--suffix", action="store_true", help="name outputs <stem>x<scale>.png (EDSR layout)")
+    p.add_argument("input", help="an image file or a folder of images")
+    p.add_argument("output", help="output file (for one input file) or folder")
+    p.set_defaults(func=cmd_downscale)
+
+    p = sub.add_parser("upscale", help="super-resolve images with a baseline or a trained checkpoint")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--model", choices=("bicubic", "bilinear", "nearest"),
+                   help="non-learned upsampling (bicubic is MATLAB-compatible)")
+    g.add_argument("--checkpoint", help="a checkpoint written by training (checkpoint_best.pt)")
+    p.add_argument("--scale", type=int, required=True, choices=(2, 3, 4))
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--tile", type=int, default=None, help="LR tile size for tiled inference of large images")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.set_defaults(func=cmd_upscale)
+
+    p = sub.add_parser("evaluate", help="score an SR folder against an HR folder (standard SR protocol)",
+                       description="Pairs files by stem ignoring a trailing x<scale>; HR is cropped to the SR "
+                                   "size; PSNR/SSIM on Y (BT.601) or RGB with a border of <scale> pixels removed.")
+    p.add_argument("--scale", type=int, required=True, choices=(2, 3, 4))
+    p.add_argument("--metrics", default="psnr_y,ssim_y,psnr_rgb,ssim_rgb",
+                   help="comma-separated: psnr_y, ssim_y, psnr_rgb, ssim_rgb, ms_ssim, mse, lpips_alex, "
+                        "lpips_vgg, fid, and the their-protocol columns")
+    p.add_argument("--csv", help="write per-image values to this CSV")
+    p.add_argument("--weights-dir", help="cache of pretrained weights (LPIPS/FID); default $SISR_WEIGHTS or ./weights")
+    p.add_argument("sr_dir")
+    p.add_argument("hr_dir")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("models", help="list the registered models with their parameter counts")
+    p.add_argument("--scale", type=int, default=4, choices=(2, 3, 4))
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("fetch-weights", help="download the pretrained backbones (LPIPS, VGG19, FID) once, verified")
+    p.add_argument("--dest", default=None, help="weights cache folder (default $SISR_WEIGHTS or ./weights)")
+    p.add_argument("--mirror", default=None, help="URL prefix, file:// URL or folder holding the files")
+    p.add_argument("names", nargs="*", help="which weights (default: all)")
+    p.set_defaults(func=cmd_fetch_weights)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SisrError as exc:
+        print(f"sisr {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

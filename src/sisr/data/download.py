@@ -1,0 +1,266 @@
+"""Verified, resumable downloads and safe, atomic extraction (standard library only: urllib, zipfile, tarfile).
+
+Guarantees (what a Snakemake rule may rely on):
+- ``dest`` appears only after its size and checksum(s) matched (the data go to ``dest.part``, then an
+  atomic rename). An existing ``dest`` is taken as done; a ``dest.part`` is resumed with an HTTP Range request.
+- A wrong checksum deletes ``dest.part`` and raises ``DownloadError`` naming the URL, expected and actual hash.
+- A cut connection is retried (``retries`` times) from where it stopped.
+- ``extract`` unpacks into a temporary folder inside ``dest_dir``, refuses absolute paths, ``..``, links and
+  device files, then moves the entries into ``dest_dir`` and writes the marker ``.<archive>.complete`` last.
+
+Mirrors, for clusters without internet: ``mirror`` is a URL prefix (``http(s)://host/path/``, ``file:///path/``)
+or a local folder that holds the archives by file name; the archive's file name is appended to it.
+Progress goes to the ``sisr.data.download`` logger, one line every 5 % (or every 100 MB when the size is unknown).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import logging
+import os
+import shutil
+import socket
+import tarfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Any, Mapping
+
+from sisr.data.sources import archive as catalogue_row
+from sisr.errors import ConfigError, DataError
+from sisr.io import atomic_write
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 1 << 20
+_TIMEOUT_S = 60
+
+
+class DownloadError(DataError):
+    """A download failed, or its size or checksum did not match the published one."""
+
+
+def mirror_url(url: str, mirror: str | os.PathLike | None) -> str:
+    """The URL to fetch: ``url`` itself, or the archive's file name under ``mirror`` (prefix URL or folder)."""
+    if mirror is None or str(mirror) == "":
+        return url
+    filename = PurePosixPath(urllib.parse.urlparse(url).path).name
+    mirror = str(mirror)
+    if urllib.parse.urlparse(mirror).scheme in ("http", "https", "file"):
+        return mirror.rstrip("/") + "/" + urllib.parse.quote(filename)
+    folder = Path(mirror).expanduser().resolve()
+    if not folder.is_dir():
+        raise ConfigError(f"data.mirror: {mirror!r} is neither a URL prefix (http://, https://, file://) nor a folder")
+    return (folder / filename).as_uri()
+
+
+def _hashes(path: Path, *, sha256: bool, md5: bool) -> dict[str, str]:
+    """SHA-256 and/or MD5 of a file, computed in one pass."""
+    algos = {name: hashlib.new(name) for name, want in (("sha256", sha256), ("md5", md5)) if want}
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            for h in algos.values():
+                h.update(chunk)
+    return {name: h.hexdigest() for name, h in algos.items()}
+
+
+def _open(url: str, offset: int) -> tuple[Any, int, int | None]:
+    """Open ``url`` from byte ``offset``; returns (response, start offset actually served, total size or None)."""
+    request = urllib.request.Request(url, headers={"User-Agent": "sisr-bench"})
+    if offset > 0 and urllib.parse.urlparse(url).scheme in ("http", "https"):
+        request.add_header("Range", f"bytes={offset}-")
+    try:
+        response = urllib.request.urlopen(request, timeout=_TIMEOUT_S)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416:  # range not satisfiable: the part file already holds the whole file (or more)
+            return None, offset, None
+        raise
+    status = getattr(response, "status", None)
+    length = response.headers.get("Content-Length")
+    if status == 206:
+        content_range = response.headers.get("Content-Range", "")  # "bytes START-END/TOTAL"
+        start = int(content_range.split()[1].split("-")[0]) if content_range.startswith("bytes ") else 0
+        total = content_range.rsplit("/", 1)[-1]
+        return response, start, int(total) if total.isdigit() else None
+    return response, 0, int(length) if length and length.isdigit() else None
+
+
+def _fetch_into(url: str, part: Path, size: int | None) -> None:
+    """Append the rest of ``url`` to ``part`` (resuming from its current length); logs progress."""
+    offset = part.stat().st_size if part.exists() else 0
+    if size is not None and offset > size:
+        part.unlink()
+        offset = 0
+    response, start, total = _open(url, offset)
+    if response is None:
+        return
+    total = total or size
+    with response, open(part, "r+b" if part.exists() else "wb") as fh:
+        fh.seek(start)
+        fh.truncate()  # a server that ignores Range restarts at 0: drop what we had
+        done = start
+        step = max(total // 20, 1) if total else 100 * _CHUNK
+        next_report = done + step
+        while chunk := response.read(_CHUNK):
+            fh.write(chunk)
+            done += len(chunk)
+            if done >= next_report:
+                pct = f" ({100 * done / total:.0f} %)" if total else ""
+                log.info("%s: %d MB%s", url, done >> 20, pct)
+                next_report = done + step
+        if total is not None and done < total:  # connection closed early without an exception
+            raise http.client.IncompleteRead(b"", total - done)
+
+
+def download(
+    url: str,
+    dest: str | os.PathLike,
+    *,
+    sha256: str | None = None,
+    md5: str | None = None,
+    size: int | None = None,
+    mirror: str | os.PathLike | None = None,
+    retries: int = 3,
+    backoff_s: float = 2.0,
+) -> Path:
+    """Download ``url`` to ``dest``, verified, resuming ``dest.part`` if present; returns ``dest``.
+
+    sha256 / md5: expected checksums (at least one is required; both are checked when both are given).
+    size: expected size in bytes (checked first when given).
+    mirror: fetch the same file name from this URL prefix or local folder instead (see the module docstring).
+    retries: extra attempts after a network error, each resuming where the last stopped;
+        ``backoff_s * attempt`` seconds apart.
+    """
+    dest = Path(dest)
+    if sha256 is None and md5 is None:
+        raise ConfigError(f"download {url}: no sha256 or md5 given; refusing to produce an unverified {dest.name}")
+    if dest.exists():
+        return dest
+    source = mirror_url(url, mirror)
+    part = dest.with_name(dest.name + ".part")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(retries + 1):
+        try:
+            log.info("downloading %s -> %s%s", source, dest, " (resuming)" if part.exists() else "")
+            _fetch_into(source, part, size)
+            break
+        except (urllib.error.URLError, http.client.HTTPException, ConnectionError, socket.timeout, OSError) as exc:
+            if isinstance(exc, urllib.error.HTTPError) and exc.code in (403, 404, 410):
+                raise DownloadError(f"{source}: HTTP {exc.code} {exc.reason}") from exc
+            if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, FileNotFoundError):
+                raise DownloadError(f"{source}: no such file (is the mirror complete?)") from exc
+            if attempt == retries:
+                raise DownloadError(f"{source}: download failed after {retries + 1} attempts: {exc!r} "
+                                    f"(the partial file {part} is kept and will be resumed)") from exc
+            log.warning("%s: %r; retrying (%d/%d)", source, exc, attempt + 1, retries)
+            time.sleep(backoff_s * (attempt + 1))
+    got_size = part.stat().st_size
+    if size is not None and got_size != size:
+        part.unlink()
+        raise DownloadError(f"{source}: expected {size} bytes, got {got_size}; the partial file was deleted")
+    actual = _hashes(part, sha256=sha256 is not None, md5=md5 is not None)
+    for name, expected in (("sha256", sha256), ("md5", md5)):
+        if expected is not None and actual[name] != expected.lower():
+            part.unlink()
+            raise DownloadError(f"{source}: {name} mismatch: expected {expected}, got {actual[name]}; "
+                                f"the downloaded file was deleted")
+    os.replace(part, dest)
+    log.info("verified %s (%d bytes)", dest, got_size)
+    return dest
+
+
+def fetch_archive(
+    filename: str,
+    downloads_dir: str | os.PathLike,
+    *,
+    mirror: str | os.PathLike | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    retries: int = 3,
+) -> Path:
+    """Download catalogue archive ``filename`` into ``downloads_dir`` (one call per Snakemake download rule).
+
+    overrides: the config's ``data.archives`` (replaces url/size/sha256/md5 of catalogue rows).
+    """
+    row = catalogue_row(filename, overrides)
+    return download(row.url, Path(downloads_dir) / row.filename, sha256=row.sha256, md5=row.md5,
+                    size=row.size, mirror=mirror, retries=retries)
+
+
+def _check_member(archive: Path, name: str, *, is_file: bool, is_dir: bool) -> PurePosixPath:
+    """Reject absolute paths, ``..`` components and anything that is neither a file nor a folder."""
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or (path.parts and ":" in path.parts[0]):
+        raise DataError(f"{archive}: unsafe member path {name!r} (absolute or with '..'); not extracted")
+    if not (is_file or is_dir):
+        raise DataError(f"{archive}: member {name!r} is a link or special file; not extracted")
+    return path
+
+
+def _unpack(archive: Path, tmp: Path) -> int:
+    """Extract all members of a zip or tar archive into ``tmp`` after checking every member; returns the count."""
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zf:
+            infos = zf.infolist()
+            for info in infos:
+                is_link = (info.external_attr >> 16) & 0o170000 == 0o120000
+                _check_member(archive, info.filename, is_file=not is_link, is_dir=info.is_dir())
+            zf.extractall(tmp)
+            return len(infos)
+    if tarfile.is_tarfile(archive):
+        with tarfile.open(archive) as tf:
+            members = tf.getmembers()
+            for m in members:
+                _check_member(archive, m.name, is_file=m.isfile(), is_dir=m.isdir())
+            tf.extractall(tmp, filter="data")
+            return len(members)
+    raise DataError(f"{archive}: not a zip or tar archive")
+
+
+def _merge_move(src: Path, dst: Path) -> None:
+    """Move the tree ``src`` into ``dst``: folders are merged, files replace (each move is one rename)."""
+    for entry in src.iterdir():
+        target = dst / entry.name
+        if entry.is_dir() and target.is_dir():
+            _merge_move(entry, target)
+        else:
+            if target.is_dir():
+                shutil.rmtree(target)
+            os.replace(entry, target)
+
+
+def extraction_marker(archive: str | os.PathLike, dest_dir: str | os.PathLike) -> Path:
+    """Path of the marker file ``extract`` writes when ``archive`` is fully extracted into ``dest_dir``."""
+    return Path(dest_dir) / f".{Path(archive).name}.complete"
+
+
+def extract(archive: str | os.PathLike, dest_dir: str | os.PathLike) -> Path:
+    """Extract a zip or tar ``archive`` into ``dest_dir`` safely and atomically; returns the marker path.
+
+    Several archives may share ``dest_dir`` (DIV2K HR and LR zips go to ``data/div2k``): their folders merge.
+    If the marker already exists nothing is done.
+    """
+    archive, dest_dir = Path(archive), Path(dest_dir)
+    marker = extraction_marker(archive, dest_dir)
+    if marker.exists():
+        return marker
+    if not archive.is_file():
+        raise DataError(f"{archive}: archive not found (download it first)")
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    tmp = dest_dir / f".extract-{archive.name}.tmp"
+    if tmp.exists():
+        shutil.rmtree(tmp)  # left by an interrupted run
+    tmp.mkdir()
+    try:
+        log.info("extracting %s -> %s", archive, dest_dir)
+        count = _unpack(archive, tmp)
+        _merge_move(tmp, dest_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    with atomic_write(marker, "w") as fh:
+        json.dump({"archive": archive.name, "bytes": archive.stat().st_size, "members": count}, fh)
+    return marker

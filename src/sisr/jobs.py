@@ -1,0 +1,360 @@
+"""One function per workflow rule. ``workflow_scripts/*.py`` only unpack the ``snakemake`` object and call these,
+so every step of the workflow can be tested (and run by hand) without Snakemake.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Iterator, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sisr.errors import SisrError
+from sisr.io import atomic_write, write_image
+
+log = logging.getLogger("sisr")
+
+
+class _Tee:
+    def __init__(self, *streams):
+        self.streams = streams
+
+    def write(self, data):
+        for s in self.streams:
+            s.write(data)
+            s.flush()
+        return len(data)
+
+    def flush(self):
+        for s in self.streams:
+            s.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
+@contextlib.contextmanager
+def job_log(path: str | Path | None) -> Iterator[None]:
+    """Send stdout, stderr and the ``sisr`` logger to ``path`` (and keep them on the console)."""
+    if not path:
+        yield
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        out, err = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _Tee(out, fh), _Tee(err, fh)
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        try:
+            yield
+        except Exception as exc:  # the log names the failure, Snakemake shows the log path
+            print(f"ERROR: {type(exc).__name__}: {exc}", file=sys.stderr)
+            raise
+        finally:
+            root.removeHandler(handler)
+            sys.stdout, sys.stderr = out, err
+
+
+def write_json(path: str | Path, data: Mapping) -> None:
+    with atomic_write(path, "w") as fh:
+        json.dump(data, fh, indent=2, default=str)
+
+
+# ---------------------------------------------------------------------------------------------- data
+
+
+def prepare_skimage_job(*, root: str, marker: str) -> None:
+    """Materialise the scikit-image demo photographs as HR PNGs + MATLAB-bicubic LR (x2, x3, x4)."""
+    from sisr.data.datasets import prepare_skimage
+
+    manifest = prepare_skimage(root, scales=(2, 3, 4))
+    write_json(marker, {"dataset": "skimage", "root": root, "manifest": manifest})
+
+
+def build_cache_job(*, dataset: str, split: str, scale: int, root: str, manifest: str, on_bad_image: str) -> None:
+    """Decode a dataset split into the uint8 cache that training reads."""
+    from sisr.data.cache import build_cache
+    from sisr.data.datasets import get_dataset
+
+    pairs = get_dataset(dataset, root=root, split=split, scale=scale)
+    build_cache(pairs, Path(manifest).parent, scale=scale, on_bad=on_bad_image)
+    if not Path(manifest).is_file():
+        raise SisrError(f"build_cache did not write {manifest}")
+
+
+# ---------------------------------------------------------------------------------------------- training
+
+
+def train_job(*, settings: Mapping, train_manifest: str, valid_manifest: str, out_dir: str, device: str = "auto",
+              num_workers: int = 0, weights_dir: str | None = None, where: str = "run") -> None:
+    """Train one run of a study (resuming from ``out_dir/checkpoint_last.pt`` if present)."""
+    from sisr.data.loader import open_train_source, open_valid_source
+    from sisr.training import TrainConfig, train
+
+    if weights_dir:
+        from sisr.weights import use_cache
+
+        use_cache(weights_dir)
+    cfg = TrainConfig.from_dict(dict(settings), where=where)
+    train_source = open_train_source(
+        Path(train_manifest).parent, scale=cfg.scale, patch_size=cfg.patch_size, batch_size=cfg.batch_size,
+        epoch_def=cfg.epoch_def, augment=cfg.augment, seed=cfg.seed, num_workers=num_workers,
+    )
+    valid_source = open_valid_source(Path(valid_manifest).parent, scale=cfg.scale)
+    train(cfg, train_source=train_source, valid_source=valid_source, out_dir=out_dir, device=device)
+
+
+# ---------------------------------------------------------------------------------------------- evaluation
+
+
+def load_any_model(name_or_checkpoint: str, *, scale: int, in_channels: int, device):
+    """A registered non-learned model by name, or a trained model from its checkpoint."""
+    from sisr.models import MODELS, create_model
+
+    if name_or_checkpoint in MODELS and not Path(name_or_checkpoint).suffix:
+        return create_model(name_or_checkpoint, scale=scale, in_channels=in_channels).to(device)
+    from sisr.training import load_model
+
+    model, _cfg = load_model(name_or_checkpoint, device)
+    return model
+
+
+def evaluate_pairs(model, pairs, *, scale: int, metrics: Sequence[str], sr_dir: str | Path, device: str = "auto",
+                   tile: int | None = None) -> pd.DataFrame:
+    """Super-resolve every LR of ``pairs``, write the SR PNGs to ``sr_dir`` and score them (standard protocol).
+
+    LR images the dataset does not ship are made from the HR with MATLAB-compatible bicubic (modcrop first).
+    Returns one row per image: image, height, width, seconds (inference), one column per metric; set-level
+    metrics (FID) are in ``df.attrs["set_metrics"]``.
+    """
+    import torch
+
+    from sisr.evaluation import METRICS, SET_METRICS, _check_names, load_pair
+    from sisr.imresize import downscale
+    from sisr.inference import pick_device, super_resolve
+    from sisr.io import read_image
+
+    _check_names(metrics)
+    dev = pick_device(device) if isinstance(device, str) else device
+    sr_dir = Path(sr_dir)
+    sr_dir.mkdir(parents=True, exist_ok=True)
+    rows, scored = [], []
+    for pair in pairs:
+        hr_img = read_image(pair.hr, mode="any")
+        lr = read_image(pair.lr, mode="any") if pair.lr else downscale(hr_img, scale)
+        t0 = time.perf_counter()
+        sr = super_resolve(model, lr, scale=scale, device=dev, tile=tile)
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - t0
+        sr_path = sr_dir / f"{pair.name}.png"
+        write_image(sr_path, sr)
+        sr_u8, hr_u8 = load_pair(sr_path, pair.hr, scale=scale)
+        row = {"image": pair.name, "height": sr_u8.shape[0], "width": sr_u8.shape[1], "seconds": seconds,
+               "hr_path": str(pair.hr)}
+        for metric in metrics:
+            if metric in METRICS:
+                row[metric] = METRICS[metric](sr_u8, hr_u8, scale)
+        rows.append(row)
+        scored.append((pair.name, sr_path, Path(pair.hr)))
+        log.info("%s: %s", pair.name, {k: round(v, 4) for k, v in row.items() if isinstance(v, float)})
+    df = pd.DataFrame(rows)
+    df.attrs["set_metrics"] = {m: SET_METRICS[m](scored, scale) for m in metrics if m in SET_METRICS}
+    return df
+
+
+def evaluate_job(*, study: str, run: str, model: str, checkpoint: str | None, dataset: str, split: str, root: str,
+                 label: str, scale: int, in_channels: int, metrics: Sequence[str], out_csv: str, sr_dir: str, tier: str,
+                 device: str = "auto", weights_dir: str | None = None) -> pd.DataFrame:
+    """Evaluate one model (baseline or trained run) on one evaluation set; write the per-image CSV."""
+    from sisr.data.datasets import get_dataset
+    from sisr.inference import pick_device
+
+    if weights_dir:
+        from sisr.weights import use_cache
+
+        use_cache(weights_dir)
+        _check_weights(metrics)
+    dev = pick_device(device)
+    net = load_any_model(checkpoint or model, scale=scale, in_channels=in_channels, device=dev)
+    pairs = get_dataset(dataset, root=root, split=split, scale=scale)
+    df = evaluate_pairs(net, pairs, scale=scale, metrics=metrics, sr_dir=sr_dir, device=dev)
+    model_name = model
+    if checkpoint:
+        from sisr.training import load_model
+
+        _, cfg = load_model(checkpoint, "cpu")
+        model_name = cfg.model
+    set_metrics = df.attrs.get("set_metrics", {})
+    df.insert(0, "study", study)
+    df.insert(1, "run", run)
+    df.insert(2, "model", model_name)
+    df.insert(3, "dataset", label)
+    df.insert(4, "scale", scale)
+    for name, value in set_metrics.items():
+        df[name] = value[0] if isinstance(value, tuple) else value  # set-level: the same value on every row
+    df["tier"] = tier
+    with atomic_write(out_csv, "w") as fh:
+        df.to_csv(fh, index=False)
+    return df
+
+
+def _check_weights(metrics: Sequence[str]) -> None:
+    try:
+        from sisr.metrics.perceptual import check_weights
+    except ImportError:  # perceptual metrics not installed in this build
+        return
+    check_weights(list(metrics))
+
+
+NON_METRIC_COLUMNS = ("study", "run", "model", "dataset", "scale", "image", "height", "width", "seconds", "tier",
+                      "hr_path")
+
+
+def summarize(csvs: Sequence[str | Path], *, labels: Sequence[str] | None = None) -> pd.DataFrame:
+    """summary.csv: one row per (run, dataset, scale) with the mean of every metric over the images.
+
+    ``labels`` (same order as ``csvs``) set the ``dataset`` column (the evaluation-set label of the path scheme).
+    """
+    rows = []
+    for i, path in enumerate(csvs):
+        df = pd.read_csv(path)
+        if df.empty:
+            raise SisrError(f"{path}: no evaluated images")
+        metrics = [c for c in df.columns if c not in
+                   NON_METRIC_COLUMNS]
+        row = {
+            "study": df["study"].iloc[0],
+            "run": df["run"].iloc[0],
+            "model": df["model"].iloc[0],
+            "dataset": labels[i] if labels else df["dataset"].iloc[0],
+            "scale": int(df["scale"].iloc[0]),
+            "n_images": len(df),
+            "tier": df["tier"].iloc[0] if "tier" in df.columns else "",
+            "seconds_per_image": float(df["seconds"].mean()) if "seconds" in df.columns else np.nan,
+        }
+        for m in metrics:
+            row[m] = float(df[m].mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summarize_job(*, csvs: Sequence[str], out: str) -> pd.DataFrame:
+    # the evaluation-set label is the file name: <label>_x<scale>.csv
+    labels = [Path(p).stem.rsplit("_x", 1)[0] for p in csvs]
+    summary = summarize(csvs, labels=labels)
+    with atomic_write(out, "w") as fh:
+        summary.to_csv(fh, index=False)
+    return summary
+
+
+# ---------------------------------------------------------------------------------------------- report
+
+
+def _study_spec(study_file: str) -> dict:
+    with open(study_file) as fh:
+        return yaml.safe_load(fh)
+
+
+def _tier_note(spec: Mapping, tier: str) -> str:
+    desc = spec.get("tiers", {}).get(tier, {}).get("description", "")
+    return f"{tier} - {desc}" if desc else tier
+
+
+def table_job(*, study_file: str, table: str, tier: str, summary: str, out_csv: str, out_md: str,
+              out_tex: str) -> None:
+    from sisr.tables import write_table
+
+    spec = _study_spec(study_file)
+    write_table(summary, spec["tables"][table], table=table, out_csv=out_csv, out_md=out_md, out_tex=out_tex,
+                tier_note=_tier_note(spec, tier))
+
+
+def claims_report_job(*, study_file: str, tier: str, summary: str, out: str) -> None:
+    from sisr.tables import build_table, claims_report
+
+    spec = _study_spec(study_file)
+    summary_df = pd.read_csv(summary)
+    longs = {name: build_table(summary_df, t, table=name) for name, t in spec.get("tables", {}).items()}
+    text = claims_report(longs, spec.get("tolerance", {}), study=spec["name"], tier=tier,
+                         tier_note=_tier_note(spec, tier))
+    with atomic_write(out, "w") as fh:
+        fh.write(text)
+
+
+def figure_job(*, study_file: str, figure: str, tier: str, results_dir: str, summary: str,
+               histories: Sequence[str] = (), outputs: Sequence[str]) -> None:
+    """Draw one figure of a study (its kind is in the study file)."""
+    from sisr import figures
+
+    spec = _study_spec(study_file)
+    fig_spec = spec["figures"][figure]
+    kind = fig_spec["kind"]
+    title = fig_spec.get("title", figure)
+    study_dir = Path(results_dir) / spec["name"]
+    hist = {Path(p).parent.name: pd.read_csv(p) for p in histories}
+    if fig_spec.get("runs"):
+        hist = {r: h for r, h in hist.items() if r in fig_spec["runs"]}
+    if kind == "loss_curves":
+        fig = figures.loss_curves(hist, title=title)
+    elif kind == "metric_curves":
+        fig = figures.metric_curves(hist, fig_spec.get("metrics", ["val_psnr_y"]), title=title)
+    elif kind == "comparison_grid":
+        fig = _comparison_grid(spec, fig_spec, study_dir, summary, title)
+    else:
+        raise SisrError(f"{study_file}: figures.{figure}.kind: {kind!r} is not implemented yet")
+    figures.save_figure(fig, outputs)
+
+
+def _comparison_grid(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, title: str):
+    from sisr import figures
+    from sisr.imresize import downscale
+    from sisr.io import list_images, read_image
+
+    summary_df = pd.read_csv(summary)
+    scale = int(spec["scale"])
+    dataset = fig_spec.get("dataset") or summary_df["dataset"].iloc[0]
+    runs = fig_spec.get("runs") or list(dict.fromkeys(summary_df[summary_df["dataset"] == dataset]["run"]))
+    n_images, crop = fig_spec.get("n_images", 3), fig_spec.get("crop", 96)
+    first = study_dir / runs[0] / "sr" / f"{dataset}_x{scale}"
+    names = [p.stem for p in list_images(first)][:n_images]
+    # HR: recover from the eval CSV's dataset via the first run's evaluation (the SR size is the modcropped HR size)
+    hr_dir = _hr_dir_for(study_dir, runs, dataset, scale)
+    panels = []
+    for name in names:
+        hr = read_image(hr_dir[name], mode="any")
+        first_sr = read_image(first / f"{name}.png", mode="any")
+        hr = hr[: first_sr.shape[0], : first_sr.shape[1]]
+        y, x = figures.detailed_crop_box(hr, crop)
+        crop_hr = hr[y: y + crop, x: x + crop]
+        lr = downscale(hr, scale)
+        lr_crop = lr[y // scale: (y + crop) // scale, x // scale: (x + crop) // scale]
+        cols = [("LR (nearest)", np.repeat(np.repeat(lr_crop, scale, 0), scale, 1))]
+        row_psnr = summary_df.set_index(["run", "dataset"])
+        for run in runs:
+            sr = read_image(study_dir / run / "sr" / f"{dataset}_x{scale}" / f"{name}.png", mode="any")
+            per_image = pd.read_csv(study_dir / run / "eval" / f"{dataset}_x{scale}.csv").set_index("image")
+            psnr = per_image.loc[name, "psnr_y"] if "psnr_y" in per_image.columns else float("nan")
+            cols.append((f"{run}\n{psnr:.2f} dB", sr[y: y + crop, x: x + crop]))
+        del row_psnr
+        cols.append(("HR", crop_hr))
+        panels.append((name, cols))
+    return figures.comparison_grid(panels, title=f"{title}\n(PSNR-Y of the whole image, x{scale})")
+
+
+def _hr_dir_for(study_dir: Path, runs: Sequence[str], dataset: str, scale: int) -> dict[str, Path]:
+    """HR paths of an evaluation set, from the ``hr_path`` column the evaluation writes."""
+    df = pd.read_csv(study_dir / runs[0] / "eval" / f"{dataset}_x{scale}.csv")
+    if "hr_path" not in df.columns:
+        raise SisrError(f"{study_dir / runs[0] / 'eval'}: evaluation CSV lacks the hr_path column")
+    return dict(zip(df["image"], map(Path, df["hr_path"])))

@@ -1,0 +1,262 @@
+"""Perceptual metrics with the reference packages and offline weights: LPIPS (``lpips``) and FID (``pytorch-fid``).
+
+Input contract: lists of ``uint8`` images, ``H x W x 3`` RGB or ``H x W`` single channel (e.g. the Y
+output of a Y-only model). Single-channel images are repeated to 3 channels, since both networks take RGB.
+
+LPIPS (Zhang et al. 2018, ``lpips`` 0.1.4, version 0.1): ``lpips.LPIPS(net="alex"|"vgg")`` on RGB scaled
+to [-1, 1] (``x / 127.5 - 1``), one value per image pair (spatial average). Its linear heads ship inside
+the wheel; its trunk is torchvision's ImageNet AlexNet / VGG16, loaded through torch hub from the cache of
+``sisr.weights`` (checked first, so a missing file fails before any network access).
+
+FID (Heusel et al. 2017, ``pytorch-fid`` 0.3.0): 2048-d pool3 features of pytorch-fid's ``InceptionV3``
+(the TensorFlow FID weights; inputs in [0, 1], resized to 299 x 299 bilinearly inside the network), then
+the Fréchet distance between Gaussians fitted to the two sets (:func:`frechet_distance`). With fewer than
+2048 images the estimate is biased (pytorch-fid README): a warning says so, and the image count is returned
+so tables can show it.
+
+``device="auto"``: CUDA when available, else CPU. Results on CPU are deterministic; on GPU they may differ
+in the last float32 digits.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import warnings
+from collections import defaultdict
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from sisr import weights
+from sisr.errors import SisrError
+
+FID_MIN_IMAGES = 2048  # below this FID is biased (pytorch-fid README: "at least 2048 images")
+FID_DIMS = 2048
+
+# Metric column -> the pretrained file it needs (keys of sisr.weights.WEIGHTS).
+METRIC_WEIGHTS: dict[str, str] = {
+    "lpips_alex": "alexnet",
+    "lpips_vgg": "vgg16",
+    "lpips_alex_standardised": "alexnet",
+    "fid": "fid_inception",
+}
+_LPIPS_TRUNK = {"alex": "alexnet", "vgg": "vgg16"}
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` -> CUDA if available, else CPU; anything else is passed to ``torch.device``."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def check_weights(metric_names: Sequence[str], *, cache: str | os.PathLike | None = None) -> dict[str, os.PathLike]:
+    """Fail now if a metric in ``metric_names`` lacks its pretrained file; point torch at the cache.
+
+    Call at the start of an evaluation job, before computing anything. Metrics that need no weights are
+    ignored. Returns ``{weights name: verified path}``; raises MissingWeightsError listing every missing
+    file with the command that fetches it.
+    """
+    needed = [METRIC_WEIGHTS[m] for m in metric_names if m in METRIC_WEIGHTS]
+    paths = weights.require_all(needed, cache=cache)
+    if needed:
+        weights.use_cache(cache)
+    return dict(zip(dict.fromkeys(needed), paths))
+
+
+def _prepare_hub(name: str, cache: str | os.PathLike | None) -> None:
+    """Verify the file ``name`` and make torch hub read it from our cache (fails before any download)."""
+    path = weights.require(name, cache=cache)
+    weights.use_cache(path.parents[len(weights.HUB_CHECKPOINTS.parts)])
+    hub_file = Path(torch.hub.get_dir()) / "checkpoints" / path.name
+    if not (hub_file.is_file() and hub_file.samefile(path)):
+        raise SisrError(f"torch hub looks in {torch.hub.get_dir()} (torch.hub.set_dir was called?), not in the "
+                        f"weights cache {path.parent}: it would download {path.name} instead of using {path}")
+
+
+def _to_rgb_float(img: np.ndarray, what: str) -> torch.Tensor:
+    """``uint8`` ``H x W`` / ``H x W x 3`` -> float32 ``3 x H x W`` in [0, 1] (single channel repeated)."""
+    if img.dtype != np.uint8:
+        raise SisrError(f"{what}: expected a uint8 image, got {img.dtype}")
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise SisrError(f"{what}: expected H x W x 3 or H x W, got shape {img.shape}")
+    return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float() / 255.0
+
+
+def _batches_by_size(tensors: Sequence[torch.Tensor], batch_size: int) -> list[list[int]]:
+    """Indices grouped by image size, in chunks of at most ``batch_size`` (so each chunk stacks)."""
+    groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
+    for i, t in enumerate(tensors):
+        groups[tuple(t.shape)].append(i)
+    return [idx[k:k + batch_size] for idx in groups.values() for k in range(0, len(idx), batch_size)]
+
+
+@functools.lru_cache(maxsize=4)
+def _lpips_model(net: str, device: str, weight_file: str) -> torch.nn.Module:
+    """lpips.LPIPS with its pretrained heads and ImageNet trunk (read from the hub cache); kept per process."""
+    import lpips
+
+    with warnings.catch_warnings():  # lpips calls torchvision's deprecated `pretrained=True`
+        warnings.simplefilter("ignore", UserWarning)
+        model = lpips.LPIPS(net=net, version="0.1", pretrained=True, pnet_rand=False, verbose=False)
+    return model.eval().to(device)
+
+
+def lpips_model(net: str = "alex", *, device: str | torch.device = "auto",
+                cache: str | os.PathLike | None = None) -> torch.nn.Module:
+    """The LPIPS network ``net`` ("alex" or "vgg") on ``device``; MissingWeightsError if its trunk is not cached."""
+    if net not in _LPIPS_TRUNK:
+        raise SisrError(f"lpips: net must be one of {sorted(_LPIPS_TRUNK)}, got {net!r}")
+    _prepare_hub(_LPIPS_TRUNK[net], cache)
+    weight_file = str(weights.checkpoint_path(_LPIPS_TRUNK[net], cache=cache).resolve())
+    return _lpips_model(net, str(resolve_device(device)), weight_file)
+
+
+def lpips_from_tensors(sr: Sequence[torch.Tensor], hr: Sequence[torch.Tensor], *, net: str = "alex",
+                       device: str | torch.device = "auto", batch_size: int = 8,
+                       cache: str | os.PathLike | None = None) -> np.ndarray:
+    """LPIPS of pairs of ``3 x H x W`` float tensors already in the network's input range (normally [-1, 1]).
+
+    The building block of :func:`lpips_distance` and of the "their protocol" variant that standardises
+    images first. Pairs must have equal shapes; pairs of different sizes are batched separately.
+    """
+    if len(sr) != len(hr):
+        raise SisrError(f"lpips: {len(sr)} SR images but {len(hr)} HR images")
+    for i, (a, b) in enumerate(zip(sr, hr)):
+        if a.shape != b.shape or a.ndim != 3 or a.shape[0] != 3:
+            raise SisrError(f"lpips: pair {i}: SR {tuple(a.shape)} and HR {tuple(b.shape)} must both be 3 x H x W")
+    model = lpips_model(net, device=device, cache=cache)
+    dev = next(model.parameters()).device
+    out = np.empty(len(sr), dtype=np.float64)
+    with torch.inference_mode():
+        for idx in _batches_by_size(sr, batch_size):
+            x = torch.stack([sr[i] for i in idx]).to(dev)
+            y = torch.stack([hr[i] for i in idx]).to(dev)
+            out[idx] = model(x, y).flatten().double().cpu().numpy()
+    return out
+
+
+def lpips_distance(sr_list: Sequence[np.ndarray], hr_list: Sequence[np.ndarray], *, net: str = "alex",
+                   device: str | torch.device = "auto", batch_size: int = 8, crop: int = 0,
+                   cache: str | os.PathLike | None = None) -> np.ndarray:
+    """Per-image LPIPS v0.1 between SR and HR ``uint8`` images (lower is more similar).
+
+    net: "alex" (column ``lpips_alex``) or "vgg" (``lpips_vgg``). crop: pixels removed from each side
+    first (0: the whole image, as BasicSR and the LPIPS tables of SR papers). Images are scaled to [-1, 1];
+    single-channel images are repeated to RGB. Returns float64 values, one per pair.
+    """
+    def prepare(img: np.ndarray, what: str) -> torch.Tensor:
+        t = _to_rgb_float(img, what) * 2.0 - 1.0
+        return t[:, crop:t.shape[1] - crop, crop:t.shape[2] - crop] if crop else t
+
+    sr = [prepare(img, f"lpips SR image {i}") for i, img in enumerate(sr_list)]
+    hr = [prepare(img, f"lpips HR image {i}") for i, img in enumerate(hr_list)]
+    return lpips_from_tensors(sr, hr, net=net, device=device, batch_size=batch_size, cache=cache)
+
+
+def lpips_alex(sr: np.ndarray, hr: np.ndarray, *, crop: int = 0) -> float:
+    """LPIPS v0.1 with AlexNet of one image pair (column ``lpips_alex``); see :func:`lpips_distance`."""
+    return float(lpips_distance([sr], [hr], net="alex", crop=crop)[0])
+
+
+def lpips_vgg(sr: np.ndarray, hr: np.ndarray, *, crop: int = 0) -> float:
+    """LPIPS v0.1 with VGG16 of one image pair (column ``lpips_vgg``); see :func:`lpips_distance`."""
+    return float(lpips_distance([sr], [hr], net="vgg", crop=crop)[0])
+
+
+@functools.lru_cache(maxsize=2)
+def _inception(device: str, weight_file: str) -> torch.nn.Module:
+    from pytorch_fid.inception import InceptionV3
+
+    model = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[FID_DIMS]], resize_input=True, normalize_input=True)
+    return model.eval().to(device)
+
+
+def fid_model(*, device: str | torch.device = "auto", cache: str | os.PathLike | None = None) -> torch.nn.Module:
+    """pytorch-fid's InceptionV3 (pool3 output) on ``device``; MissingWeightsError if its weights are not cached."""
+    _prepare_hub("fid_inception", cache)
+    weight_file = str(weights.checkpoint_path("fid_inception", cache=cache).resolve())
+    return _inception(str(resolve_device(device)), weight_file)
+
+
+def tiles(img: np.ndarray, size: int) -> list[np.ndarray]:
+    """Non-overlapping ``size x size`` tiles of ``img``, row by row from the top-left; partial tiles dropped."""
+    h, w = img.shape[:2]
+    if h < size or w < size:
+        raise SisrError(f"fid: a {h}x{w} image is smaller than the {size}x{size} crop")
+    return [img[y:y + size, x:x + size] for y in range(0, h - size + 1, size) for x in range(0, w - size + 1, size)]
+
+
+def inception_features(images: Sequence[np.ndarray], *, device: str | torch.device = "auto", batch_size: int = 16,
+                       cache: str | os.PathLike | None = None) -> np.ndarray:
+    """``N x 2048`` float64 pool3 features of ``uint8`` images (single channel repeated to RGB)."""
+    model = fid_model(device=device, cache=cache)
+    dev = next(model.parameters()).device
+    tensors = [_to_rgb_float(img, f"fid image {i}") for i, img in enumerate(images)]
+    feats = np.empty((len(tensors), FID_DIMS), dtype=np.float64)
+    with torch.inference_mode():
+        for idx in _batches_by_size(tensors, batch_size):
+            pool3 = model(torch.stack([tensors[i] for i in idx]).to(dev))[0]  # N x 2048 x 1 x 1
+            feats[idx] = pool3.flatten(1).double().cpu().numpy()
+    return feats
+
+
+def frechet_distance(feats1: np.ndarray, feats2: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two ``N x D`` feature sets (means, sample covariances).
+
+    ``|mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr((S1 S2)^(1/2))``. When a set has at most D samples, its
+    covariance has rank < N and the trace term is computed exactly in the sample space:
+    ``tr((S1 S2)^(1/2))`` is the sum of singular values of ``A1 A2^T / sqrt((N1-1)(N2-1))`` (``Ai`` the centred
+    features), since ``S1 S2`` and ``(A1 A2^T)(A1 A2^T)^T`` share their non-zero eigenvalues. That avoids
+    ``scipy.linalg.sqrtm`` of a singular D x D matrix (slow, and off by ~1e-3 for identical sets). With
+    more samples than dimensions pytorch-fid's ``calculate_frechet_distance`` is used as is.
+    """
+    feats1 = np.asarray(feats1, dtype=np.float64)
+    feats2 = np.asarray(feats2, dtype=np.float64)
+    if feats1.ndim != 2 or feats2.ndim != 2 or feats1.shape[1] != feats2.shape[1]:
+        raise SisrError(f"fid: feature sets must be N x D with the same D, got {feats1.shape} and {feats2.shape}")
+    n1, n2 = len(feats1), len(feats2)
+    if min(n1, n2) < 2:
+        raise SisrError(f"fid: each set needs at least 2 images to estimate a covariance, got {n1} and {n2}")
+    mu1, mu2 = feats1.mean(axis=0), feats2.mean(axis=0)
+    if min(n1, n2) <= feats1.shape[1]:
+        a1, a2 = feats1 - mu1, feats2 - mu2
+        tr1 = float(np.sum(a1 * a1)) / (n1 - 1)
+        tr2 = float(np.sum(a2 * a2)) / (n2 - 1)
+        tr_sqrt = float(np.linalg.svd(a1 @ a2.T, compute_uv=False).sum()) / np.sqrt((n1 - 1) * (n2 - 1))
+        return float(np.sum((mu1 - mu2) ** 2) + tr1 + tr2 - 2.0 * tr_sqrt)
+    from pytorch_fid.fid_score import calculate_frechet_distance
+
+    sigma1, sigma2 = np.cov(feats1, rowvar=False), np.cov(feats2, rowvar=False)
+    return float(calculate_frechet_distance(mu1, sigma1, mu2, sigma2))
+
+
+def fid(sr_list: Sequence[np.ndarray], hr_list: Sequence[np.ndarray], *, device: str | torch.device = "auto",
+        crop: int | None = None, batch_size: int = 16, cache: str | os.PathLike | None = None) -> tuple[float, int]:
+    """FID between the SR set and the HR set; returns ``(value, number of images per set)``.
+
+    crop: None compares whole images (each resized to 299 x 299 inside the network); an int cuts every
+    image into non-overlapping ``crop x crop`` tiles (partial tiles dropped) and compares the tile sets,
+    which gives more samples per image; the count returned is then the number of tiles of the SR set.
+    Warns when the count is below 2048 (the estimate is then biased upwards). The sets need not be
+    paired or of equal size.
+    """
+    if crop is not None:
+        sr_list = [t for img in sr_list for t in tiles(img, crop)]
+        hr_list = [t for img in hr_list for t in tiles(img, crop)]
+    n = len(sr_list)
+    if min(n, len(hr_list)) < 2:
+        raise SisrError(f"fid: each set needs at least 2 images, got {n} SR and {len(hr_list)} HR")
+    if min(n, len(hr_list)) < FID_MIN_IMAGES:
+        warnings.warn(f"FID on N = {min(n, len(hr_list))} < {FID_MIN_IMAGES} images is biased (pytorch-fid README)",
+                      stacklevel=2)
+    f_sr = inception_features(sr_list, device=device, batch_size=batch_size, cache=cache)
+    f_hr = inception_features(hr_list, device=device, batch_size=batch_size, cache=cache)
+    return frechet_distance(f_sr, f_hr), n

@@ -1,0 +1,190 @@
+"""Workflow configuration and study files: loading, JSON-schema validation and resolution of runs.
+
+A study file (``studies/<name>.yaml``) is data: datasets, scale, runs, metrics, tables, figures and
+per-tier settings (schema: ``schemas/study.schema.yaml``). A run's training settings are the deep merge
+``train <- runs.<run> <- tiers.<tier>.train <- tiers.<tier>.runs.<run> <- config.train_overrides``.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+import jsonschema
+import yaml
+
+from sisr.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_DIR = PROJECT_ROOT / "schemas"
+
+
+@lru_cache(maxsize=None)
+def _schema(name: str) -> dict:
+    path = SCHEMA_DIR / f"{name}.schema.yaml"
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    parts = [str(p) for p in error.absolute_path]
+    return ".".join(parts) if parts else "(top level)"
+
+
+def validate(data: Any, schema_name: str, *, where: str) -> None:
+    """Validate ``data`` against ``schemas/<schema_name>.schema.yaml``; raise ConfigError naming the key path.
+
+    All violations are reported, one per line, sorted by key path.
+    """
+    validator = jsonschema.Draft202012Validator(_schema(schema_name))
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        lines = []
+        for err in errors:
+            msg = err.message
+            if err.validator == "additionalProperties":
+                msg = f"unknown key(s): {msg.split('(')[-1].rstrip(')')}"
+            lines.append(f"{where}: {_key_path(err)}: {msg}")
+        raise ConfigError("\n".join(lines))
+
+
+def deep_merge(base: Mapping, override: Mapping | None) -> dict:
+    """Recursively merge ``override`` into a copy of ``base`` (lists and scalars are replaced)."""
+    out = copy.deepcopy(dict(base))
+    for key, value in (override or {}).items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+CONFIG_DEFAULTS = {
+    "studies_dir": "studies",
+    "data_dir": "data",
+    "results_dir": "results",
+    "logs_dir": "logs",
+    "weights_dir": "weights",
+    "device": "auto",
+    "on_bad_image": "error",
+    "mirror": None,
+    "num_workers": 0,
+    "train_overrides": {},
+    "figures": ["png", "pdf"],
+}
+
+
+def load_config(config: Mapping) -> dict:
+    """Validate the workflow config (already parsed) and fill in defaults."""
+    validate(dict(config), "config", where="config")
+    return deep_merge(CONFIG_DEFAULTS, config)
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """``dataset/split`` from a study file, e.g. ``div2k/valid`` or ``benchmark/Set5``."""
+
+    dataset: str
+    split: str
+
+    @classmethod
+    def parse(cls, text: str) -> "DatasetRef":
+        dataset, _, split = text.rpartition("/")
+        return cls(dataset, split)
+
+    @property
+    def label(self) -> str:
+        """File-name-safe label used in result paths: ``Set5`` for benchmark sets, else ``div2k-valid``."""
+        if self.dataset == "benchmark":
+            return self.split
+        return f"{self.dataset.replace(':', '-').replace('/', '-')}-{self.split}"
+
+    def __str__(self) -> str:
+        return f"{self.dataset}/{self.split}"
+
+
+@dataclass(frozen=True)
+class Study:
+    """A study resolved for one tier."""
+
+    name: str
+    tier: str
+    spec: dict                                   # the whole validated study file
+    runs: dict[str, dict]                        # run -> resolved training settings
+    baselines: tuple[str, ...]
+    train_data: DatasetRef
+    valid_data: DatasetRef
+    eval_data: tuple[DatasetRef, ...]
+    metrics: tuple[str, ...]
+    scale: int
+    channels: str
+    tables: dict = field(default_factory=dict)
+    figures: dict = field(default_factory=dict)
+
+    @property
+    def tier_description(self) -> str:
+        return self.spec["tiers"][self.tier].get("description", self.tier)
+
+    @property
+    def all_models(self) -> tuple[str, ...]:
+        """Baselines first, then learned runs: every column of the results."""
+        return tuple(self.baselines) + tuple(self.runs)
+
+
+def load_study(path: str | Path, tier: str, *, train_overrides: Mapping | None = None) -> Study:
+    """Load, validate and resolve a study file for ``tier``."""
+    path = Path(path)
+    if not path.is_file():
+        available = sorted(p.stem for p in path.parent.glob("*.yaml")) if path.parent.is_dir() else []
+        raise ConfigError(f"studies: no study file {path} (available: {', '.join(available) or 'none'})")
+    with open(path) as fh:
+        spec = yaml.safe_load(fh)
+    where = str(path)
+    validate(spec, "study", where=where)
+    if spec["name"] != path.stem:
+        raise ConfigError(f"{where}: name: must equal the file name {path.stem!r}, got {spec['name']!r}")
+    if tier not in spec["tiers"]:
+        raise ConfigError(f"{where}: tiers: the study has no tier {tier!r} (it has: {', '.join(spec['tiers'])})")
+    tier_spec = spec["tiers"][tier]
+    runs: dict[str, dict] = {}
+    names = list(spec["runs"]) + [r for r in tier_spec.get("runs", {}) if r not in spec["runs"]]
+    for run in names:
+        tier_run = tier_spec.get("runs", {}).get(run, {})
+        if run in tier_spec.get("runs", {}) and tier_run is None:
+            continue  # left out of this tier
+        cfg = deep_merge(spec.get("train", {}), spec["runs"].get(run, {}))
+        cfg = deep_merge(cfg, tier_spec.get("train", {}))
+        cfg = deep_merge(cfg, tier_run)
+        cfg = deep_merge(cfg, train_overrides or {})
+        if "model" not in cfg:
+            raise ConfigError(f"{where}: runs.{run}.model: every run needs a model")
+        cfg["scale"] = spec["scale"]
+        cfg["in_channels"] = 1 if spec.get("channels", "rgb") == "y" else 3
+        runs[run] = cfg
+    clash = set(runs) & set(spec.get("baselines", []))
+    if clash:
+        raise ConfigError(f"{where}: runs: names {sorted(clash)} clash with baselines")
+    data = tier_spec["data"]
+    return Study(
+        name=spec["name"],
+        tier=tier,
+        spec=spec,
+        runs=runs,
+        baselines=tuple(spec.get("baselines", [])),
+        train_data=DatasetRef.parse(data["train"]),
+        valid_data=DatasetRef.parse(data["valid"]),
+        eval_data=tuple(DatasetRef.parse(d) for d in data["eval"]),
+        metrics=tuple(tier_spec.get("metrics", spec.get("metrics", ["psnr_y", "ssim_y"]))),
+        scale=spec["scale"],
+        channels=spec.get("channels", "rgb"),
+        tables=spec.get("tables", {}),
+        figures=spec.get("figures", {}),
+    )
+
+
+def train_settings(run_cfg: Mapping) -> dict:
+    """The training settings without the workflow-only keys (``resources``)."""
+    return {k: v for k, v in run_cfg.items() if k != "resources"}

@@ -1,0 +1,260 @@
+"""Pretrained-weight cache: fetch once (hash-verified), find offline, fail early with a clear message.
+
+LPIPS (AlexNet / VGG16 trunks), FID (the pytorch-fid Inception) and the VGG19 perceptual loss load
+ImageNet weights through torch hub, which downloads on first use. Compute nodes often have no network,
+so the workflow fetches every file once (``sisr fetch-weights`` / ``snakemake fetch_weights``) into a
+cache directory and every job points torch at it.
+
+The cache directory (``weights_dir()``), first match wins:
+  1. ``$SISR_WEIGHTS``;
+  2. ``$TORCH_HOME``;
+  3. torch's own default (``$XDG_CACHE_HOME/torch``, usually ``~/.cache/torch``).
+The workflow calls ``use_cache(config["weights_dir"])`` at the start of each job that needs weights: it
+sets both variables, so our checks and torch's loaders look at the same files.
+
+Layout: torch hub's, ``<dir>/hub/checkpoints/<filename>``, so that ``TORCH_HOME=<dir>`` makes torchvision,
+lpips and pytorch-fid find the files without network (``torch.hub.load_state_dict_from_url`` reads an
+existing file and downloads only when it is absent).
+
+Hashes (source: torch hub's convention, see ``torch.hub.download_url_to_file``): the 8 hex digits in the
+file name are the start of the file's SHA-256; that prefix is checked, and the full SHA-256 as well where
+one is recorded in ``WEIGHTS``. URLs: docs/DATA_SOURCES.md (torchvision model URLs; the pytorch-fid
+release asset ``FID_WEIGHTS_URL`` in ``pytorch_fid/inception.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+from urllib.parse import urlparse
+
+from sisr.errors import ConfigError, DataError, MissingWeightsError
+
+ENV_WEIGHTS = "SISR_WEIGHTS"
+HUB_CHECKPOINTS = Path("hub") / "checkpoints"
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    """One pretrained file.
+
+    filename: the name torch hub stores it under (``<dir>/hub/checkpoints/<filename>``).
+    url: where it is published.
+    sha256_prefix: the start of its SHA-256 (the hex digits in the file name, torch hub's convention).
+    sha256: the full SHA-256 when known (checked in addition to the prefix), else None.
+    used_by: what needs it, for error messages.
+    """
+
+    filename: str
+    url: str
+    sha256_prefix: str
+    sha256: str | None = None
+    used_by: str = ""
+
+
+WEIGHTS: dict[str, WeightSpec] = {
+    "alexnet": WeightSpec(
+        filename="alexnet-owt-7be5be79.pth",
+        url="https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
+        sha256_prefix="7be5be79",
+        used_by="lpips_alex (torchvision AlexNet trunk)",
+    ),
+    "vgg16": WeightSpec(
+        filename="vgg16-397923af.pth",
+        url="https://download.pytorch.org/models/vgg16-397923af.pth",
+        sha256_prefix="397923af",
+        used_by="lpips_vgg (torchvision VGG16 trunk)",
+    ),
+    "vgg19": WeightSpec(
+        filename="vgg19-dcbb9e9d.pth",
+        url="https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
+        sha256_prefix="dcbb9e9d",
+        used_by="the VGG19 perceptual loss (torchvision VGG19)",
+    ),
+    "fid_inception": WeightSpec(
+        filename="pt_inception-2015-12-05-6726825d.pth",
+        url="https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
+        "pt_inception-2015-12-05-6726825d.pth",
+        sha256_prefix="6726825d",
+        used_by="fid (pytorch-fid's port of the TensorFlow FID Inception)",
+    ),
+}
+
+# Files whose hash was already checked in this process: (path, size, mtime_ns) -> spec checked against.
+_VERIFIED: dict[tuple[str, int, int], WeightSpec] = {}
+
+
+def weights_dir() -> Path:
+    """The cache directory: ``$SISR_WEIGHTS``, else ``$TORCH_HOME``, else torch's default (module docstring)."""
+    for var in (ENV_WEIGHTS, "TORCH_HOME"):
+        value = os.environ.get(var)
+        if value:
+            return Path(value).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
+    return Path(xdg, "torch").expanduser()
+
+
+def use_cache(cache: str | os.PathLike | None = None) -> Path:
+    """Point this process (and its children) at ``cache``: sets ``$SISR_WEIGHTS`` and ``$TORCH_HOME``.
+
+    cache: the cache directory; None keeps ``weights_dir()``. Returns the absolute directory.
+    Call it at the start of every job that needs weights, before any network is built.
+    """
+    root = Path(cache).expanduser() if cache is not None else weights_dir()
+    root = root.absolute()
+    os.environ[ENV_WEIGHTS] = str(root)
+    os.environ["TORCH_HOME"] = str(root)
+    return root
+
+
+def _spec(name: str) -> WeightSpec:
+    if name not in WEIGHTS:
+        raise ConfigError(f"weights: unknown name {name!r}; valid names: {', '.join(sorted(WEIGHTS))}")
+    return WEIGHTS[name]
+
+
+def checkpoint_path(name: str, *, cache: str | os.PathLike | None = None) -> Path:
+    """Where the file ``name`` lives in the cache: ``<cache>/hub/checkpoints/<filename>`` (may not exist)."""
+    root = Path(cache).expanduser() if cache is not None else weights_dir()
+    return root / HUB_CHECKPOINTS / _spec(name).filename
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def hash_problem(path: Path, spec: WeightSpec) -> str | None:
+    """None if ``path`` matches ``spec``'s hash (prefix, and full SHA-256 when known); else what is wrong."""
+    digest = sha256_of(path)
+    if not digest.startswith(spec.sha256_prefix.lower()):
+        return f"SHA-256 starts with {digest[:len(spec.sha256_prefix)]}, expected {spec.sha256_prefix}"
+    if spec.sha256 is not None and digest != spec.sha256.lower():
+        return f"SHA-256 is {digest}, expected {spec.sha256}"
+    return None
+
+
+def _fetch_hint(name: str, root: Path) -> str:
+    return (f"run `sisr fetch-weights {name} --dest {root}` (or `snakemake fetch_weights`) on a machine "
+            f"with internet, or copy the file there")
+
+
+def require(name: str, *, cache: str | os.PathLike | None = None) -> Path:
+    """Path of the verified file ``name`` in the cache, or MissingWeightsError naming it and the fix.
+
+    name: a key of ``WEIGHTS``. cache: the cache directory (default ``weights_dir()``).
+    The hash is checked once per process for each file (size and modification time memoised); a file
+    with the wrong hash (truncated or corrupt) raises MissingWeightsError too.
+    """
+    spec = _spec(name)
+    path = checkpoint_path(name, cache=cache)
+    root = path.parents[len(HUB_CHECKPOINTS.parts)]
+    if not path.is_file():
+        raise MissingWeightsError(f"{path} is missing (needed by {spec.used_by}): {_fetch_hint(name, root)}")
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if _VERIFIED.get(key) != spec:
+        problem = hash_problem(path, spec)
+        if problem is not None:
+            raise MissingWeightsError(f"{path}: {problem} (corrupt or truncated copy): delete it, then "
+                                      f"{_fetch_hint(name, root)}")
+        _VERIFIED[key] = spec
+    return path
+
+
+def require_all(names: Iterable[str], *, cache: str | os.PathLike | None = None) -> list[Path]:
+    """``require`` for several names; one MissingWeightsError listing every missing or corrupt file."""
+    paths, problems = [], []
+    for name in dict.fromkeys(names):  # unique, in order
+        try:
+            paths.append(require(name, cache=cache))
+        except MissingWeightsError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise MissingWeightsError("\n".join(problems))
+    return paths
+
+
+def load_state_dict(name: str, *, cache: str | os.PathLike | None = None) -> dict:
+    """The verified file ``name`` loaded with ``torch.load(map_location="cpu", weights_only=True)``.
+
+    For code that builds a torchvision network itself, e.g. ``vgg19().load_state_dict(load_state_dict("vgg19"))``.
+    """
+    import torch
+
+    return torch.load(require(name, cache=cache), map_location="cpu", weights_only=True)
+
+
+def _source(spec: WeightSpec, mirror: str | os.PathLike | None) -> str:
+    """Where to get ``spec``: its URL, ``<mirror>/<filename>`` for a URL mirror, or a file in a mirror folder.
+
+    A mirror folder may hold the files flat or in the hub layout (another cache directory).
+    """
+    if mirror is None:
+        return spec.url
+    mirror = str(mirror)
+    if urlparse(mirror).scheme in ("http", "https", "file"):
+        return f"{mirror.rstrip('/')}/{spec.filename}"
+    folder = Path(mirror).expanduser()
+    if not folder.is_dir():
+        raise ConfigError(f"weights mirror {folder}: expected an http(s):// or file:// URL or an existing folder")
+    for candidate in (folder / spec.filename, folder / HUB_CHECKPOINTS / spec.filename):
+        if candidate.is_file():
+            return str(candidate)
+    raise MissingWeightsError(f"weights mirror {folder}: {spec.filename} is not there "
+                              f"(looked for {folder / spec.filename} and {folder / HUB_CHECKPOINTS / spec.filename})")
+
+
+def fetch(names: Iterable[str] | None = None, *, dest: str | os.PathLike | None = None,
+          mirror: str | os.PathLike | None = None) -> list[Path]:
+    """Download (or copy from a mirror) the named weights into the cache, verified; returns their paths.
+
+    names: keys of ``WEIGHTS`` (None: all). dest: the cache directory (default ``weights_dir()``).
+    mirror: None (the published URLs), a URL prefix (``http://``, ``https://``, ``file://``) under which the
+    files sit by file name, or a local folder holding them (flat or in hub layout).
+
+    A file already present with the right hash is kept. Each file is first written under a temporary
+    name (``.<filename>.download``) in the same folder, its hash checked, then renamed into place in one
+    step: a corrupt or truncated download is deleted and raises DataError, and never appears in the cache.
+    A cached file with a wrong hash is replaced.
+    """
+    from sisr.data.download import download  # resume, retries, file:// and local mirrors
+
+    names = list(WEIGHTS) if names is None else list(dict.fromkeys(names))
+    paths = []
+    for name in names:
+        spec = _spec(name)
+        target = checkpoint_path(name, cache=dest)
+        if target.is_file():
+            problem = hash_problem(target, spec)
+            if problem is None:
+                paths.append(target)
+                continue
+            warnings.warn(f"{target}: {problem}; fetching it again", stacklevel=2)
+            target.unlink()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source = _source(spec, mirror)
+        staging = target.with_name(f".{target.name}.download")
+        try:
+            if Path(source).is_file():
+                shutil.copyfile(source, staging)
+            else:
+                download(source, staging, sha256=spec.sha256)
+            problem = hash_problem(staging, spec)
+            if problem is not None:
+                raise DataError(f"{source}: {problem}; the download was rejected and nothing was stored in "
+                                f"{target.parent}")
+            os.replace(staging, target)
+        finally:
+            staging.unlink(missing_ok=True)
+        paths.append(target)
+    return paths

@@ -1,0 +1,6 @@
+"""Rule claims_report: REPORT.md listing which of the study's claims reproduce within its tolerance."""
+from sisr.jobs import claims_report_job, job_log
+
+with job_log(snakemake.log[0]):
+    claims_report_job(study_file=snakemake.params.study_file, tier=snakemake.params.tier,
+                      summary=snakemake.input.summary, out=snakemake.output[0])

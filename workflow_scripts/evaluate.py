@@ -1,0 +1,9 @@
+"""Rule evaluate: one model (baseline or trained run) on one evaluation set, standard protocol."""
+from sisr.jobs import evaluate_job, job_log
+
+with job_log(snakemake.log[0]):
+    p = snakemake.params
+    evaluate_job(study=p.study, run=p.model, model=p.model, checkpoint=snakemake.input.get("checkpoint"),
+                 scale=int(snakemake.wildcards.scale), in_channels=p.in_channels, metrics=p.metrics,
+                 out_csv=snakemake.output.csv, sr_dir=snakemake.output.sr, tier=p.tier, device=p.device,
+                 weights_dir=p.weights_dir, **p.evalset)

@@ -1,0 +1,8 @@
+"""Rule figure: one figure of a study (PNG and PDF)."""
+from sisr.jobs import figure_job, job_log
+
+with job_log(snakemake.log[0]):
+    figure_job(study_file=snakemake.params.study_file, figure=snakemake.wildcards.figure,
+               tier=snakemake.params.tier, results_dir=snakemake.params.results_dir,
+               summary=snakemake.input.summary, histories=list(snakemake.input.get("histories", [])),
+               outputs=list(snakemake.output))

@@ -1,0 +1,8 @@
+"""Rule train: train one run of a study; resumes from checkpoint_last.pt after a kill or preemption."""
+from sisr.jobs import job_log, train_job
+
+with job_log(snakemake.log[0]):
+    p = snakemake.params
+    train_job(settings=p.settings, train_manifest=snakemake.input.train, valid_manifest=snakemake.input.valid,
+              out_dir=p.out_dir, device=p.device, num_workers=p.num_workers, weights_dir=p.weights_dir,
+              where=f"{snakemake.wildcards.study}.runs.{snakemake.wildcards.run}")
