@@ -20,14 +20,14 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
 
 
-def test_cubic_upscale_weights_interior_and_mirrored_border(rng):
+def test_cubic_upscale_weights_interior_and_clamped_border(rng):
     row = rng.random(12)
     out = imresize(row[None, :], output_shape=(1, 24))[0]  # height factor 1: identity
     assert out.dtype == np.float64
     for k in range(2, 11):  # output 2k sits at input k - 0.25
         assert out[2 * k] == pytest.approx(float(UP2_WEIGHTS @ row[k - 2:k + 2]), abs=1e-12)
-    # Symmetric border: inputs -2, -1 are mirrored to 1, 0 (sequence ... 2 1 | 1 2 ...).
-    expected0 = UP2_WEIGHTS @ row[[1, 0, 0, 1]]
+    # Border as MATLAB: inputs -2, -1 are clamped to 0 (replicated end-point), not mirrored.
+    expected0 = UP2_WEIGHTS @ row[[0, 0, 0, 1]]
     assert out[0] == pytest.approx(float(expected0), abs=1e-12)
 
 

@@ -64,6 +64,8 @@ def test_bicubic_baseline_via_evaluate_folders(tmp_path, dataset, scale, ref_psn
 @pytest.mark.parametrize("dataset", ["Set5", "Set14"])
 @pytest.mark.parametrize("scale", [2, 3, 4])
 def test_downscale_reproduces_matlab_lr(dataset, scale):
+    """Contract: >= 98 % identical values. Measured: all of them (MATLAB clamps indices at the border and
+    rounds to uint8 between the passes; mirrored borders give 98.6-99.4 %)."""
     same = total = 0
     max_diff = 0
     for name, hr, lr in _hr_and_lr(dataset, scale):
@@ -72,6 +74,6 @@ def test_downscale_reproduces_matlab_lr(dataset, scale):
         same += int(np.count_nonzero(ours == lr))
         total += lr.size
         max_diff = max(max_diff, int(np.abs(ours.astype(int) - lr.astype(int)).max()))
-    print(f"\n{dataset} x{scale}: {100 * same / total:.2f}% of LR values identical to MATLAB, max |diff| {max_diff}")
+    print(f"\n{dataset} x{scale}: {100 * same / total:.3f}% of LR values identical to MATLAB, max |diff| {max_diff}")
     assert same / total >= 0.98
-    assert max_diff <= 1  # the rest are off-by-one rounding ties, not a different kernel
+    assert same == total, f"{total - same} of {total} values differ from MATLAB (max |diff| {max_diff})"

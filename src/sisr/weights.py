@@ -26,14 +26,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
-from urllib.parse import urlparse
 
-from sisr.errors import ConfigError, DataError, MissingWeightsError
+from sisr.errors import ConfigError, MissingWeightsError
 
 ENV_WEIGHTS = "SISR_WEIGHTS"
 HUB_CHECKPOINTS = Path("hub") / "checkpoints"
@@ -194,44 +192,23 @@ def load_state_dict(name: str, *, cache: str | os.PathLike | None = None) -> dic
     return torch.load(require(name, cache=cache), map_location="cpu", weights_only=True)
 
 
-def _source(spec: WeightSpec, mirror: str | os.PathLike | None) -> str:
-    """Where to get ``spec``: its URL, ``<mirror>/<filename>`` for a URL mirror, or a file in a mirror folder.
-
-    A mirror folder may hold the files flat or in the hub layout (another cache directory).
-    """
-    if mirror is None:
-        return spec.url
-    mirror = str(mirror)
-    if urlparse(mirror).scheme in ("http", "https", "file"):
-        return f"{mirror.rstrip('/')}/{spec.filename}"
-    folder = Path(mirror).expanduser()
-    if not folder.is_dir():
-        raise ConfigError(f"weights mirror {folder}: expected an http(s):// or file:// URL or an existing folder")
-    for candidate in (folder / spec.filename, folder / HUB_CHECKPOINTS / spec.filename):
-        if candidate.is_file():
-            return str(candidate)
-    raise MissingWeightsError(f"weights mirror {folder}: {spec.filename} is not there "
-                              f"(looked for {folder / spec.filename} and {folder / HUB_CHECKPOINTS / spec.filename})")
-
-
 def fetch(names: Iterable[str] | None = None, *, dest: str | os.PathLike | None = None,
           mirror: str | os.PathLike | None = None) -> list[Path]:
-    """Download (or copy from a mirror) the named weights into the cache, verified; returns their paths.
+    """Download the named weights into the cache, verified; returns their paths.
 
     names: keys of ``WEIGHTS`` (None: all). dest: the cache directory (default ``weights_dir()``).
     mirror: None (the published URLs), a URL prefix (``http://``, ``https://``, ``file://``) under which the
-    files sit by file name, or a local folder holding them (flat or in hub layout).
+    files sit by file name, or a local folder holding them (``sisr.data.download.mirror_url``).
 
-    A file already present with the right hash is kept. Each file is first written under a temporary
-    name (``.<filename>.download``) in the same folder, its hash checked, then renamed into place in one
-    step: a corrupt or truncated download is deleted and raises DataError, and never appears in the cache.
-    A cached file with a wrong hash is replaced.
+    A file already present with the right hash is kept; one with a wrong hash is fetched again. The
+    download itself is ``sisr.data.download.download``: it writes ``<file>.part`` (resumed after a cut),
+    checks the hash (the full SHA-256 when ``WEIGHTS`` records one, else the published prefix) and only
+    then renames it into place, so a corrupt download raises DownloadError and never appears in the cache.
     """
-    from sisr.data.download import download  # resume, retries, file:// and local mirrors
+    from sisr.data.download import download
 
-    names = list(WEIGHTS) if names is None else list(dict.fromkeys(names))
     paths = []
-    for name in names:
+    for name in (list(WEIGHTS) if names is None else list(dict.fromkeys(names))):
         spec = _spec(name)
         target = checkpoint_path(name, cache=dest)
         if target.is_file():
@@ -241,20 +218,6 @@ def fetch(names: Iterable[str] | None = None, *, dest: str | os.PathLike | None 
                 continue
             warnings.warn(f"{target}: {problem}; fetching it again", stacklevel=2)
             target.unlink()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        source = _source(spec, mirror)
-        staging = target.with_name(f".{target.name}.download")
-        try:
-            if Path(source).is_file():
-                shutil.copyfile(source, staging)
-            else:
-                download(source, staging, sha256=spec.sha256)
-            problem = hash_problem(staging, spec)
-            if problem is not None:
-                raise DataError(f"{source}: {problem}; the download was rejected and nothing was stored in "
-                                f"{target.parent}")
-            os.replace(staging, target)
-        finally:
-            staging.unlink(missing_ok=True)
-        paths.append(target)
+        check = {"sha256": spec.sha256} if spec.sha256 else {"sha256_prefix": spec.sha256_prefix}
+        paths.append(download(spec.url, target, mirror=mirror, **check))
     return paths

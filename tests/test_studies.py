@@ -1,0 +1,82 @@
+"""Config and study files: schema validation names the key path; runs resolve by deep merge."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sisr.errors import ConfigError
+from sisr.studies import DatasetRef, deep_merge, load_config, load_study
+
+ROOT = Path(__file__).resolve().parents[1]
+STUDIES = ROOT / "studies"
+
+
+def test_default_config_is_valid():
+    cfg = load_config(yaml.safe_load((ROOT / "config.yaml").read_text()))
+    assert cfg["tier"] == "demo" and cfg["studies"] == ["espcn"]
+
+
+@pytest.mark.parametrize(
+    "config, expected",
+    [
+        ({"tier": "demo", "studies": ["espcn"], "epochs": 3}, "unknown key(s): 'epochs'"),
+        ({"tier": "huge", "studies": ["espcn"]}, "config: tier: 'huge' is not one of"),
+        ({"tier": "demo", "studies": "espcn"}, "config: studies: 'espcn' is not of type 'array'"),
+        ({"tier": "demo", "studies": ["espcn"], "num_workers": -1}, "config: num_workers: -1 is less than"),
+        ({"studies": ["espcn"]}, "'tier' is a required property"),
+    ],
+)
+def test_config_errors_name_the_key(config, expected):
+    with pytest.raises(ConfigError, match=None) as info:
+        load_config(config)
+    assert expected in str(info.value)
+
+
+def test_every_study_file_validates_for_every_tier():
+    for path in sorted(STUDIES.glob("*.yaml")):
+        spec = yaml.safe_load(path.read_text())
+        for tier in spec["tiers"]:
+            study = load_study(path, tier)
+            assert study.runs, f"{path.name} tier {tier} has no runs"
+
+
+def test_espcn_demo_resolution():
+    study = load_study(STUDIES / "espcn.yaml", "demo")
+    assert list(study.runs) == ["espcn", "srcnn", "resnet_small"]
+    espcn, srcnn = study.runs["espcn"], study.runs["srcnn"]
+    assert espcn["model"] == "espcn_bn_residual" and espcn["batch_size"] == 8 and espcn["patch_size"] == 24
+    assert espcn["optimizer"]["lr"] == 1e-3 and srcnn["optimizer"]["lr"] == 1e-4
+    assert espcn["loss"] == [{"name": "mse", "weight": 1.0}]
+    assert espcn["scale"] == 4 and espcn["in_channels"] == 3
+    assert study.baselines == ("bicubic",)
+    assert [r.label for r in study.eval_data] == ["skimage-valid"]
+    paper = load_study(STUDIES / "espcn.yaml", "paper")
+    assert "resnet_small" not in paper.runs and paper.runs["espcn"]["epochs"] == 50
+    assert [r.label for r in paper.eval_data] == ["Set5", "div2k-valid"]
+
+
+def test_train_overrides_apply_last():
+    study = load_study(STUDIES / "espcn.yaml", "demo", train_overrides={"epochs": 1, "optimizer": {"lr": 0.5}})
+    assert all(r["epochs"] == 1 and r["optimizer"]["lr"] == 0.5 for r in study.runs.values())
+    assert study.runs["espcn"]["optimizer"]["name"] == "adam"
+
+
+def test_study_errors(tmp_path):
+    spec = yaml.safe_load((STUDIES / "espcn.yaml").read_text())
+    spec["runs"]["espcn"]["learning_rate"] = 0.1
+    bad = tmp_path / "espcn.yaml"
+    bad.write_text(yaml.safe_dump(spec))
+    with pytest.raises(ConfigError) as info:
+        load_study(bad, "demo")
+    assert "runs.espcn" in str(info.value) and "learning_rate" in str(info.value)
+    with pytest.raises(ConfigError, match="no tier 'nope'"):
+        load_study(STUDIES / "espcn.yaml", "nope")
+    with pytest.raises(ConfigError, match="no study file"):
+        load_study(STUDIES / "nonexistent.yaml", "demo")
+
+
+def test_deep_merge_and_refs():
+    assert deep_merge({"a": {"b": 1, "c": 2}, "l": [1]}, {"a": {"b": 3}, "l": [2]}) == {"a": {"b": 3, "c": 2}, "l": [2]}
+    assert DatasetRef.parse("benchmark/Set5").label == "Set5"
+    assert DatasetRef.parse("div2k/valid").label == "div2k-valid"

@@ -1,0 +1,67 @@
+"""Study tables: claimed beside ours, quoted cells marked, three formats; the claims report's verdicts."""
+
+import pandas as pd
+
+from sisr.tables import build_table, claims_report, to_latex, to_markdown, write_table
+
+SPEC = {
+    "title": "Table 1: test",
+    "caption": "A caption with 100% and an_underscore.",
+    "runs": {"bicubic": "Bicubic", "aplus": "A+", "espcn": "ESPCN"},
+    "metrics": {"psnr_y": "PSNR", "ssim_y": "SSIM"},
+    "claimed": {"bicubic": {"psnr_y": 28.42, "ssim_y": 0.8104}, "aplus": {"psnr_y": 30.28},
+                "espcn": {"psnr_y": 30.57, "ssim_y": 0.7855}},
+    "quoted": ["aplus"],
+}
+SUMMARY = pd.DataFrame([
+    {"study": "s", "run": "bicubic", "model": "bicubic", "dataset": "Set5", "scale": 4, "n_images": 5,
+     "psnr_y": 28.43, "ssim_y": 0.8112},
+    {"study": "s", "run": "espcn", "model": "espcn", "dataset": "Set5", "scale": 4, "n_images": 5,
+     "psnr_y": 29.50, "ssim_y": 0.8400},
+])
+
+
+def test_build_table_values():
+    long = build_table(SUMMARY, SPEC, table="t1")
+    assert len(long) == 1 * 3 * 2
+    row = long[(long.run == "espcn") & (long.metric == "psnr_y")].iloc[0]
+    assert row.claimed == 30.57 and row.ours == 29.50 and abs(row["diff"] - (29.50 - 30.57)) < 1e-12
+    aplus = long[(long.run == "aplus") & (long.metric == "psnr_y")].iloc[0]
+    assert aplus.quoted and pd.isna(aplus.ours)
+
+
+def test_formats(tmp_path):
+    long = write_table_paths = None
+    out = {ext: tmp_path / f"t1.{ext}" for ext in ("csv", "md", "tex")}
+    long = write_table(_summary_csv(tmp_path), SPEC, table="t1", out_csv=out["csv"], out_md=out["md"],
+                       out_tex=out["tex"], tier_note="demo")
+    md = out["md"].read_text()
+    assert "| Metric | Bicubic | A+ | ESPCN |" in md
+    assert "30.28 (quoted)" in md and "29.50 vs 30.57 (-1.07)" in md
+    tex = out["tex"].read_text()
+    assert r"\toprule" in tex and r"\bottomrule" in tex and r"100\%" in tex and r"an\_underscore" in tex
+    assert pd.read_csv(out["csv"]).shape[0] == len(long)
+    del write_table_paths
+
+
+def _summary_csv(tmp_path):
+    path = tmp_path / "summary.csv"
+    SUMMARY.to_csv(path, index=False)
+    return path
+
+
+def test_claims_report_verdicts():
+    long = build_table(SUMMARY, SPEC, table="t1")
+    text = claims_report({"t1": long}, {"psnr_y": 0.05, "ssim_y": 0.01}, study="s", tier="demo")
+    lines = {tuple(c.strip() for c in line.split("|")[3:5]): line for line in text.splitlines() if line.startswith("| t1")}
+    assert "| reproduced |" in lines[("Bicubic", "PSNR")]
+    assert "| not reproduced |" in lines[("ESPCN", "PSNR")]
+    assert "| quoted |" in lines[("A+", "PSNR")]
+    assert "reproduced: 2" in text  # bicubic PSNR (0.01 <= 0.05) and SSIM (0.0008 <= 0.01)
+
+
+def test_markdown_and_latex_have_every_dataset():
+    two = pd.concat([SUMMARY, SUMMARY.assign(dataset="div2k-valid")])
+    long = build_table(two, SPEC, table="t1")
+    assert to_markdown(long, SPEC).count("| Metric |") == 2
+    assert to_latex(long, SPEC).count(r"\multicolumn") == 2
