@@ -148,6 +148,13 @@ def test_torch_matches_numpy_float(dtype, rng):
     np.testing.assert_allclose(up[1].numpy(), expected_up, atol=1e-5)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_torch_on_gpu_matches_cpu(rng):
+    x = torch.tensor(rng.random((1, 3, 40, 36)), dtype=torch.float32)
+    np.testing.assert_allclose(imresize_torch(x.cuda(), 0.25).cpu().numpy(), imresize_torch(x, 0.25).numpy(),
+                               atol=1e-5)
+
+
 def test_errors():
     img = np.zeros((8, 8), dtype=np.uint8)
     with pytest.raises(SisrError, match="unknown kernel 'lanczos9'"):

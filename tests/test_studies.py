@@ -80,3 +80,19 @@ def test_deep_merge_and_refs():
     assert deep_merge({"a": {"b": 1, "c": 2}, "l": [1]}, {"a": {"b": 3}, "l": [2]}) == {"a": {"b": 3, "c": 2}, "l": [2]}
     assert DatasetRef.parse("benchmark/Set5").label == "Set5"
     assert DatasetRef.parse("div2k/valid").label == "div2k-valid"
+
+
+def test_sweep_expansion_keeps_types_and_names():
+    from sisr.studies import expand_sweeps
+
+    spec = {"sweeps": [{"name": "plain_b{blocks}_c{channels}_lr{lr}",
+                        "axes": {"blocks": [8, 16], "channels": [64, 612], "lr": [1e-4, 7.5e-5]},
+                        "run": {"model": "deep_residual", "model_args": {"blocks": "{blocks}", "channels": "{channels}"},
+                                "optimizer": {"lr": "{lr}"}}}]}
+    runs = expand_sweeps(spec, where="t")
+    assert len(runs) == 8
+    run = runs["plain_b16_c612_lr7.5e-05"]
+    assert run["model_args"] == {"blocks": 16, "channels": 612} and run["optimizer"]["lr"] == 7.5e-5
+    spec["sweeps"].append(spec["sweeps"][0])
+    with pytest.raises(ConfigError, match="generated twice"):
+        expand_sweeps(spec, where="t")

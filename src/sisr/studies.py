@@ -134,6 +134,44 @@ class Study:
         return tuple(self.baselines) + tuple(self.runs)
 
 
+def _substitute(template: Any, values: Mapping[str, Any]) -> Any:
+    """Replace every string that is exactly ``"{axis}"`` by that axis' value (keeping its type)."""
+    if isinstance(template, str) and template.startswith("{") and template.endswith("}") and template[1:-1] in values:
+        return values[template[1:-1]]
+    if isinstance(template, Mapping):
+        return {k: _substitute(v, values) for k, v in template.items()}
+    if isinstance(template, list):
+        return [_substitute(v, values) for v in template]
+    return template
+
+
+def expand_sweeps(spec: Mapping, *, where: str) -> dict[str, dict]:
+    """Runs generated from ``sweeps``: the product of each sweep's axes, named by its ``name`` template.
+
+    ``{name: "plain_b{blocks}_c{channels}", axes: {blocks: [8, 16], channels: [64]}, run: {model_args:
+    {blocks: "{blocks}", channels: "{channels}"}}}`` gives plain_b8_c64 and plain_b16_c64.
+    """
+    import itertools
+
+    runs: dict[str, dict] = {}
+    for i, sweep in enumerate(spec.get("sweeps", [])):
+        axes = sweep["axes"]
+        for combo in itertools.product(*axes.values()):
+            values = dict(zip(axes, combo))
+            try:
+                name = sweep["name"].format(**{k: _name_part(v) for k, v in values.items()})
+            except KeyError as exc:
+                raise ConfigError(f"{where}: sweeps.{i}.name: unknown axis {exc} in {sweep['name']!r}") from None
+            if name in runs or name in spec.get("runs", {}):
+                raise ConfigError(f"{where}: sweeps.{i}: the run name {name!r} is generated twice")
+            runs[name] = _substitute(sweep["run"], values)
+    return runs
+
+
+def _name_part(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def load_study(path: str | Path, tier: str, *, train_overrides: Mapping | None = None) -> Study:
     """Load, validate and resolve a study file for ``tier``."""
     path = Path(path)
@@ -149,13 +187,17 @@ def load_study(path: str | Path, tier: str, *, train_overrides: Mapping | None =
     if tier not in spec["tiers"]:
         raise ConfigError(f"{where}: tiers: the study has no tier {tier!r} (it has: {', '.join(spec['tiers'])})")
     tier_spec = spec["tiers"][tier]
+    study_runs = {**spec.get("runs", {}), **expand_sweeps(spec, where=where)}
+    if tier_spec.get("sweep_subset"):
+        keep = set(tier_spec["sweep_subset"])
+        study_runs = {r: c for r, c in study_runs.items() if r in spec.get("runs", {}) or r in keep}
     runs: dict[str, dict] = {}
-    names = list(spec["runs"]) + [r for r in tier_spec.get("runs", {}) if r not in spec["runs"]]
+    names = list(study_runs) + [r for r in tier_spec.get("runs", {}) if r not in study_runs]
     for run in names:
         tier_run = tier_spec.get("runs", {}).get(run, {})
         if run in tier_spec.get("runs", {}) and tier_run is None:
             continue  # left out of this tier
-        cfg = deep_merge(spec.get("train", {}), spec["runs"].get(run, {}))
+        cfg = deep_merge(spec.get("train", {}), study_runs.get(run, {}))
         cfg = deep_merge(cfg, tier_spec.get("train", {}))
         cfg = deep_merge(cfg, tier_run)
         cfg = deep_merge(cfg, train_overrides or {})

@@ -25,7 +25,7 @@ import os
 import warnings
 from collections import defaultdict
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -42,6 +42,7 @@ METRIC_WEIGHTS: dict[str, str] = {
     "lpips_vgg": "vgg16",
     "lpips_alex_standardised": "alexnet",
     "fid": "fid_inception",
+    "fid_crop96": "fid_inception",
 }
 _LPIPS_TRUNK = {"alex": "alexnet", "vgg": "vgg16"}
 
@@ -53,7 +54,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(device)
 
 
-def check_weights(metric_names: Sequence[str], *, cache: str | os.PathLike | None = None) -> dict[str, os.PathLike]:
+def check_weights(metric_names: Sequence[str], *, cache: str | os.PathLike | None = None) -> dict[str, Path]:
     """Fail now if a metric in ``metric_names`` lacks its pretrained file; point torch at the cache.
 
     Call at the start of an evaluation job, before computing anything. Metrics that need no weights are
@@ -161,14 +162,14 @@ def lpips_distance(sr_list: Sequence[np.ndarray], hr_list: Sequence[np.ndarray],
     return lpips_from_tensors(sr, hr, net=net, device=device, batch_size=batch_size, cache=cache)
 
 
-def lpips_alex(sr: np.ndarray, hr: np.ndarray, *, crop: int = 0) -> float:
-    """LPIPS v0.1 with AlexNet of one image pair (column ``lpips_alex``); see :func:`lpips_distance`."""
-    return float(lpips_distance([sr], [hr], net="alex", crop=crop)[0])
+def lpips_alex(sr: np.ndarray, hr: np.ndarray, scale: int | None = None) -> float:
+    """LPIPS v0.1 / AlexNet of one pair on the whole image (column ``lpips_alex``; ``scale`` unused)."""
+    return float(lpips_distance([sr], [hr], net="alex")[0])
 
 
-def lpips_vgg(sr: np.ndarray, hr: np.ndarray, *, crop: int = 0) -> float:
-    """LPIPS v0.1 with VGG16 of one image pair (column ``lpips_vgg``); see :func:`lpips_distance`."""
-    return float(lpips_distance([sr], [hr], net="vgg", crop=crop)[0])
+def lpips_vgg(sr: np.ndarray, hr: np.ndarray, scale: int | None = None) -> float:
+    """LPIPS v0.1 / VGG16 of one pair on the whole image (column ``lpips_vgg``; ``scale`` unused)."""
+    return float(lpips_distance([sr], [hr], net="vgg")[0])
 
 
 @functools.lru_cache(maxsize=2)
@@ -194,29 +195,44 @@ def tiles(img: np.ndarray, size: int) -> list[np.ndarray]:
     return [img[y:y + size, x:x + size] for y in range(0, h - size + 1, size) for x in range(0, w - size + 1, size)]
 
 
-def inception_features(images: Sequence[np.ndarray], *, device: str | torch.device = "auto", batch_size: int = 16,
+def inception_features(images: Iterable[np.ndarray], *, device: str | torch.device = "auto", batch_size: int = 16,
                        cache: str | os.PathLike | None = None) -> np.ndarray:
-    """``N x 2048`` float64 pool3 features of ``uint8`` images (single channel repeated to RGB)."""
+    """``N x 2048`` float64 pool3 features of ``uint8`` images (single channel repeated to RGB).
+
+    images: any iterable (a generator reading files keeps one batch in memory); consecutive images of the
+    same size are batched together.
+    """
     model = fid_model(device=device, cache=cache)
     dev = next(model.parameters()).device
-    tensors = [_to_rgb_float(img, f"fid image {i}") for i, img in enumerate(images)]
-    feats = np.empty((len(tensors), FID_DIMS), dtype=np.float64)
-    with torch.inference_mode():
-        for idx in _batches_by_size(tensors, batch_size):
-            pool3 = model(torch.stack([tensors[i] for i in idx]).to(dev))[0]  # N x 2048 x 1 x 1
-            feats[idx] = pool3.flatten(1).double().cpu().numpy()
-    return feats
+    feats: list[np.ndarray] = []
+    batch: list[torch.Tensor] = []
+
+    def flush() -> None:
+        if batch:
+            with torch.inference_mode():
+                pool3 = model(torch.stack(batch).to(dev))[0]  # N x 2048 x 1 x 1
+            feats.append(pool3.flatten(1).double().cpu().numpy())
+            batch.clear()
+
+    for i, img in enumerate(images):
+        t = _to_rgb_float(img, f"fid image {i}")
+        if batch and (t.shape != batch[0].shape or len(batch) == batch_size):
+            flush()
+        batch.append(t)
+    flush()
+    return np.concatenate(feats) if feats else np.empty((0, FID_DIMS))
 
 
 def frechet_distance(feats1: np.ndarray, feats2: np.ndarray) -> float:
     """Fréchet distance between Gaussians fitted to two ``N x D`` feature sets (means, sample covariances).
 
-    ``|mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr((S1 S2)^(1/2))``. When a set has at most D samples, its
-    covariance has rank < N and the trace term is computed exactly in the sample space:
+    ``|mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr((S1 S2)^(1/2))``. When a set has at most D samples its
+    covariance is singular, and the trace term is computed exactly in the sample space:
     ``tr((S1 S2)^(1/2))`` is the sum of singular values of ``A1 A2^T / sqrt((N1-1)(N2-1))`` (``Ai`` the centred
     features), since ``S1 S2`` and ``(A1 A2^T)(A1 A2^T)^T`` share their non-zero eigenvalues. That avoids
-    ``scipy.linalg.sqrtm`` of a singular D x D matrix (slow, and off by ~1e-3 for identical sets). With
-    more samples than dimensions pytorch-fid's ``calculate_frechet_distance`` is used as is.
+    ``scipy.linalg.sqrtm`` of a singular D x D matrix (about 20 s for D = 2048 on one core, and off by
+    ~1e-3 for identical sets). With more samples than dimensions pytorch-fid's
+    ``calculate_frechet_distance`` is used as is.
     """
     feats1 = np.asarray(feats1, dtype=np.float64)
     feats2 = np.asarray(feats2, dtype=np.float64)
@@ -238,25 +254,47 @@ def frechet_distance(feats1: np.ndarray, feats2: np.ndarray) -> float:
     return float(calculate_frechet_distance(mu1, sigma1, mu2, sigma2))
 
 
-def fid(sr_list: Sequence[np.ndarray], hr_list: Sequence[np.ndarray], *, device: str | torch.device = "auto",
+def fid(sr_images: Iterable[np.ndarray], hr_images: Iterable[np.ndarray], *, device: str | torch.device = "auto",
         crop: int | None = None, batch_size: int = 16, cache: str | os.PathLike | None = None) -> tuple[float, int]:
-    """FID between the SR set and the HR set; returns ``(value, number of images per set)``.
+    """FID between the SR set and the HR set; returns ``(value, number of SR images)``.
 
+    sr_images, hr_images: ``uint8`` images (lists or generators); the sets need not be paired.
     crop: None compares whole images (each resized to 299 x 299 inside the network); an int cuts every
-    image into non-overlapping ``crop x crop`` tiles (partial tiles dropped) and compares the tile sets,
-    which gives more samples per image; the count returned is then the number of tiles of the SR set.
-    Warns when the count is below 2048 (the estimate is then biased upwards). The sets need not be
-    paired or of equal size.
+    image into non-overlapping ``crop x crop`` tiles (partial tiles dropped) and compares the tile sets
+    (more samples per image); the count returned is then the number of SR tiles.
+    Warns when a set has fewer than 2048 samples (the estimate is then biased upwards); fewer than 2
+    raise SisrError.
     """
     if crop is not None:
-        sr_list = [t for img in sr_list for t in tiles(img, crop)]
-        hr_list = [t for img in hr_list for t in tiles(img, crop)]
-    n = len(sr_list)
-    if min(n, len(hr_list)) < 2:
-        raise SisrError(f"fid: each set needs at least 2 images, got {n} SR and {len(hr_list)} HR")
-    if min(n, len(hr_list)) < FID_MIN_IMAGES:
-        warnings.warn(f"FID on N = {min(n, len(hr_list))} < {FID_MIN_IMAGES} images is biased (pytorch-fid README)",
-                      stacklevel=2)
-    f_sr = inception_features(sr_list, device=device, batch_size=batch_size, cache=cache)
-    f_hr = inception_features(hr_list, device=device, batch_size=batch_size, cache=cache)
-    return frechet_distance(f_sr, f_hr), n
+        sr_images = (t for img in sr_images for t in tiles(img, crop))
+        hr_images = (t for img in hr_images for t in tiles(img, crop))
+    f_sr = inception_features(sr_images, device=device, batch_size=batch_size, cache=cache)
+    f_hr = inception_features(hr_images, device=device, batch_size=batch_size, cache=cache)
+    n = min(len(f_sr), len(f_hr))
+    if 2 <= n < FID_MIN_IMAGES:
+        warnings.warn(f"FID on N = {n} < {FID_MIN_IMAGES} images is biased (pytorch-fid README)", stacklevel=2)
+    return frechet_distance(f_sr, f_hr), len(f_sr)
+
+
+def read_set(pairs: Sequence[tuple[str, os.PathLike, os.PathLike]], scale: int, which: str) -> Iterator[np.ndarray]:
+    """The SR (``which="sr"``) or HR images of ``sisr.evaluation.pair_folders`` pairs, read one at a time
+    with ``load_pair`` (HR cropped to the SR size, as for the other metrics)."""
+    from sisr.evaluation import load_pair  # here, not at the top: evaluation may import this module
+
+    for _, sr_path, hr_path in pairs:
+        yield load_pair(sr_path, hr_path, scale=scale)[0 if which == "sr" else 1]
+
+
+def fid_set(pairs: Sequence[tuple[str, os.PathLike, os.PathLike]], scale: int) -> float:
+    """Set-level metric ``fid`` for ``sisr.evaluation``: FID of the SR images against the HR images."""
+    return fid(read_set(pairs, scale, "sr"), read_set(pairs, scale, "hr"))[0]
+
+
+def fid_images(pairs: Sequence[tuple[str, os.PathLike, os.PathLike]], scale: int) -> float:
+    """Set-level metric ``fid_n``: the number of images FID was computed on (below 2048 it is biased)."""
+    return float(len(pairs))
+
+
+# Column name -> function, for sisr.evaluation.register_metric (per image, and per set).
+PERCEPTUAL_METRICS = {"lpips_alex": lpips_alex, "lpips_vgg": lpips_vgg}
+PERCEPTUAL_SET_METRICS = {"fid": fid_set, "fid_n": fid_images}

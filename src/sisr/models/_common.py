@@ -6,7 +6,10 @@ Every error names the model and says what it accepts, e.g.
 
 from __future__ import annotations
 
+import torch
+
 from sisr.errors import ConfigError
+from sisr.imresize import imresize_torch
 
 # Upsampling stages of the models that grow the image step by step (sub-pixel or nearest + conv):
 # x2 and x4 use x2 stages, x3 one x3 stage (as EDSR and SRGAN implementations do).
@@ -45,3 +48,11 @@ def check_positive(model: str, name: str, value: object) -> int:
     if _is_int(value) and value >= 1:
         return value
     raise ConfigError(f"model {model!r}: {name} must be a positive integer, got {value!r}")
+
+
+@torch.compiler.disable
+def matlab_resize(x: torch.Tensor, scale: int, kernel: str = "cubic") -> torch.Tensor:
+    """:func:`sisr.imresize.imresize_torch` (MATLAB weights, differentiable), kept out of
+    ``torch.compile`` graphs: its weight matrices are built with numpy, which dynamo cannot trace.
+    The two matmuls run eagerly; the rest of the model compiles (one graph break)."""
+    return imresize_torch(x, scale, kernel=kernel)

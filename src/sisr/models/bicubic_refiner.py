@@ -7,8 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from sisr.imresize import imresize_torch
-from sisr.models._common import check_in_channels, check_positive, check_scale
+from sisr.models._common import matlab_resize, check_in_channels, check_positive, check_scale
 
 
 class BicubicRefiner(nn.Module):
@@ -43,5 +42,5 @@ class BicubicRefiner(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        upsampled = imresize_torch(x, self.scale, kernel="cubic")
+        upsampled = matlab_resize(x, self.scale, "cubic")
         return upsampled + self.body(upsampled)

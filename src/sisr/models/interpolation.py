@@ -11,8 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sisr.errors import ConfigError
-from sisr.imresize import imresize_torch
-from sisr.models._common import check_in_channels, check_scale
+from sisr.models._common import matlab_resize, check_in_channels, check_scale
 
 KERNELS = ("nearest", "linear", "cubic")
 
@@ -47,7 +46,7 @@ class Interpolation(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.kernel == "nearest":
             return F.interpolate(x, scale_factor=self.scale, mode="nearest")
-        return imresize_torch(x, self.scale, kernel=self.kernel)
+        return matlab_resize(x, self.scale, self.kernel)
 
     def extra_repr(self) -> str:
         return f"scale={self.scale}, kernel={self.kernel!r}"

@@ -10,8 +10,7 @@ import torch
 from torch import nn
 
 from sisr.errors import ConfigError
-from sisr.imresize import imresize_torch
-from sisr.models._common import check_in_channels, check_scale
+from sisr.models._common import matlab_resize, check_in_channels, check_scale
 
 # variant name -> kernel sizes of the three layers (Dong et al. 2016, Sec. 4.3)
 VARIANTS: dict[str, tuple[int, int, int]] = {"9-1-5": (9, 1, 5), "9-3-5": (9, 3, 5), "9-5-5": (9, 5, 5)}
@@ -49,7 +48,7 @@ class SRCNN(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = imresize_torch(x, self.scale, kernel="cubic")
+        x = matlab_resize(x, self.scale, "cubic")
         x = self.relu(self.conv1(x))
         x = self.relu(self.conv2(x))
         return self.conv3(x)
