@@ -89,8 +89,13 @@ def test_size_mismatch_names_both_files(tmp_path):
 
 
 def test_unknown_metric_lists_valid_names(tmp_path):
-    with pytest.raises(SisrError, match=r"unknown metric\(s\) \['lpips_vgg'\]; valid metrics: .*psnr_y"):
-        evaluate_folders(tmp_path, tmp_path, scale=2, metrics=["psnr_y", "lpips_vgg"])
+    with pytest.raises(SisrError, match=r"unknown metric\(s\) \['lpips_squeeze'\]; valid metrics: .*psnr_y"):
+        evaluate_folders(tmp_path, tmp_path, scale=2, metrics=["psnr_y", "lpips_squeeze"])
+
+
+def test_registries_hold_the_perceptual_metrics():
+    assert {"psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "ms_ssim", "mse", "lpips_alex"} <= set(METRICS)
+    assert "fid" in SET_METRICS and "fid" not in METRICS  # FID is per set, never per image
 
 
 def test_registered_metrics_are_used(tmp_path, rng, monkeypatch):

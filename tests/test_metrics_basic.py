@@ -146,6 +146,11 @@ def test_ms_ssim_identical_is_one(rng):
     assert ms_ssim(img, img, crop=4, y_channel=False) == pytest.approx(1.0, abs=1e-12)
 
 
+def test_ms_ssim_of_anticorrelated_images_is_nan(rng):
+    a, _ = _noisy_pair(rng, (170, 170))
+    assert math.isnan(ms_ssim(a, 255 - a, crop=0))  # negative contrast-structure: undefined
+
+
 def test_ms_ssim_too_small_raises_naming_the_size():
     img = np.zeros((200, 170), dtype=np.uint8)
     with pytest.raises(SisrError, match=r"190x160 after cropping 5.*>= 161"):

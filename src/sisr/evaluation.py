@@ -12,8 +12,9 @@ Two registries of metric functions:
   from :func:`pair_folders`; they read the images themselves (use :func:`load_pair` for the same
   cropping) so a large set need not be held in memory. Their values go to ``df.attrs["set_metrics"]``.
 
-Other modules add metrics with :func:`register_metric` (e.g. ``metrics/perceptual.py``: ``lpips_alex``
-per image, ``fid`` per set).
+Both registries are explicit: the basic metrics below plus the dictionaries of ``metrics/perceptual.py``
+(``lpips_alex``, ``lpips_vgg``; set-level ``fid``, ``fid_n``) and ``metrics/protocols.py`` (the
+"their protocol" variants). Further metrics can be added with :func:`register_metric`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import pandas as pd
 from sisr.errors import SisrError
 from sisr.io import list_images, read_image
 from sisr.metrics import ms_ssim, mse, psnr, ssim
+from sisr.metrics.perceptual import PERCEPTUAL_METRICS, PERCEPTUAL_SET_METRICS
+from sisr.metrics.protocols import PROTOCOL_METRICS, PROTOCOL_SET_METRICS
 
 PerImageMetric = Callable[[np.ndarray, np.ndarray, int], float]
 SetMetric = Callable[[list[tuple[str, Path, Path]], int], float]
@@ -70,8 +73,10 @@ METRICS: dict[str, PerImageMetric] = {
     "ssim_rgb": ssim_rgb,
     "ms_ssim": ms_ssim_y,
     "mse": mse_rgb,
+    **PERCEPTUAL_METRICS,  # lpips_alex, lpips_vgg
+    **PROTOCOL_METRICS,  # the "their protocol" variants of the studies
 }
-SET_METRICS: dict[str, SetMetric] = {}
+SET_METRICS: dict[str, SetMetric] = {**PERCEPTUAL_SET_METRICS, **PROTOCOL_SET_METRICS}  # fid, ...
 
 DEFAULT_METRICS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb")
 
@@ -130,11 +135,15 @@ def load_pair(sr_path: str | os.PathLike, hr_path: str | os.PathLike, *, scale: 
     return sr, hr[:h, :w]
 
 
-def _check_names(metrics: Sequence[str]) -> None:
+def check_metric_names(metrics: Sequence[str]) -> None:
+    """Raise SisrError listing the valid names if any of ``metrics`` is not registered."""
     unknown = [m for m in metrics if m not in METRICS and m not in SET_METRICS]
     if unknown:
         valid = sorted([*METRICS, *SET_METRICS])
         raise SisrError(f"unknown metric(s) {unknown}; valid metrics: {', '.join(valid)}")
+
+
+_check_names = check_metric_names  # old private name, still used by sisr.jobs
 
 
 def evaluate_folders(
@@ -151,7 +160,7 @@ def evaluate_folders(
     ``metrics`` are stored in ``df.attrs["set_metrics"]`` (name -> value).
     """
     metrics = list(metrics)
-    _check_names(metrics)
+    check_metric_names(metrics)
     pairs = pair_folders(sr_dir, hr_dir, scale=scale)
     per_image = [m for m in metrics if m in METRICS]
     rows = []

@@ -115,7 +115,7 @@ def _resize_along(img: np.ndarray, axis: int, out_length: int, scale: float, ker
     for k in range(weights.shape[1]):  # a few taps; each step is a vectorised gather + multiply-add
         out += weights[:, k][expand] * moved[indices[:, k]]
     if round_u8:  # MATLAB: round half away from zero (all values >= 0 after the clip) and saturate
-        out = np.clip(out, 0.0, 255.0)
+        out = np.floor(np.clip(out, 0.0, 255.0) + 0.5)
     return np.moveaxis(out, 0, axis)
 
 

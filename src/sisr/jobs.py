@@ -139,12 +139,12 @@ def evaluate_pairs(model, pairs, *, scale: int, metrics: Sequence[str], sr_dir: 
     """
     import torch
 
-    from sisr.evaluation import METRICS, SET_METRICS, _check_names, load_pair
+    from sisr.evaluation import METRICS, SET_METRICS, check_metric_names, load_pair
     from sisr.imresize import downscale
     from sisr.inference import pick_device, super_resolve
     from sisr.io import read_image
 
-    _check_names(metrics)
+    check_metric_names(metrics)
     dev = pick_device(device) if isinstance(device, str) else device
     sr_dir = Path(sr_dir)
     sr_dir.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,8 @@ K = (0.01, 0.03), L = 255, 'valid' filtering); MS-SSIM as Wang, Simoncelli & Bov
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.ndimage import correlate1d
 
@@ -149,11 +151,11 @@ def _ms_ssim_channel(a: np.ndarray, b: np.ndarray) -> float:
     value = 1.0
     for level, weight in enumerate(MS_SSIM_WEIGHTS):
         ssim_map, cs_map = _ssim_maps(a, b)
-        if level < levels - 1:
-            value *= float(cs_map.mean()) ** weight  # negative mean cs (rare) gives nan, as msssim.m (complex)
-            a, b = _halve(a), _halve(b)
-        else:
-            value *= float(ssim_map.mean()) ** weight
+        term = float(cs_map.mean() if level < levels - 1 else ssim_map.mean())
+        if term < 0:  # unrelated images: msssim.m would return a complex number
+            return math.nan
+        value *= term**weight
+        a, b = _halve(a), _halve(b)
     return value
 
 
@@ -164,6 +166,8 @@ def ms_ssim(sr: np.ndarray, hr: np.ndarray, *, crop: int, y_channel: bool = True
     scales, luminance * contrast-structure at the last; 2 x 2 average downsampling between scales (see
     :func:`_halve`). The SSIM window and constants are those of :func:`ssim`. The image must be at least
     161 x 161 after cropping (11 x 11 window at the 5th scale); smaller images raise SisrError.
+    Returns nan when a scale's mean term is negative (unrelated images), where ``msssim.m`` gives a
+    complex number.
     RGB (``y_channel=False``): mean over the three channels.
     """
     a, b = _prepare(sr, hr, crop, y_channel, "ms_ssim")

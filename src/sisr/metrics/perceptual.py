@@ -78,7 +78,7 @@ def _prepare_hub(name: str, cache: str | os.PathLike | None) -> None:
                         f"weights cache {path.parent}: it would download {path.name} instead of using {path}")
 
 
-def _to_rgb_float(img: np.ndarray, what: str) -> torch.Tensor:
+def rgb_tensor(img: np.ndarray, what: str = "image") -> torch.Tensor:
     """``uint8`` ``H x W`` / ``H x W x 3`` -> float32 ``3 x H x W`` in [0, 1] (single channel repeated)."""
     if img.dtype != np.uint8:
         raise SisrError(f"{what}: expected a uint8 image, got {img.dtype}")
@@ -154,7 +154,7 @@ def lpips_distance(sr_list: Sequence[np.ndarray], hr_list: Sequence[np.ndarray],
     single-channel images are repeated to RGB. Returns float64 values, one per pair.
     """
     def prepare(img: np.ndarray, what: str) -> torch.Tensor:
-        t = _to_rgb_float(img, what) * 2.0 - 1.0
+        t = rgb_tensor(img, what) * 2.0 - 1.0
         return t[:, crop:t.shape[1] - crop, crop:t.shape[2] - crop] if crop else t
 
     sr = [prepare(img, f"lpips SR image {i}") for i, img in enumerate(sr_list)]
@@ -215,7 +215,7 @@ def inception_features(images: Iterable[np.ndarray], *, device: str | torch.devi
             batch.clear()
 
     for i, img in enumerate(images):
-        t = _to_rgb_float(img, f"fid image {i}")
+        t = rgb_tensor(img, f"fid image {i}")
         if batch and (t.shape != batch[0].shape or len(batch) == batch_size):
             flush()
         batch.append(t)

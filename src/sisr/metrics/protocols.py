@@ -42,7 +42,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from sisr.errors import SisrError
 from sisr.metrics.basic import psnr, ssim
-from sisr.metrics.perceptual import _to_rgb_float, fid, lpips_from_tensors, read_set
+from sisr.metrics.perceptual import fid, lpips_from_tensors, read_set, rgb_tensor
 
 CROP_SIZE = 96  # srresnet_edsr: HR training/validation crop size (LR 24 x 24 at x4)
 
@@ -61,7 +61,7 @@ def ssim_rgb_skimage_noshave(sr: np.ndarray, hr: np.ndarray, scale: int | None =
 
 def standardise(img: np.ndarray) -> torch.Tensor:
     """``3 x H x W`` float32: the image in [0, 1] minus its mean, divided by its std (all pixels and channels)."""
-    x = _to_rgb_float(img, "lpips_alex_standardised")
+    x = rgb_tensor(img, "lpips_alex_standardised")
     x = x - x.mean()
     std = x.std()
     return x / std if std > 0 else x

@@ -69,18 +69,18 @@ DESCRIPTIONS: dict[str, str] = {
 DISCRIMINATORS: frozenset[str] = frozenset({"patch_discriminator"})
 
 
-def model_class(name: str) -> type[nn.Module]:
-    """The class behind a registered name (unwrapping ``functools.partial``)."""
-    factory = get_factory(name)
-    return factory.func if isinstance(factory, partial) else factory  # type: ignore[return-value]
-
-
 def get_factory(name: str) -> Callable[..., nn.Module]:
     """``MODELS[name]``, or :class:`ConfigError` listing the valid names."""
     try:
         return MODELS[name]
     except KeyError:
         raise ConfigError(f"unknown model {name!r}; valid models: {', '.join(MODELS)}") from None
+
+
+def model_class(name: str) -> type[nn.Module]:
+    """The class behind a registered name (unwrapping ``functools.partial``)."""
+    factory = get_factory(name)
+    return factory.func if isinstance(factory, partial) else factory  # type: ignore[return-value]
 
 
 def supported_scales(name: str) -> tuple[int, ...] | None:
@@ -142,6 +142,7 @@ __all__ = [
     "MODELS",
     "count_parameters",
     "create_model",
+    "get_factory",
     "model_class",
     "model_table",
     "supported_in_channels",

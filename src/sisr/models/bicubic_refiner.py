@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from sisr.models._common import matlab_resize, check_in_channels, check_positive, check_scale
+from sisr.models._common import check_in_channels, check_positive, check_scale, matlab_resize
 
 
 class BicubicRefiner(nn.Module):

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sisr.errors import ConfigError
-from sisr.models._common import matlab_resize, check_in_channels, check_scale
+from sisr.models._common import check_in_channels, check_scale, matlab_resize
 
 KERNELS = ("nearest", "linear", "cubic")
 

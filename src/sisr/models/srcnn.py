@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from sisr.errors import ConfigError
-from sisr.models._common import matlab_resize, check_in_channels, check_scale
+from sisr.models._common import check_in_channels, check_scale, matlab_resize
 
 # variant name -> kernel sizes of the three layers (Dong et al. 2016, Sec. 4.3)
 VARIANTS: dict[str, tuple[int, int, int]] = {"9-1-5": (9, 1, 5), "9-3-5": (9, 3, 5), "9-5-5": (9, 5, 5)}

@@ -1,0 +1,617 @@
+"""The one training loop for every model of the five studies (BasicSR's idea, nanoGPT's readability).
+
+``train(cfg, train_source=..., valid_source=..., out_dir=...)`` reads top to bottom:
+
+1. Build everything first (loss terms with their pretrained backbones, model, optimizer, scheduler,
+   optional discriminator), so a missing weight file or a bad argument fails before the first step.
+2. Resume from ``out_dir/checkpoint_last.pt`` if it exists and was made by the same config (else start
+   fresh, saying why), or start the generator from ``cfg.init_checkpoint``.
+3. For each epoch: the batches of ``train_source.batches(epoch, start_batch)``, one step each
+   (:func:`generator_step`, and :func:`discriminator_step` for GAN runs); then validation, history row,
+   best checkpoint, scheduler step, ``history.csv`` and ``checkpoint_last.pt``; early stopping.
+4. Write ``train_done.json`` (summary) and return a :class:`TrainResult`.
+
+GAN runs (rrdb_gan study) use the same loop: each epoch has a phase, ``d_warmup`` / ``d`` (discriminator
+trains, generator frozen in eval mode) or ``g`` (generator trains with the adversarial term, discriminator
+frozen); non-GAN runs have phase ``train``. Both networks' losses are logged in every phase.
+
+Outputs in ``out_dir`` (see ``sisr.training.checkpoint`` for checkpoint contents):
+- ``checkpoint_last.pt``: after every epoch, every ``checkpoint_every_batches`` batches, and on SIGTERM/SIGINT.
+- ``checkpoint_best.pt``: when ``cfg.best_metric`` improves (a copy of the best weights also rides in the
+  last checkpoint, so a resumed run can rewrite a best file that a workflow manager deleted).
+- ``history.csv``: one row per epoch: epoch (1-based, = epochs completed), phase, lr, train_loss,
+  train_<term> per loss term (unweighted), d_loss and d_lr (GAN), val_loss (loss terms without the
+  adversarial one, on the unclamped output), val_psnr_y (mean over validation images, Y channel, border
+  ``scale``), val_ssim_y (only when early stopping or the best checkpoint follow it: SSIM is slow on large
+  images), seconds (epoch wall time incl. validation), samples_per_s (training only). Empty cells: no
+  validation that epoch (``val_every``).
+- ``train_done.json``: best epoch and value, epochs run, stop reason (completed | early_stopping |
+  max_seconds | diverged), seconds, device, GPU-hours, provenance and config.
+
+Interruption: SIGTERM (sent by SLURM before preemption or at the time limit) or SIGINT lets the current
+step finish, saves ``checkpoint_last.pt`` with the batch position, and raises :class:`TrainingInterrupted`,
+a ``SystemExit`` with code 128 + signal number (143 for SIGTERM, 130 for SIGINT; the shell's convention),
+so the process exits without a traceback and the job is marked failed; a retry (Snakemake ``retries:``)
+resumes. A second SIGINT aborts at once. Resuming gives the same result as an uninterrupted run, bitwise on
+CPU (the data source is deterministic in (seed, epoch, batch); RNG states and running sums are restored).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import random
+import signal
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Protocol
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from sisr.errors import DataError
+from sisr.io import atomic_write
+from sisr.losses import Loss, build_loss, discriminator_loss
+from sisr.provenance import provenance
+from sisr.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from sisr.training.config import OptimizerConfig, SchedulerConfig, TrainConfig
+
+LAST, BEST, HISTORY, DONE = "checkpoint_last.pt", "checkpoint_best.pt", "history.csv", "train_done.json"
+
+
+class TrainSource(Protocol):
+    """What the engine needs from training data (implemented in ``sisr.data``)."""
+
+    def batches(self, epoch: int, start_batch: int = 0) -> Iterator[tuple[Tensor, Tensor]]: ...
+    def __len__(self) -> int: ...
+
+
+class TrainingInterrupted(SystemExit):
+    """Raised after SIGTERM/SIGINT once checkpoint_last.pt is saved; exit code 128 + signal number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)
+        self.signum = signum
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What ``train`` returns (also in ``train_done.json``). Epochs are 1-based counts."""
+
+    out_dir: Path
+    epochs_run: int
+    stop_reason: str
+    best_epoch: int | None
+    best_metric: str
+    best_value: float | None
+    seconds: float
+    device: str
+    gpu_hours: float
+    history: list[dict[str, Any]]
+
+
+def _print(message: str) -> None:
+    print(message, flush=True)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Building blocks (public: the throughput benchmark and the tests use them)
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto``: CUDA when available, else CPU; anything else as ``torch.device``."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def resolve_amp(amp: str, device: torch.device, log: Callable[[str], None] = _print) -> torch.dtype | None:
+    """Autocast dtype for ``amp`` (off | bf16 | fp16) on ``device``; None = float32.
+
+    Mixed precision is used on CUDA only; on CPU the request is ignored with a log line.
+    """
+    if amp == "off":
+        return None
+    if device.type != "cuda":
+        log(f"amp={amp} ignored on {device.type}: training in float32")
+        return None
+    if amp == "bf16" and not torch.cuda.is_bf16_supported():
+        log("amp=bf16 not supported by this GPU: using fp16 autocast without a GradScaler is unsafe, "
+            "so training in float32")
+        return None
+    return torch.bfloat16 if amp == "bf16" else torch.float16
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's ``random``, numpy's global generator and torch (CPU and CUDA)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None) -> torch.autocast:
+    """``torch.autocast`` for ``device``, disabled when ``dtype`` is None."""
+    return torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
+
+
+def make_optimizer(cfg: OptimizerConfig, params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+    """``torch.optim.Adam`` or ``AdamW`` with the config's lr, betas, weight_decay and eps."""
+    cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[cfg.name]
+    return cls(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay, eps=cfg.eps)
+
+
+def make_scheduler(cfg: SchedulerConfig, optimizer: torch.optim.Optimizer, epochs: int):
+    """The per-epoch LR scheduler (None for ``none``); cosine anneals over ``epochs`` down to ``eta_min``."""
+    gamma = 0.1 if cfg.gamma is None else cfg.gamma
+    sched = torch.optim.lr_scheduler
+    if cfg.name == "step":
+        return sched.StepLR(optimizer, step_size=cfg.step_size, gamma=gamma)
+    if cfg.name == "multistep":
+        return sched.MultiStepLR(optimizer, milestones=list(cfg.milestones), gamma=gamma)
+    if cfg.name == "cosine":
+        return sched.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=cfg.eta_min or 0.0)
+    return None
+
+
+def to_float(images_u8: Tensor, device: torch.device, channels_last: bool = False) -> Tensor:
+    """uint8 ``N x C x H x W`` -> float32 in [0, 1] on ``device`` (NHWC memory layout if asked)."""
+    x = torch.as_tensor(images_u8).to(device, non_blocking=True).float().div_(255.0)
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+
+
+def optimizer_step(loss: Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
+                   grad_clip: float | None = None) -> Tensor | None:
+    """Backward, optional gradient-norm clipping, optimizer step. Returns the norm before clipping (or None).
+
+    With fp16 the GradScaler scales the loss; gradients are unscaled before clipping (PyTorch AMP recipe).
+    """
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    norm = None
+    if grad_clip is not None:
+        scaler.unscale_(optimizer)
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        norm = torch.nn.utils.clip_grad_norm_(params, grad_clip)
+    scaler.step(optimizer)
+    scaler.update()
+    return norm
+
+
+def generator_step(model: nn.Module, lr: Tensor, hr: Tensor, *, loss_fn: Loss,
+                   optimizer: torch.optim.Optimizer | None, scaler: torch.amp.GradScaler | None = None,
+                   amp_dtype: torch.dtype | None = None, grad_clip: float | None = None,
+                   discriminator: nn.Module | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+    """One generator step: SR = model(lr), loss terms (adversarial from ``discriminator`` if given), update.
+
+    optimizer None: forward and losses only, without gradients (generator frozen in a D phase).
+    Returns (SR detached, {"loss": total, term key: unweighted value}) with detached tensors.
+    """
+    update = optimizer is not None
+    with torch.set_grad_enabled(update), autocast(lr.device, amp_dtype):
+        sr = model(lr)
+        fake_logits = discriminator(sr) if discriminator is not None else None
+        total, terms = loss_fn(sr, hr, fake_logits=fake_logits)
+    if update:
+        optimizer_step(total, optimizer, scaler or _NO_SCALER, grad_clip)
+    return sr.detach(), {"loss": total.detach(), **terms}
+
+
+def discriminator_step(discriminator: nn.Module, sr: Tensor, hr: Tensor, *,
+                       optimizer: torch.optim.Optimizer | None, scaler: torch.amp.GradScaler | None = None,
+                       amp_dtype: torch.dtype | None = None, grad_clip: float | None = None) -> Tensor:
+    """One discriminator step on real ``hr`` vs fake ``sr`` (BCE, ``sisr.losses.discriminator_loss``).
+
+    optimizer None: the loss only, without gradients (discriminator frozen in a G phase). Returns it detached.
+    """
+    update = optimizer is not None
+    with torch.set_grad_enabled(update), autocast(hr.device, amp_dtype):
+        d_loss = discriminator_loss(discriminator(hr), discriminator(sr.detach()))
+    if update:
+        optimizer_step(d_loss, optimizer, scaler or _NO_SCALER, grad_clip)
+    return d_loss.detach()
+
+
+_NO_SCALER = torch.amp.GradScaler("cpu", enabled=False)
+
+
+def _set_trainable(module: nn.Module | None, params: list[nn.Parameter], trainable: bool) -> None:
+    """Train mode and gradients on, or eval mode and gradients off (the frozen network of a GAN phase).
+
+    params: the module's parameters that train at all (fixed ones, like EDSR's mean shift, stay fixed).
+    """
+    if module is not None:
+        module.train(trainable)
+        for p in params:
+            p.requires_grad_(trainable)
+
+
+def _image(t: Tensor) -> np.ndarray:
+    """``1 x C x H x W`` tensor (float in [0, 1], clamped and rounded; or uint8) -> uint8 ``H x W (x 3)``."""
+    if t.dtype != torch.uint8:
+        t = (t.clamp(0, 1) * 255).round().to(torch.uint8)
+    img = t[0].permute(1, 2, 0).cpu().numpy()
+    return img[:, :, 0] if img.shape[2] == 1 else img
+
+
+@torch.no_grad()
+def validate(model: nn.Module, valid_source: Iterable[tuple[str, Tensor, Tensor]], loss_fn: Loss, *, scale: int,
+             device: torch.device, amp_dtype: torch.dtype | None = None, channels_last: bool = False,
+             with_ssim: bool = False) -> dict[str, float]:
+    """Run ``model`` on each full validation image; mean val_loss, val_psnr_y (and val_ssim_y).
+
+    SR is computed in eval mode under the training autocast; val_loss is the loss terms (without the
+    adversarial one) on the unclamped float output; PSNR/SSIM on the output clamped to [0, 1] and rounded
+    to uint8, Y channel (the channel itself for single-channel data), ``scale`` border pixels removed.
+    """
+    from sisr.metrics import psnr, ssim
+
+    model.eval()
+    losses, psnrs, ssims = [], [], []
+    for name, lr_u8, hr_u8 in valid_source:
+        with autocast(device, amp_dtype):
+            sr = model(to_float(lr_u8, device, channels_last))
+        sr, hr = sr.float(), to_float(hr_u8, device)
+        if sr.shape != hr.shape:
+            raise DataError(f"validation image {name}: model output {tuple(sr.shape)} vs HR {tuple(hr.shape)}")
+        losses.append(loss_fn(sr, hr)[0].item())
+        sr_img, hr_img = _image(sr), _image(torch.as_tensor(hr_u8))
+        psnrs.append(psnr(sr_img, hr_img, crop=scale, y_channel=True))
+        if with_ssim:
+            ssims.append(ssim(sr_img, hr_img, crop=scale, y_channel=True))
+    if not losses:
+        raise DataError("validation source yielded no images")
+    out = {"val_loss": float(np.mean(losses)), "val_psnr_y": float(np.mean(psnrs))}
+    if with_ssim:
+        out["val_ssim_y"] = float(np.mean(ssims))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------
+# Run state
+
+
+@dataclass
+class _Tracker:
+    """Best value of a monitored metric, and how many validations in a row did not improve it."""
+
+    metric: str
+    mode: str
+    min_delta: float = 0.0
+    value: float | None = None
+    epoch: int | None = None
+    bad: int = 0
+
+    def update(self, value: float, epoch: int) -> bool:
+        """Record ``value`` of 1-based ``epoch``; True when it improves on the best by more than min_delta."""
+        if self.value is None:
+            improved = math.isfinite(value)
+        elif self.mode == "min":
+            improved = value < self.value - self.min_delta
+        else:
+            improved = value > self.value + self.min_delta
+        if improved:
+            self.value, self.epoch, self.bad = value, epoch, 0
+        else:
+            self.bad += 1
+        return improved
+
+
+@dataclass
+class _Progress:
+    """Everything about where a run stands; saved in checkpoint_last.pt so a resume continues exactly."""
+
+    best: _Tracker
+    early: _Tracker | None
+    epoch: int = 0  # next epoch to run, 0-based
+    batch: int = 0  # next batch of that epoch
+    iteration: int = 0  # batches done over the whole run
+    epoch_steps: int = 0  # batches done in this epoch (after a resume: including those before it)
+    epoch_samples: int = 0
+    epoch_seconds: float = 0.0
+    seconds_total: float = 0.0
+    sums: dict[str, float] = field(default_factory=dict)  # running sums of this epoch's training losses
+    history: list[dict[str, Any]] = field(default_factory=list)
+    stop_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "_Progress":
+        d = dict(d)
+        d["best"] = _Tracker(**d["best"])
+        d["early"] = None if d["early"] is None else _Tracker(**d["early"])
+        return cls(**d)
+
+
+def _write_history(path: Path, rows: list[dict[str, Any]]) -> None:
+    """history.csv, rewritten atomically; columns in first-seen order, empty cells for missing values."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    with atomic_write(path, "w") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _json_value(x: Any) -> Any:
+    return None if isinstance(x, float) and not math.isfinite(x) else x
+
+
+class _StopSignals:
+    """Turns SIGTERM and SIGINT into a flag (``signum``) that the loop checks after each step.
+
+    Only installed in the main thread (Python's rule); a second SIGINT raises KeyboardInterrupt at once.
+    """
+
+    def __enter__(self) -> "_StopSignals":
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signum is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+# ----------------------------------------------------------------------------------------------------
+# The loop
+
+
+def train(cfg: TrainConfig | dict, *, train_source: TrainSource,
+          valid_source: Iterable[tuple[str, Tensor, Tensor]], out_dir: str | Path,
+          device: str | torch.device = "auto", log: Callable[[str], None] = _print) -> TrainResult:
+    """Train ``cfg.model`` on ``train_source``, validating on ``valid_source``; see the module docstring.
+
+    cfg: a TrainConfig (or a dict for ``TrainConfig.from_dict``). train_source: ``batches(epoch,
+    start_batch)`` yielding (LR, HR) uint8 ``N x C x h x w`` tensors, ``len()`` batches per epoch,
+    deterministic in (seed, epoch). valid_source: re-iterable of (name, LR 1xCxhxw, HR 1xCxHxW) uint8.
+    out_dir: the run folder. device: "auto" (CUDA if available), "cpu", "cuda", ... log: message sink.
+    Raises TrainingInterrupted (SystemExit 143/130) after saving, on SIGTERM/SIGINT.
+    """
+    from sisr.models import count_parameters, create_model
+
+    cfg = cfg if isinstance(cfg, TrainConfig) else TrainConfig.from_dict(cfg)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dev = resolve_device(device)
+    amp_dtype = resolve_amp(cfg.amp, dev, log)
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
+    seed_everything(cfg.seed)
+
+    # 1. Build everything: missing pretrained weights or a bad model argument fail here, not mid-run.
+    loss_fn = build_loss(cfg.loss).to(dev)
+    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    model = create_model(cfg.model, scale=cfg.scale, in_channels=cfg.in_channels, **cfg.model_args)
+    model = model.to(dev, memory_format=memory_format)
+    optimizer = make_optimizer(cfg.optimizer, model.parameters())
+    scheduler = make_scheduler(cfg.scheduler, optimizer, cfg.epochs)
+    use_scaler = cfg.amp == "fp16" and amp_dtype is not None
+    scaler = torch.amp.GradScaler(dev.type, enabled=use_scaler)
+    disc = d_optimizer = d_scaler = None
+    if cfg.gan is not None:
+        disc = create_model(cfg.gan.discriminator, scale=cfg.scale, in_channels=cfg.in_channels,
+                            **cfg.gan.discriminator_args).to(dev, memory_format=memory_format)
+        d_optimizer = make_optimizer(cfg.gan.optimizer or cfg.optimizer, disc.parameters())
+        d_scaler = torch.amp.GradScaler(dev.type, enabled=use_scaler)
+    g_params = [p for p in model.parameters() if p.requires_grad]
+    d_params = [p for p in disc.parameters() if p.requires_grad] if disc is not None else []
+    net = torch.compile(model) if cfg.compile else model  # validation uses the eager model (any image size)
+    n_batches = len(train_source)
+    if n_batches < 1:
+        raise DataError(f"{out_dir}: the training source has no batches")
+    device_name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
+    with_ssim = "val_ssim_y" in (cfg.best_metric.metric, getattr(cfg.early_stopping, "metric", None))
+
+    es = cfg.early_stopping
+    progress = _Progress(best=_Tracker(cfg.best_metric.metric, cfg.best_metric.mode),
+                         early=None if es is None else _Tracker(es.metric, es.mode, es.min_delta))
+    best_state: dict[str, Tensor] | None = None
+    last_path, best_path = out_dir / LAST, out_dir / BEST
+
+    # 2. Resume, or start fresh.
+    ckpt = load_checkpoint(last_path, map_location=dev) if last_path.exists() else None
+    if ckpt is not None and ckpt["config"] != cfg.to_dict():
+        changed = sorted(k for k in cfg.to_dict() if ckpt["config"].get(k) != cfg.to_dict()[k])
+        log(f"{last_path} was made by a different config (changed: {', '.join(changed)}): starting from scratch")
+        ckpt = None
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(ckpt["scheduler"])
+        if use_scaler:
+            scaler.load_state_dict(ckpt["scaler"])
+        if disc is not None:
+            disc.load_state_dict(ckpt["discriminator"])
+            d_optimizer.load_state_dict(ckpt["d_optimizer"])
+            if use_scaler:
+                d_scaler.load_state_dict(ckpt["d_scaler"])
+        progress = _Progress.from_dict(ckpt["progress"])
+        best_state = ckpt["best_model"]
+        set_rng_state(ckpt["rng"])
+        log(f"resuming from epoch {progress.epoch + 1}, batch {progress.batch} (of {cfg.epochs} epochs x "
+            f"{n_batches} batches)")
+    else:
+        for stale in (best_path, out_dir / DONE, out_dir / HISTORY):
+            stale.unlink(missing_ok=True)
+        if cfg.init_checkpoint is not None:
+            model.load_state_dict(load_checkpoint(cfg.init_checkpoint, map_location=dev)["model"])
+            log(f"generator initialised from {cfg.init_checkpoint}")
+    sums = {k: torch.tensor(v, dtype=torch.float64, device=dev) for k, v in progress.sums.items()}
+    log(f"training {cfg.model} ({count_parameters(model):,} parameters) on {device_name}, amp "
+        f"{amp_dtype or 'off'}, {n_batches} batches/epoch, {cfg.epochs} epochs, out {out_dir}")
+
+    def save_best(epoch: int) -> None:
+        save_checkpoint(best_path, {"kind": "best", "model": best_state, "config": cfg.to_dict(),
+                                    "provenance": provenance({"device": device_name}), "epoch": epoch,
+                                    "iteration": progress.iteration, "metric": progress.best.metric,
+                                    "value": progress.best.value})
+
+    def save_last() -> None:
+        progress.sums = {k: v.item() for k, v in sums.items()}
+        save_checkpoint(last_path, {
+            "kind": "last", "model": model.state_dict(), "config": cfg.to_dict(),
+            "provenance": provenance({"device": device_name}),
+            "epoch": progress.epoch, "batch": progress.batch, "iteration": progress.iteration,
+            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict() if scheduler else None,
+            "scaler": scaler.state_dict(), "discriminator": disc.state_dict() if disc is not None else None,
+            "d_optimizer": d_optimizer.state_dict() if d_optimizer is not None else None,
+            "d_scaler": d_scaler.state_dict() if d_scaler is not None else None,
+            "rng": rng_state(), "progress": progress.to_dict(), "best_model": best_state})
+
+    if best_state is not None and not best_path.exists():
+        save_best(progress.best.epoch)  # a workflow manager removed it after an interruption
+    mark = time.monotonic()
+
+    def tick() -> None:
+        """Move the wall time since the last call into the epoch and run totals."""
+        nonlocal mark
+        now = time.monotonic()
+        progress.epoch_seconds += now - mark
+        progress.seconds_total += now - mark
+        mark = now
+
+    # 3. Epochs.
+    interactive = sys.stderr.isatty()
+    with _StopSignals() as signals:
+        while progress.epoch < cfg.epochs and progress.stop_reason is None:
+            epoch = progress.epoch
+            phase = cfg.gan.phase(epoch) if cfg.gan is not None else "train"
+            train_g = phase in ("train", "g")
+            _set_trainable(model, g_params, train_g)
+            _set_trainable(disc, d_params, not train_g)
+            bar = _progress_bar(n_batches, progress.batch, f"epoch {epoch + 1}/{cfg.epochs}", interactive)
+            for lr_u8, hr_u8 in train_source.batches(epoch, start_batch=progress.batch):
+                lr, hr = to_float(lr_u8, dev, cfg.channels_last), to_float(hr_u8, dev, cfg.channels_last)
+                sr, values = generator_step(net, lr, hr, loss_fn=loss_fn, optimizer=optimizer if train_g else None,
+                                            scaler=scaler, amp_dtype=amp_dtype, grad_clip=cfg.grad_clip,
+                                            discriminator=disc)
+                if disc is not None:
+                    values["d_loss"] = discriminator_step(disc, sr, hr, optimizer=None if train_g else d_optimizer,
+                                                          scaler=d_scaler, amp_dtype=amp_dtype,
+                                                          grad_clip=cfg.grad_clip)
+                for key, value in values.items():
+                    sums[key] = sums[key] + value.double() if key in sums else value.double()
+                progress.batch += 1
+                progress.iteration += 1
+                progress.epoch_steps += 1
+                progress.epoch_samples += lr.shape[0]
+                if bar is not None:
+                    bar.update(1)
+                    if progress.batch % 20 == 0:
+                        bar.set_postfix(loss=f"{values['loss'].item():.4g}")
+                if signals.signum is not None:
+                    tick()
+                    save_last()
+                    log(f"signal {signals.signum}: saved {last_path} at epoch {epoch + 1}, batch {progress.batch}; "
+                        f"exiting with code {128 + signals.signum} (a restart resumes)")
+                    raise TrainingInterrupted(signals.signum)
+                every = cfg.checkpoint_every_batches
+                if every and progress.batch % every == 0 and progress.batch < n_batches:
+                    tick()
+                    save_last()
+                if cfg.max_seconds is not None:
+                    tick()
+                    if progress.seconds_total >= cfg.max_seconds:
+                        progress.stop_reason = "max_seconds"
+                        break
+            if bar is not None:
+                bar.close()
+            if progress.batch != n_batches and progress.stop_reason is None:
+                raise DataError(f"the training source yielded {progress.batch} batches in epoch {epoch + 1}, "
+                                f"but its len() is {n_batches}")
+
+            # End of epoch: history row, validation, best checkpoint, scheduler, files.
+            tick()
+            train_seconds = progress.epoch_seconds
+            steps = max(progress.epoch_steps, 1)
+            means = {key: value.item() / steps for key, value in sums.items()}
+            row: dict[str, Any] = {"epoch": epoch + 1, "phase": phase, "lr": optimizer.param_groups[0]["lr"],
+                                   "train_loss": means.pop("loss", math.nan)}
+            d_loss = means.pop("d_loss", None)
+            row.update({f"train_{key}": value for key, value in means.items()})
+            if disc is not None:
+                row.update({"d_loss": d_loss, "d_lr": d_optimizer.param_groups[0]["lr"]})
+            if not math.isfinite(row["train_loss"]):
+                progress.stop_reason = "diverged"
+            final = epoch + 1 == cfg.epochs or progress.stop_reason is not None
+            if (epoch + 1) % cfg.val_every == 0 or final:
+                row.update(validate(model, valid_source, loss_fn, scale=cfg.scale, device=dev, amp_dtype=amp_dtype,
+                                    channels_last=cfg.channels_last, with_ssim=with_ssim))
+            tick()
+            row["seconds"] = progress.epoch_seconds
+            row["samples_per_s"] = progress.epoch_samples / train_seconds if train_seconds > 0 else math.nan
+            progress.history.append(row)
+
+            if row.get(progress.best.metric) is not None and progress.best.update(row[progress.best.metric], epoch + 1):
+                best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+                save_best(epoch + 1)
+            early = progress.early
+            if early is not None and row.get(early.metric) is not None:
+                early.update(row[early.metric], epoch + 1)
+                if early.bad >= es.patience and progress.stop_reason is None:
+                    progress.stop_reason = "early_stopping"
+            if scheduler is not None:
+                scheduler.step()
+            progress.epoch, progress.batch = epoch + 1, 0
+            progress.epoch_steps = progress.epoch_samples = 0
+            progress.epoch_seconds = 0.0
+            sums = {}
+            _write_history(out_dir / HISTORY, progress.history)
+            save_last()
+            log(_epoch_line(row, cfg.epochs))
+            if signals.signum is not None:
+                log(f"signal {signals.signum}: saved {last_path} after epoch {epoch + 1}; exiting with code "
+                    f"{128 + signals.signum} (a restart resumes)")
+                raise TrainingInterrupted(signals.signum)
+
+    # 4. Summary.
+    if not (out_dir / HISTORY).exists():
+        _write_history(out_dir / HISTORY, progress.history)
+    result = TrainResult(out_dir=out_dir, epochs_run=progress.epoch, stop_reason=progress.stop_reason or "completed",
+                         best_epoch=progress.best.epoch, best_metric=progress.best.metric,
+                         best_value=progress.best.value, seconds=progress.seconds_total, device=device_name,
+                         gpu_hours=progress.seconds_total / 3600 if dev.type == "cuda" else 0.0,
+                         history=progress.history)
+    summary = {k: _json_value(v) for k, v in asdict(result).items() if k not in ("out_dir", "history")}
+    summary.update({"best_mode": progress.best.mode, "epochs_planned": cfg.epochs, "iterations": progress.iteration,
+                    "provenance": provenance({"device": device_name}), "config": cfg.to_dict()})
+    with atomic_write(out_dir / DONE, "w") as fh:
+        json.dump(summary, fh, indent=2)
+    log(f"done: {result.stop_reason} after {result.epochs_run} epochs, best {result.best_metric} "
+        f"{result.best_value} at epoch {result.best_epoch}, {result.seconds:.1f} s")
+    return result
+
+
+def _progress_bar(total: int, initial: int, desc: str, interactive: bool):
+    """A tqdm bar for interactive runs; None otherwise (one log line per epoch instead)."""
+    if not interactive:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, desc=desc, leave=False, dynamic_ncols=True)
+
+
+def _epoch_line(row: dict[str, Any], epochs: int) -> str:
+    parts = [f"epoch {row['epoch']}/{epochs}", f"[{row['phase']}]", f"lr {row['lr']:.3g}"]
+    for key in ("train_loss", "d_loss", "val_loss", "val_psnr_y", "val_ssim_y"):
+        if row.get(key) is not None:
+            parts.append(f"{key} {row[key]:.5g}")
+    parts.append(f"{row['seconds']:.1f} s, {row['samples_per_s']:.1f} samples/s")
+    return " ".join(parts)
