@@ -33,13 +33,14 @@ wildcard_constraints:
     dataset="[A-Za-z0-9_]+",
     split="[A-Za-z0-9_]+",
     scale="[234]",
+    channels="rgb|y",
     evalset="[A-Za-z0-9_-]+",
     table="[A-Za-z0-9_]+",
     figure="[A-Za-z0-9_]+",
 
 
-def cache_manifest(ref, scale):
-    return f"{DATA}/cache/{ref.dataset}/{ref.split}/x{scale}/manifest.json"
+def cache_manifest(ref, scale, channels="rgb"):
+    return f"{DATA}/cache/{ref.dataset}/{ref.split}/x{scale}_{channels}/manifest.json"
 
 
 def eval_ref(study, evalset):
@@ -80,8 +81,8 @@ def train_cpus(wildcards):
 def train_inputs(wildcards):
     study = STUDIES[wildcards.study]
     inputs = {
-        "train": cache_manifest(study.train_data, study.scale),
-        "valid": cache_manifest(study.valid_data, study.scale),
+        "train": cache_manifest(study.train_data, study.scale, study.channels),
+        "valid": cache_manifest(study.valid_data, study.scale, study.channels),
     }
     init = study.runs[wildcards.run].get("init_checkpoint")
     if init and init.startswith("{run:"):

@@ -18,14 +18,15 @@ rule build_cache:
     input:
         f"{DATA}/datasets/{{dataset}}/ready.json",
     output:
-        f"{DATA}/cache/{{dataset}}/{{split}}/x{{scale}}/manifest.json",
+        f"{DATA}/cache/{{dataset}}/{{split}}/x{{scale}}_{{channels}}/manifest.json",
     params:
         dataset="{dataset}",
         split="{split}",
         scale="{scale}",
+        channels="{channels}",
         root=f"{DATA}/datasets/{{dataset}}",
         on_bad_image=CFG["on_bad_image"],
     log:
-        f"{LOGS}/build_cache/{{dataset}}_{{split}}_x{{scale}}.log",
+        f"{LOGS}/build_cache/{{dataset}}_{{split}}_x{{scale}}_{{channels}}.log",
     script:
         "../workflow_scripts/build_cache.py"

@@ -139,6 +139,7 @@ def test_check_weights_lists_what_is_missing(cache, tmp_path):
 
 # ------------------------------------------------------------------------------------------------ FID
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # scipy's sqrtm(disp=) inside pytorch-fid
 def test_frechet_distance_matches_pytorch_fid():
     """The exact small-sample formula agrees with pytorch-fid's sqrtm-based one (D = 6 so sqrtm is cheap)."""
     rng = np.random.default_rng(0)

@@ -26,7 +26,7 @@ def pick_device(device: str = "auto") -> torch.device:
 def to_tensor(img: np.ndarray, device: torch.device) -> torch.Tensor:
     """uint8 ``H x W`` or ``H x W x C`` -> float32 ``1 x C x H x W`` in [0, 1]."""
     arr = img[:, :, None] if img.ndim == 2 else img
-    return torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1)[None].to(device).float().div_(255.0)
+    return torch.from_numpy(np.array(arr, copy=True)).permute(2, 0, 1)[None].to(device).float().div_(255.0)
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:

@@ -81,13 +81,14 @@ def prepare_skimage_job(*, root: str, marker: str) -> None:
     write_json(marker, {"dataset": "skimage", "root": root, "manifest": manifest})
 
 
-def build_cache_job(*, dataset: str, split: str, scale: int, root: str, manifest: str, on_bad_image: str) -> None:
+def build_cache_job(*, dataset: str, split: str, scale: int, root: str, manifest: str, on_bad_image: str,
+                    channels: str = "rgb") -> None:
     """Decode a dataset split into the uint8 cache that training reads."""
     from sisr.data.cache import build_cache
     from sisr.data.datasets import get_dataset
 
     pairs = get_dataset(dataset, root=root, split=split, scale=scale)
-    build_cache(pairs, Path(manifest).parent, scale=scale, on_bad=on_bad_image)
+    build_cache(pairs, Path(manifest).parent, scale=scale, mode=channels, on_bad=on_bad_image)
     if not Path(manifest).is_file():
         raise SisrError(f"build_cache did not write {manifest}")
 

@@ -30,6 +30,7 @@ command. The backbones are frozen and stay in eval mode.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -150,16 +151,20 @@ class _Frozen(nn.Module):
 class VGGPerceptual(_Frozen):
     """Distance between torchvision VGG19 features of SR and HR at ``layer`` (see module docstring).
 
-    Weights: ``sisr.weights.load_state_dict("vgg19")`` (ImageNet, torchvision's ``vgg19-dcbb9e9d.pth``).
+    Weights: the ``features.*`` entries of ``sisr.weights.load_state_dict("vgg19")`` (ImageNet,
+    torchvision's ``vgg19-dcbb9e9d.pth``), loaded strictly into torchvision's VGG19 feature stack
+    (``torchvision.models.vgg.make_layers(cfgs["E"])``, the ``features`` of ``vgg19()``; the classifier,
+    100M parameters, is never built).
     """
 
     def __init__(self, *, layer: str = "conv5_4", criterion: str = "l1") -> None:
         super().__init__()
-        from torchvision.models import vgg19
+        from torchvision.models.vgg import cfgs, make_layers
 
-        vgg = vgg19(weights=None)
-        vgg.load_state_dict(weights.load_state_dict("vgg19"))
-        self.features = vgg.features[: VGG19_LAYERS[layer] + 1]
+        state = weights.load_state_dict("vgg19")  # before building: a missing file fails first
+        features = make_layers(cfgs["E"], batch_norm=False)
+        features.load_state_dict({k[len("features."):]: v for k, v in state.items() if k.startswith("features.")})
+        self.features = features[: VGG19_LAYERS[layer] + 1]
         self.criterion = F.l1_loss if criterion == "l1" else F.mse_loss
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
@@ -188,7 +193,9 @@ class LPIPSLoss(_Frozen):
 
         trunk = {"vgg": "vgg16", "alex": "alexnet"}[net]
         state = weights.load_state_dict(trunk)  # before building: a missing file fails first
-        self.lpips = lpips.LPIPS(net=net, pnet_rand=True, verbose=False)
+        with warnings.catch_warnings():  # lpips calls torchvision with the deprecated `pretrained=` argument
+            warnings.simplefilter("ignore", UserWarning)
+            self.lpips = lpips.LPIPS(net=net, pnet_rand=True, verbose=False)
         # lpips keeps torchvision's layer numbers inside its slices: net.sliceS.<i> is features[i].
         mapped = {}
         for key in self.lpips.net.state_dict():

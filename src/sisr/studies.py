@@ -187,7 +187,8 @@ def load_study(path: str | Path, tier: str, *, train_overrides: Mapping | None =
     if tier not in spec["tiers"]:
         raise ConfigError(f"{where}: tiers: the study has no tier {tier!r} (it has: {', '.join(spec['tiers'])})")
     tier_spec = spec["tiers"][tier]
-    study_runs = {**spec.get("runs", {}), **expand_sweeps(spec, where=where)}
+    sweeps = {"sweeps": tier_spec.get("sweeps", spec.get("sweeps", [])), "runs": spec.get("runs", {})}
+    study_runs = {**spec.get("runs", {}), **expand_sweeps(sweeps, where=where)}
     if tier_spec.get("sweep_subset"):
         keep = set(tier_spec["sweep_subset"])
         study_runs = {r: c for r, c in study_runs.items() if r in spec.get("runs", {}) or r in keep}

@@ -88,7 +88,7 @@ def rgb_tensor(img: np.ndarray, what: str = "image") -> torch.Tensor:
         img = np.repeat(img[:, :, None], 3, axis=2)
     if img.ndim != 3 or img.shape[2] != 3:
         raise SisrError(f"{what}: expected H x W x 3 or H x W, got shape {img.shape}")
-    return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float() / 255.0
+    return torch.tensor(img).permute(2, 0, 1).float() / 255.0  # a copy: read_image's arrays are read-only
 
 
 def _batches_by_size(tensors: Sequence[torch.Tensor], batch_size: int) -> list[list[int]]:
