@@ -8,6 +8,8 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also wit
 
 from sisr.studies import load_config, load_study, train_settings
 from sisr.training.config import TrainConfig
+from sisr.metrics.perceptual import METRIC_WEIGHTS
+from sisr.weights import WEIGHTS as WEIGHT_SPECS
 
 CFG = load_config(config)
 DATA = CFG["data_dir"]
@@ -35,6 +37,7 @@ wildcard_constraints:
     scale="[234]",
     channels="rgb|y",
     evalset="[A-Za-z0-9_-]+",
+    weights_file="[A-Za-z0-9_.-]+",
     table="[A-Za-z0-9_]+",
     figure="[A-Za-z0-9_]+",
 
@@ -84,6 +87,7 @@ def train_inputs(wildcards):
         "train": cache_manifest(study.train_data, study.scale, study.channels),
         "valid": cache_manifest(study.valid_data, study.scale, study.channels),
     }
+    inputs["weights"] = run_weight_files(wildcards)
     init = study.runs[wildcards.run].get("init_checkpoint")
     if init and init.startswith("{run:"):
         inputs["init"] = f"{RES}/{wildcards.study}/{init[5:-1]}/checkpoint_best.pt"
@@ -93,6 +97,7 @@ def train_inputs(wildcards):
 def eval_inputs(wildcards):
     study = STUDIES[wildcards.study]
     inputs = {"data": f"{DATA}/datasets/{eval_ref(wildcards.study, wildcards.evalset).dataset}/ready.json"}
+    inputs["weights"] = eval_weight_files(wildcards)
     if wildcards.run in study.runs:
         inputs["checkpoint"] = f"{RES}/{wildcards.study}/{wildcards.run}/checkpoint_best.pt"
     return inputs
@@ -167,3 +172,25 @@ def print_outputs():
 
 def study_file(wildcards):
     return str(Path(CFG["studies_dir"]) / f"{wildcards.study}.yaml")
+
+
+LOSS_WEIGHTS = {"perceptual": "vgg19", "lpips": "vgg16"}
+
+
+def weight_file(name):
+    return f"{WEIGHTS}/hub/checkpoints/{WEIGHT_SPECS[name].filename}"
+
+
+def all_weight_files():
+    return [weight_file(name) for name in WEIGHT_SPECS]
+
+
+def run_weight_files(wildcards):
+    """Pretrained files a training run needs (its loss terms); fetched by fetch_weights if missing."""
+    terms = STUDIES[wildcards.study].runs[wildcards.run]["loss"]
+    return sorted({weight_file(LOSS_WEIGHTS[t["name"]]) for t in terms if t["name"] in LOSS_WEIGHTS})
+
+
+def eval_weight_files(wildcards):
+    metrics = STUDIES[wildcards.study].metrics
+    return sorted({weight_file(METRIC_WEIGHTS[m]) for m in metrics if m in METRIC_WEIGHTS})

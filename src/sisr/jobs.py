@@ -93,6 +93,18 @@ def build_cache_job(*, dataset: str, split: str, scale: int, root: str, manifest
         raise SisrError(f"build_cache did not write {manifest}")
 
 
+def fetch_weights_job(*, filename: str, dest: str, mirror: str | None = None) -> None:
+    """Fetch the pretrained file named ``filename`` (a file name of sisr.weights.WEIGHTS) into ``dest``."""
+    from sisr.weights import WEIGHTS, fetch
+
+    names = [name for name, spec in WEIGHTS.items() if spec.filename == filename]
+    if not names:
+        raise SisrError(f"fetch_weights: {filename} is not a known weights file "
+                        f"(known: {', '.join(s.filename for s in WEIGHTS.values())})")
+    for path in fetch(names, dest=dest, mirror=mirror):
+        print(f"ok {path}")
+
+
 # ---------------------------------------------------------------------------------------------- training
 
 

@@ -1,0 +1,22 @@
+# Pretrained backbones (LPIPS AlexNet/VGG16, VGG19 for perceptual losses, the FID Inception), fetched once,
+# hash-verified, into <weights_dir>/hub/checkpoints/ (TORCH_HOME layout). A local rule: on a cluster it runs on
+# the login node, and compute jobs only read the cache. Jobs that need a file list it as an input.
+
+
+rule fetch_weights:
+    output:
+        f"{WEIGHTS}/hub/checkpoints/{{weights_file}}",
+    params:
+        dest=WEIGHTS,
+        mirror=CFG["mirror"],
+    localrule: True
+    log:
+        f"{LOGS}/fetch_weights/{{weights_file}}.log",
+    script:
+        "../workflow_scripts/fetch_weights.py"
+
+
+rule fetch_all_weights:
+    input:
+        all_weight_files(),
+    localrule: True
