@@ -11,6 +11,8 @@ from sisr.training.config import TrainConfig
 from sisr.metrics.perceptual import METRIC_WEIGHTS
 from sisr.weights import WEIGHTS as WEIGHT_SPECS
 
+from sisr.data.sources import ARCHIVES, archives_for
+
 CFG = load_config(config)
 DATA = CFG["data_dir"]
 RES = CFG["results_dir"]
@@ -40,6 +42,61 @@ wildcard_constraints:
     weights_file="[A-Za-z0-9_.-]+",
     table="[A-Za-z0-9_]+",
     figure="[A-Za-z0-9_]+",
+
+
+DOWNLOADED = ("div2k", "flickr2k", "df2k", "benchmark")
+DERIVED_SOURCES = {  # derived dataset -> (dataset, split) whose HR images it is cut from
+    "residual_sweep": [("df2k", "train"), ("df2k", "valid")],
+    "rrdb_gan": [("div2k", "train"), ("div2k", "valid")],
+    "inverted_unet": [("df2k", "train"), ("df2k", "valid")],
+}
+
+
+def dataset_root(name):
+    """Where an adapter reads dataset ``name`` (df2k reads div2k/ and flickr2k/ side by side)."""
+    return f"{DATA}/datasets" if name == "df2k" else f"{DATA}/datasets/{name}"
+
+
+def dataset_root_of(wildcards):
+    return dataset_root(wildcards.dataset)
+
+
+def extraction_marker(archive):
+    return f"{DATA}/datasets/{ARCHIVES[archive].dataset}/.{archive}.complete"
+
+
+def _archives(dataset, split, scales):
+    if dataset in DOWNLOADED:
+        return archives_for(dataset, split=split, scales=scales)
+    return [a for src, sp in DERIVED_SOURCES.get(dataset, []) for a in archives_for(src, split=sp)]
+
+
+def _needed_archives():
+    """dataset -> archives, over every data reference of the selected studies (at their scales)."""
+    needed = {}
+    for study in STUDIES.values():
+        for ref in (study.train_data, study.valid_data, *study.eval_data):
+            needed.setdefault(ref.dataset, set()).update(_archives(ref.dataset, ref.split, [study.scale]))
+    return needed
+
+
+NEEDED_ARCHIVES = _needed_archives()
+
+
+def needed_downloads():
+    return sorted({f"{DATA}/downloads/{a}" for archives in NEEDED_ARCHIVES.values() for a in archives})
+
+
+def dataset_archives(wildcards):
+    return sorted(extraction_marker(a) for a in NEEDED_ARCHIVES.get(wildcards.dataset, ()))
+
+
+def derived_sources(wildcards):
+    return sorted(extraction_marker(a) for a in NEEDED_ARCHIVES.get(wildcards.derived, ()))
+
+
+def dataset_ready_file(wildcards):
+    return f"{DATA}/datasets/{wildcards.dataset}/ready.json"
 
 
 def cache_manifest(ref, scale, channels="rgb"):
@@ -106,7 +163,7 @@ def eval_inputs(wildcards):
 def eval_dataset_params(wildcards):
     ref = eval_ref(wildcards.study, wildcards.evalset)
     return {"dataset": ref.dataset, "split": ref.split, "label": ref.label,
-            "root": f"{DATA}/datasets/{ref.dataset}"}
+            "root": dataset_root(ref.dataset)}
 
 
 def study_in_channels(wildcards):

@@ -1,5 +1,46 @@
 # Data: downloads (local rules: they run on the login node in cluster mode), extraction, embedded and derived
-# datasets, and the decoded uint8 caches that training and evaluation read.
+# datasets, and the decoded uint8 caches that training reads. Archives are verified against published
+# checksums (sisr/data/sources.py); a partial or unverified file never takes a final name.
+
+
+rule download:
+    output:
+        f"{DATA}/downloads/{{archive}}",
+    params:
+        mirror=CFG["mirror"],
+        overrides=CFG["archives"],
+    localrule: True
+    retries: 2
+    log:
+        f"{LOGS}/download/{{archive}}.log",
+    script:
+        "../workflow_scripts/download.py"
+
+
+rule extract:
+    input:
+        f"{DATA}/downloads/{{archive}}",
+    output:
+        f"{DATA}/datasets/{{dataset}}/.{{archive}}.complete",
+    localrule: True
+    log:
+        f"{LOGS}/extract/{{dataset}}/{{archive}}.log",
+    script:
+        "../workflow_scripts/extract.py"
+
+
+rule dataset_ready:
+    input:
+        dataset_archives,
+    output:
+        f"{DATA}/datasets/{{dataset}}/ready.json",
+    wildcard_constraints:
+        dataset="div2k|flickr2k|df2k|benchmark",
+    localrule: True
+    log:
+        f"{LOGS}/dataset_ready/{{dataset}}.log",
+    script:
+        "../workflow_scripts/dataset_ready.py"
 
 
 rule prepare_skimage:
@@ -14,9 +55,26 @@ rule prepare_skimage:
         "../workflow_scripts/prepare_skimage.py"
 
 
+rule build_derived:
+    input:
+        derived_sources,
+    output:
+        f"{DATA}/datasets/{{derived}}/ready.json",
+    wildcard_constraints:
+        derived="residual_sweep|rrdb_gan|inverted_unet",
+    params:
+        name="{derived}",
+        data_dir=f"{DATA}/datasets",
+        on_bad_image=CFG["on_bad_image"],
+    log:
+        f"{LOGS}/build_derived/{{derived}}.log",
+    script:
+        "../workflow_scripts/build_derived.py"
+
+
 rule build_cache:
     input:
-        f"{DATA}/datasets/{{dataset}}/ready.json",
+        dataset_ready_file,
     output:
         f"{DATA}/cache/{{dataset}}/{{split}}/x{{scale}}_{{channels}}/manifest.json",
     params:
@@ -24,9 +82,18 @@ rule build_cache:
         split="{split}",
         scale="{scale}",
         channels="{channels}",
-        root=f"{DATA}/datasets/{{dataset}}",
+        root=dataset_root_of,
         on_bad_image=CFG["on_bad_image"],
     log:
         f"{LOGS}/build_cache/{{dataset}}_{{split}}_x{{scale}}_{{channels}}.log",
     script:
         "../workflow_scripts/build_cache.py"
+
+
+rule download_all:
+    input:
+        needed_downloads(),
+    localrule: True
+
+
+ruleorder: prepare_skimage > build_derived > dataset_ready

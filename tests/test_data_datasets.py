@@ -9,7 +9,7 @@ import pytest
 
 from sisr.data.datasets import (DATASETS, SKIMAGE_PHOTOS, Pair, get_dataset, materialize_lr, prepare_skimage,
                                 skimage_split)
-from sisr.errors import ConfigError, DataError
+from sisr.errors import ConfigError, DataError, ImageError
 from sisr.imresize import downscale
 from sisr.io import read_image, write_image
 
@@ -179,7 +179,7 @@ def test_materialize_lr_bad_image_error_or_skip(tmp_path):
     _png(tmp_path / "hr" / "a.png", 8, 8, 0)
     (tmp_path / "hr" / "b.png").write_bytes(b"not a png")
     pairs = get_dataset("folder", root=tmp_path / "hr", split="all", scale=2)
-    with pytest.raises(DataError, match="b.png"):
+    with pytest.raises(ImageError, match="b.png"):
         materialize_lr(pairs, tmp_path / "lr", scale=2)
     with pytest.warns(UserWarning, match="b.png.*skipped"):
         out = materialize_lr(pairs, tmp_path / "lr", scale=2, on_bad="skip")

@@ -9,7 +9,6 @@ import io
 import tarfile
 import threading
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +17,6 @@ from sisr.data import download as dl
 from sisr.data.datasets import get_dataset
 from sisr.data.sources import ARCHIVES, archive, archives_for
 from sisr.errors import ConfigError, DataError
-from sisr.io import write_image
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -107,6 +105,11 @@ def test_wrong_md5_and_wrong_size_are_errors(server, tmp_path):
     server.files["a.bin"] = data
     with pytest.raises(dl.DownloadError, match="md5 mismatch"):
         dl.download(f"{server.url}/a.bin", tmp_path / "a.bin", md5="f" * 32)
+    with pytest.raises(dl.DownloadError, match="sha256 prefix mismatch: expected 00000000"):
+        dl.download(f"{server.url}/a.bin", tmp_path / "a.bin", sha256_prefix="00000000")
+    dest = dl.download(f"{server.url}/a.bin", tmp_path / "p.bin", sha256_prefix=_sha(data)[:8])
+    assert dest.read_bytes() == data
+    dest.unlink()
     with pytest.raises(dl.DownloadError, match=f"expected {len(data) + 1} bytes"):
         dl.download(f"{server.url}/a.bin", tmp_path / "a.bin", sha256=_sha(data), size=len(data) + 1)
     assert not list(tmp_path.iterdir())
@@ -148,7 +151,7 @@ def test_existing_part_is_resumed_or_restarted_when_range_is_ignored(server, tmp
 def test_missing_file_and_missing_checksum_are_clear_errors(server, tmp_path):
     with pytest.raises(dl.DownloadError, match="HTTP 404"):
         dl.download(f"{server.url}/nope.bin", tmp_path / "nope.bin", md5="0" * 32)
-    with pytest.raises(ConfigError, match="no sha256 or md5"):
+    with pytest.raises(ConfigError, match="no sha256, sha256_prefix or md5"):
         dl.download(f"{server.url}/a.bin", tmp_path / "a.bin")
 
 

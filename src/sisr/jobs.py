@@ -81,6 +81,37 @@ def prepare_skimage_job(*, root: str, marker: str) -> None:
     write_json(marker, {"dataset": "skimage", "root": root, "manifest": manifest})
 
 
+def download_job(*, archive: str, downloads_dir: str, mirror: str | None = None,
+                 overrides: Mapping | None = None) -> None:
+    """Download one catalogue archive, verified (resumes a partial download)."""
+    from sisr.data.download import fetch_archive
+
+    path = fetch_archive(archive, downloads_dir, mirror=mirror, overrides=overrides)
+    print(f"ok {path}")
+
+
+def extract_job(*, archive: str, marker: str) -> None:
+    """Extract an archive into its dataset folder; the marker is written by ``extract`` when complete."""
+    from sisr.data.download import extract
+
+    made = extract(archive, Path(marker).parent)
+    if Path(made) != Path(marker):
+        raise SisrError(f"extract wrote {made}, expected {marker}")
+
+
+def dataset_ready_job(*, dataset: str, markers: Sequence[str], out: str) -> None:
+    """Mark a downloaded dataset as complete (lists the archives it was extracted from)."""
+    write_json(out, {"dataset": dataset, "archives": [Path(m).name[1:-len(".complete")] for m in markers]})
+
+
+def build_derived_job(*, name: str, data_dir: str, out: str, on_bad_image: str = "error") -> None:
+    """Cut a study's derived dataset (tiles, split, letterbox) deterministically; manifest in its folder."""
+    from sisr.data.derived import build_derived
+
+    manifest = build_derived(name, data_dir=data_dir, out_dir=Path(out).parent, on_bad=on_bad_image)
+    write_json(out, {"dataset": name, "manifest": str(manifest)})
+
+
 def build_cache_job(*, dataset: str, split: str, scale: int, root: str, manifest: str, on_bad_image: str,
                     channels: str = "rgb") -> None:
     """Decode a dataset split into the uint8 cache that training reads."""
@@ -119,9 +150,11 @@ def train_job(*, settings: Mapping, train_manifest: str, valid_manifest: str, ou
 
         use_cache(weights_dir)
     cfg = TrainConfig.from_dict(dict(settings), where=where)
+    kind, n = cfg.epoch_def.kind, cfg.epoch_def.n
     train_source = open_train_source(
         Path(train_manifest).parent, scale=cfg.scale, patch_size=cfg.patch_size, batch_size=cfg.batch_size,
-        epoch_def=cfg.epoch_def, augment=cfg.augment, seed=cfg.seed, num_workers=num_workers,
+        epoch_def=kind, augment=cfg.augment, seed=cfg.seed, num_workers=num_workers,
+        patches_per_image=n if kind == "patches_per_image" else None, iterations=n if kind == "iterations" else None,
     )
     valid_source = open_valid_source(Path(valid_manifest).parent, scale=cfg.scale)
     train(cfg, train_source=train_source, valid_source=valid_source, out_dir=out_dir, device=device)

@@ -73,6 +73,7 @@ CONFIG_DEFAULTS = {
     "mirror": None,
     "num_workers": 0,
     "train_overrides": {},
+    "archives": {},
     "figures": ["png", "pdf"],
 }
 

@@ -44,14 +44,23 @@ def _summary_value(summary: pd.DataFrame, dataset: str, run: str, column: str | 
     return float(rows.iloc[0][column])
 
 
+def table_runs(summary: pd.DataFrame, spec: Mapping) -> dict[str, str]:
+    """run -> label: the spec's ``runs``, or every run in the summary (labelled by name) when it lists none."""
+    if spec.get("runs"):
+        return dict(spec["runs"])
+    return {run: run for run in dict.fromkeys(summary["run"])}
+
+
 def build_table(summary: pd.DataFrame, spec: Mapping, *, table: str) -> pd.DataFrame:
     """The tidy long table of one study table (see the module docstring)."""
-    datasets = spec.get("datasets") or list(dict.fromkeys(summary["dataset"]))
+    present = set(summary["dataset"])
+    datasets = [d for d in spec.get("datasets") or dict.fromkeys(summary["dataset"]) if d in present] or \
+        list(dict.fromkeys(summary["dataset"]))
     quoted = set(spec.get("quoted", []))
     their = spec.get("their_protocol", {})
     rows = []
     for dataset in datasets:
-        for run, run_label in spec["runs"].items():
+        for run, run_label in table_runs(summary, spec).items():
             for metric, metric_label in spec["metrics"].items():
                 claimed = spec.get("claimed", {}).get(run, {}).get(metric)
                 ours = None if run in quoted else _summary_value(summary, dataset, run, metric)
@@ -108,16 +117,39 @@ LEGEND = (
 )
 
 
-def to_markdown(long: pd.DataFrame, spec: Mapping, *, tier_note: str = "") -> str:
-    """Markdown: one grid per evaluation set, rows = metrics, columns = runs, in the study's layout."""
+def _run_rows(long: pd.DataFrame, dataset: str, spec: Mapping, run_info: Mapping[str, Mapping]) -> pd.DataFrame:
+    """Layout ``run_rows``: one row per run (sorted by ``sort_by``, ours), info columns, then one per metric."""
+    block = long[long["dataset"] == dataset].copy()
+    block["cell"] = block.apply(_cell, axis=1)
+    grid = block.pivot(index="run", columns="metric_label", values="cell")
+    grid = grid[list(dict.fromkeys(block["metric_label"]))]
+    info = pd.DataFrame.from_dict({r: dict(run_info.get(r, {})) for r in grid.index}, orient="index")
+    grid = pd.concat([info, grid], axis=1) if not info.empty else grid
+    sort_by = spec.get("sort_by")
+    if sort_by:
+        key = block[block["metric"] == sort_by].set_index("run")["ours"].reindex(grid.index)
+        ascending = not HIGHER_IS_BETTER.get(sort_by, not sort_by.startswith("mse"))
+        grid = grid.loc[key.sort_values(ascending=ascending, na_position="last").index]
+    grid.index.name = "Run"
+    return grid.fillna("-")
+
+
+def _grids(long: pd.DataFrame, spec: Mapping, run_info: Mapping[str, Mapping] | None) -> list[tuple[str, pd.DataFrame]]:
+    if spec.get("layout") == "run_rows":
+        return [(d, _run_rows(long, d, spec, run_info or {})) for d in dict.fromkeys(long["dataset"])]
+    return [(d, _grid(long, d)) for d in dict.fromkeys(long["dataset"])]
+
+
+def to_markdown(long: pd.DataFrame, spec: Mapping, *, tier_note: str = "",
+                run_info: Mapping[str, Mapping] | None = None) -> str:
+    """Markdown: one grid per evaluation set, in the study's layout (rows = metrics or rows = runs)."""
     out = [f"### {spec['title']}", ""]
     if spec.get("caption"):
         out += [spec["caption"], ""]
     if spec.get("claimed_on"):
         out += [f"Claimed values measured on: {spec['claimed_on']}.", ""]
-    for dataset in dict.fromkeys(long["dataset"]):
-        grid = _grid(long, dataset)
-        out += [f"**{dataset}**", "", "| Metric | " + " | ".join(grid.columns) + " |",
+    for dataset, grid in _grids(long, spec, run_info):
+        out += [f"**{dataset}**", "", f"| {grid.index.name} | " + " | ".join(map(str, grid.columns)) + " |",
                 "|---|" + "---|" * len(grid.columns)]
         for label, row in grid.iterrows():
             out.append(f"| {label} | " + " | ".join(str(v) for v in row.values) + " |")
@@ -135,20 +167,21 @@ def _tex_escape(text: str) -> str:
     return text
 
 
-def to_latex(long: pd.DataFrame, spec: Mapping) -> str:
+def to_latex(long: pd.DataFrame, spec: Mapping, *, run_info: Mapping[str, Mapping] | None = None) -> str:
     """LaTeX (booktabs): one block of rows per evaluation set."""
-    runs = list(dict.fromkeys(long["run_label"]))
+    grids = _grids(long, spec, run_info)
+    columns = list(grids[0][1].columns) if grids else []
     lines = [
         r"\begin{table}[t]",
         r"\centering",
         rf"\caption{{{_tex_escape(spec['title'])}. {_tex_escape(spec.get('caption', ''))}}}",
-        r"\begin{tabular}{l" + "l" * len(runs) + "}",
+        r"\begin{tabular}{l" + "l" * len(columns) + "}",
         r"\toprule",
-        "Metric & " + " & ".join(_tex_escape(r) for r in runs) + r" \\",
+        _tex_escape(str(grids[0][1].index.name if grids else "")) + " & "
+        + " & ".join(_tex_escape(str(c)) for c in columns) + r" \\",
     ]
-    for dataset in dict.fromkeys(long["dataset"]):
-        grid = _grid(long, dataset)
-        lines += [r"\midrule", rf"\multicolumn{{{len(runs) + 1}}}{{l}}{{\textit{{{_tex_escape(dataset)}}}}} \\"]
+    for dataset, grid in grids:
+        lines += [r"\midrule", rf"\multicolumn{{{len(columns) + 1}}}{{l}}{{\textit{{{_tex_escape(dataset)}}}}} \\"]
         for label, row in grid.iterrows():
             lines.append(_tex_escape(str(label)) + " & " + " & ".join(_tex_escape(str(v)) for v in row.values) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
@@ -156,16 +189,23 @@ def to_latex(long: pd.DataFrame, spec: Mapping) -> str:
 
 
 def write_table(summary_csv: str | Path, spec: Mapping, *, table: str, out_csv: str | Path, out_md: str | Path,
-                out_tex: str | Path, tier_note: str = "") -> pd.DataFrame:
-    """Make one study table from summary.csv in all three formats (atomic writes)."""
+                out_tex: str | Path, tier_note: str = "", run_info: Mapping[str, Mapping] | None = None) -> pd.DataFrame:
+    """Make one study table from summary.csv in all three formats (atomic writes).
+
+    ``run_info``: run -> extra columns (hyper-parameters, runtime) shown by the ``run_rows`` layout and added
+    to the tidy CSV.
+    """
     summary = pd.read_csv(summary_csv)
     long = build_table(summary, spec, table=table)
+    if run_info:
+        info = pd.DataFrame.from_dict(run_info, orient="index")
+        long = long.merge(info, left_on="run", right_index=True, how="left")
     with atomic_write(out_csv, "w") as fh:
         long.to_csv(fh, index=False)
     with atomic_write(out_md, "w") as fh:
-        fh.write(to_markdown(long, spec, tier_note=tier_note))
+        fh.write(to_markdown(long, spec, tier_note=tier_note, run_info=run_info))
     with atomic_write(out_tex, "w") as fh:
-        fh.write(to_latex(long, spec))
+        fh.write(to_latex(long, spec, run_info=run_info))
     return long
 
 

@@ -32,7 +32,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from sisr.data.datasets import Pair, bad_item, building_dir, check_on_bad, load_image, write_json
+from sisr.data.datasets import Pair, bad_item, building_dir, check_on_bad, get_dataset, load_image, write_json
 from sisr.errors import ConfigError, DataError, ImageError
 from sisr.imresize import downscale
 
@@ -89,6 +89,7 @@ class CacheWriter:
         return manifest
 
     def abort(self) -> None:
+        """Close the data files without writing a manifest (the caller discards the folder)."""
         for fh in (self._hr, self._lr):
             fh.close()
 
@@ -173,7 +174,7 @@ def build_cache(pairs: list[Pair], out_dir: str | os.PathLike, *, scale: int, mo
                 try:
                     hr, lr = load_pair(pair, scale=scale, mode=mode)
                 except (ImageError, DataError) as exc:
-                    bad_item(on_bad, str(exc))
+                    bad_item(on_bad, exc)
                     skipped.append({"name": pair.name, "reason": str(exc)})
                     continue
                 writer.add(pair.name, hr, lr, hr_file=str(pair.hr), lr_file=str(pair.lr) if pair.lr else None)
@@ -183,6 +184,15 @@ def build_cache(pairs: list[Pair], out_dir: str | os.PathLike, *, scale: int, mo
         manifest = writer.finish(key=key, skipped=skipped)
     log.info("%s: cached %d images (%d skipped)", out_dir, len(manifest["images"]), len(skipped))
     return manifest
+
+
+def build_dataset_cache(name: str, *, root: str | os.PathLike | None, split: str, scale: int,
+                        out_dir: str | os.PathLike, mode: str = "rgb", on_bad: str = "error",
+                        **opts: Any) -> dict[str, Any]:
+    """``build_cache(get_dataset(name, root=root, split=split, scale=scale, **opts), out_dir, ...)``: one call for
+    the cache rule (path scheme: ``data/cache/<dataset>/<split>/x<scale>/``)."""
+    pairs = get_dataset(name, root=root, split=split, scale=scale, **opts)
+    return build_cache(pairs, out_dir, scale=scale, mode=mode, on_bad=on_bad)
 
 
 class CachedImages:

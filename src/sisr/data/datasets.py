@@ -50,7 +50,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from sisr.data.sources import BENCHMARK_SETS
-from sisr.errors import ConfigError, DataError
+from sisr.errors import ConfigError, DataError, SisrError
 from sisr.imresize import downscale
 from sisr.io import atomic_write, list_images, read_image, write_image
 from sisr.metrics import rgb_to_y
@@ -76,11 +76,13 @@ def check_on_bad(on_bad: str) -> str:
     return on_bad
 
 
-def bad_item(on_bad: str, message: str) -> None:
-    """Apply the bad-data policy to one problem: raise ``DataError`` or warn that the item is skipped."""
+def bad_item(on_bad: str, problem: str | Exception) -> None:
+    """Apply the bad-data policy to one problem (a message or the error that was caught): ``error`` raises
+    (the caught error's class if it is a ``SisrError``, else ``DataError``), ``skip`` warns that it is skipped."""
     if on_bad == "error":
-        raise DataError(f"{message} (set on_bad_image: skip to leave such items out)")
-    warnings.warn(f"{message}; skipped (on_bad_image: skip)", stacklevel=3)
+        cls = type(problem) if isinstance(problem, SisrError) else DataError
+        raise cls(f"{problem} (set on_bad_image: skip to leave such items out)")
+    warnings.warn(f"{problem}; skipped (on_bad_image: skip)", stacklevel=3)
 
 
 def load_image(path: str | os.PathLike, mode: str = "rgb") -> np.ndarray:
@@ -261,7 +263,7 @@ def skimage_split(*, seed: int = 0, n_valid: int = 3) -> dict[str, list[str]]:
     """
     stems = [Path(f).stem for f in SKIMAGE_PHOTOS]
     grouped = {s for g in _SKIMAGE_GROUPS for s in g}
-    groups = [g for g in _SKIMAGE_GROUPS] + [(s,) for s in stems if s not in grouped]
+    groups = list(_SKIMAGE_GROUPS) + [(s,) for s in stems if s not in grouped]
     groups.sort()
     order = np.random.default_rng(seed).permutation(len(groups))
     split: dict[str, list[str]] = {"train": [], "valid": []}
@@ -366,7 +368,7 @@ def materialize_lr(pairs: list[Pair], lr_dir: str | os.PathLike, *, scale: int, 
                     raise DataError(f"{p.hr}: HR image {hr.shape[1]}x{hr.shape[0]} is smaller than the scale {scale}")
                 write_image(target, downscale(hr, scale, method="matlab"))
             except (DataError, OSError, ValueError) as exc:
-                bad_item(on_bad, str(exc))
+                bad_item(on_bad, exc)
                 continue
         out.append(replace(p, lr=target))
     return out

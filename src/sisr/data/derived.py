@@ -111,7 +111,7 @@ def build_residual_sweep(sources: Sequence[Pair], out_dir: str | os.PathLike, *,
                         raise DataError(f"{p.hr}: image {w}x{h} is smaller than the tile {tile}x{tile}")
                     good.append((p, h, w))
                 except (ImageError, DataError) as exc:
-                    bad_item(on_bad, str(exc))
+                    bad_item(on_bad, exc)
                     skipped.append({"name": p.name, "reason": str(exc)})
             if count and not good:
                 raise DataError(f"residual_sweep/{split}: no usable source image")
@@ -128,7 +128,7 @@ def build_residual_sweep(sources: Sequence[Pair], out_dir: str | os.PathLike, *,
                 try:
                     img = load_image(p.hr, "rgb")
                 except ImageError as exc:
-                    bad_item(on_bad, str(exc))
+                    bad_item(on_bad, exc)
                     skipped.append({"name": p.name, "reason": str(exc)})
                     continue
                 for j, _, top, left in mine:
@@ -182,7 +182,7 @@ def build_rrdb_gan(sources: Sequence[Pair], out_dir: str | os.PathLike, *, count
                     if min(img.shape[:2]) < 2 * scale:
                         raise DataError(f"{p.hr}: image {img.shape[1]}x{img.shape[0]} too small to halve and x{scale}")
                 except (ImageError, DataError) as exc:
-                    bad_item(on_bad, str(exc))
+                    bad_item(on_bad, exc)
                     skipped.append({"name": p.name, "reason": str(exc)})
                     continue
                 half = halve_opencv(img) if halve == "opencv" else downscale(img, 2, method="matlab")
@@ -243,7 +243,7 @@ def build_inverted_unet(train: Sequence[Pair], valid: Sequence[Pair], out_dir: s
                 try:
                     y = load_image(p.hr, "y")
                 except ImageError as exc:
-                    bad_item(on_bad, str(exc))
+                    bad_item(on_bad, exc)
                     skipped.append({"name": p.name, "reason": str(exc)})
                     continue
                 hr, box = letterbox(y, size, resize=resize)

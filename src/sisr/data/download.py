@@ -127,18 +127,22 @@ def download(
     mirror: str | os.PathLike | None = None,
     retries: int = 3,
     backoff_s: float = 2.0,
+    sha256_prefix: str | None = None,
 ) -> Path:
     """Download ``url`` to ``dest``, verified, resuming ``dest.part`` if present; returns ``dest``.
 
-    sha256 / md5: expected checksums (at least one is required; both are checked when both are given).
+    sha256 / md5: expected checksums (at least one checksum is required; all given are checked).
+    sha256_prefix: the start of the expected SHA-256 (torch hub's convention: the 8 hex digits in a weights
+        file name), for files whose full hash is not published.
     size: expected size in bytes (checked first when given).
     mirror: fetch the same file name from this URL prefix or local folder instead (see the module docstring).
     retries: extra attempts after a network error, each resuming where the last stopped;
         ``backoff_s * attempt`` seconds apart.
     """
     dest = Path(dest)
-    if sha256 is None and md5 is None:
-        raise ConfigError(f"download {url}: no sha256 or md5 given; refusing to produce an unverified {dest.name}")
+    if sha256 is None and md5 is None and not sha256_prefix:
+        raise ConfigError(f"download {url}: no sha256, sha256_prefix or md5 given; "
+                          f"refusing to produce an unverified {dest.name}")
     if dest.exists():
         return dest
     source = mirror_url(url, mirror)
@@ -163,11 +167,13 @@ def download(
     if size is not None and got_size != size:
         part.unlink()
         raise DownloadError(f"{source}: expected {size} bytes, got {got_size}; the partial file was deleted")
-    actual = _hashes(part, sha256=sha256 is not None, md5=md5 is not None)
-    for name, expected in (("sha256", sha256), ("md5", md5)):
-        if expected is not None and actual[name] != expected.lower():
+    actual = _hashes(part, sha256=sha256 is not None or bool(sha256_prefix), md5=md5 is not None)
+    checks = [("sha256", sha256, actual.get("sha256")), ("md5", md5, actual.get("md5")),
+              ("sha256 prefix", sha256_prefix, (actual.get("sha256") or "")[: len(sha256_prefix or "")])]
+    for name, expected, got in checks:
+        if expected and got != expected.lower():
             part.unlink()
-            raise DownloadError(f"{source}: {name} mismatch: expected {expected}, got {actual[name]}; "
+            raise DownloadError(f"{source}: {name} mismatch: expected {expected}, got {got}; "
                                 f"the downloaded file was deleted")
     os.replace(part, dest)
     log.info("verified %s (%d bytes)", dest, got_size)

@@ -54,7 +54,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from sisr.errors import DataError
+from sisr.errors import ConfigError, DataError
 from sisr.io import atomic_write
 from sisr.losses import Loss, build_loss, discriminator_loss
 from sisr.provenance import provenance
@@ -145,7 +145,8 @@ def make_optimizer(cfg: OptimizerConfig, params: Iterable[nn.Parameter]) -> torc
     return cls(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay, eps=cfg.eps)
 
 
-def make_scheduler(cfg: SchedulerConfig, optimizer: torch.optim.Optimizer, epochs: int):
+def make_scheduler(cfg: SchedulerConfig, optimizer: torch.optim.Optimizer,
+                   epochs: int) -> torch.optim.lr_scheduler.LRScheduler | None:
     """The per-epoch LR scheduler (None for ``none``); cosine anneals over ``epochs`` down to ``eta_min``."""
     gamma = 0.1 if cfg.gamma is None else cfg.gamma
     sched = torch.optim.lr_scheduler
@@ -451,7 +452,11 @@ def train(cfg: TrainConfig | dict, *, train_source: TrainSource,
         for stale in (best_path, out_dir / DONE, out_dir / HISTORY):
             stale.unlink(missing_ok=True)
         if cfg.init_checkpoint is not None:
-            model.load_state_dict(load_checkpoint(cfg.init_checkpoint, map_location=dev)["model"])
+            try:
+                model.load_state_dict(load_checkpoint(cfg.init_checkpoint, map_location=dev)["model"])
+            except RuntimeError as exc:
+                raise ConfigError(f"init_checkpoint {cfg.init_checkpoint}: its weights do not fit model "
+                                  f"{cfg.model!r} {cfg.model_args}: {exc}") from exc
             log(f"generator initialised from {cfg.init_checkpoint}")
     sums = {k: torch.tensor(v, dtype=torch.float64, device=dev) for k, v in progress.sums.items()}
     log(f"training {cfg.model} ({count_parameters(model):,} parameters) on {device_name}, amp "

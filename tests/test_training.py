@@ -1,0 +1,371 @@
+"""The training engine on CPU with a tiny model and random in-memory data (seconds).
+
+Also home of the tiny stand-ins that tests/test_resume.py reuses (it runs this file's helpers in a
+subprocess): TinySR (a 2-conv sub-pixel net), TinyDisc, TinyTrainSource, tiny_valid, tiny_config.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sisr import models
+from sisr.errors import ConfigError, MissingWeightsError
+from sisr.metrics import psnr
+from sisr.training import TrainConfig, load_checkpoint, load_model, train
+from sisr.training.config import GanConfig, SchedulerConfig
+from sisr.training.engine import (discriminator_step, generator_step, make_optimizer, make_scheduler,
+                                  optimizer_step, _Tracker)
+from sisr.losses import build_loss
+
+TIMING_COLUMNS = ("seconds", "samples_per_s")
+
+
+class TinySR(nn.Module):
+    """Nearest upsampling + a 2-conv sub-pixel correction; ~700 parameters. A test stand-in."""
+
+    SCALES = None
+    IN_CHANNELS = (1, 3)
+    created: list["TinySR"] = []
+
+    def __init__(self, *, scale: int, in_channels: int = 3, width: int = 8) -> None:
+        super().__init__()
+        self.scale = scale
+        self.body = nn.Sequential(nn.Conv2d(in_channels, width, 3, padding=1), nn.ReLU(),
+                                  nn.Conv2d(width, in_channels * scale**2, 3, padding=1), nn.PixelShuffle(scale))
+        TinySR.created.append(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(x, scale_factor=self.scale, mode="nearest") + self.body(x)
+
+
+class TinyDisc(nn.Module):
+    """Strided conv + pooled linear head -> (N, 1) logits. A test stand-in for patch_discriminator."""
+
+    SCALES = None
+    IN_CHANNELS = (1, 3)
+    created: list["TinyDisc"] = []
+
+    def __init__(self, *, scale: int | None = None, in_channels: int = 3) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(in_channels, 4, 3, stride=2, padding=1), nn.LeakyReLU(0.2),
+                                 nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 1))
+        TinyDisc.created.append(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def register_tiny_models(registry: dict | None = None) -> None:
+    """Add tiny_sr and tiny_disc to ``sisr.models.MODELS`` (pass a monkeypatch-able dict setter in tests)."""
+    (registry if registry is not None else models.MODELS).update({"tiny_sr": TinySR, "tiny_disc": TinyDisc})
+
+
+class TinyTrainSource:
+    """Random uint8 HR patches, LR = 2x2 box average; deterministic in (seed, epoch), like sisr.data's.
+
+    pause_at=(epoch, batch) and pause_file: before yielding that batch, create ``pause_file`` and wait
+    (up to 300 s) until ``<pause_file>.go`` exists: lets a test signal the process at a known point.
+    on_epoch(epoch) is called when an epoch's batches are requested.
+    """
+
+    def __init__(self, *, images: int = 16, batch_size: int = 4, patch: int = 6, scale: int = 2, channels: int = 3,
+                 seed: int = 0, pause_at: tuple[int, int] | None = None, pause_file: Path | None = None,
+                 on_epoch=None) -> None:
+        self.images, self.batch_size, self.patch, self.scale = images, batch_size, patch, scale
+        self.channels, self.seed, self.pause_at, self.pause_file, self.on_epoch = channels, seed, pause_at, pause_file, on_epoch
+
+    def __len__(self) -> int:
+        return self.images // self.batch_size
+
+    def batches(self, epoch: int, start_batch: int = 0):
+        if self.on_epoch is not None:
+            self.on_epoch(epoch)
+        rng = np.random.default_rng([self.seed, epoch])
+        p, s, n, c = self.patch, self.scale, self.images, self.channels
+        hr = rng.integers(0, 256, size=(n, c, p * s, p * s), dtype=np.uint8)
+        lr = hr.reshape(n, c, p, s, p, s).mean(axis=(3, 5)).round().astype(np.uint8)
+        for b in range(start_batch, len(self)):
+            if self.pause_at == (epoch, b):
+                self.pause_file.touch()
+                go, deadline = Path(f"{self.pause_file}.go"), time.monotonic() + 300
+                while not go.exists() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+            rows = slice(b * self.batch_size, (b + 1) * self.batch_size)
+            yield torch.from_numpy(lr[rows]), torch.from_numpy(hr[rows])
+
+
+def tiny_valid(*, scale: int = 2, channels: int = 3, images: int = 2, size: int = 8):
+    """A list of (name, LR 1xCxhxw, HR 1xCxHxW) uint8 tensors (random, fixed seed)."""
+    rng = np.random.default_rng(123)
+    out = []
+    for i in range(images):
+        hr = rng.integers(0, 256, size=(1, channels, size * scale, size * scale), dtype=np.uint8)
+        lr = hr.reshape(1, channels, size, scale, size, scale).mean(axis=(3, 5)).round().astype(np.uint8)
+        out.append((f"img{i}", torch.from_numpy(lr), torch.from_numpy(hr)))
+    return out
+
+
+def tiny_config(**overrides) -> dict:
+    """A run entry for tiny_sr, x2, L1, Adam, 3 epochs."""
+    cfg = {"model": "tiny_sr", "scale": 2, "loss": [{"name": "l1", "weight": 1.0}],
+           "optimizer": {"name": "adam", "lr": 1e-2}, "epochs": 3, "batch_size": 4, "patch_size": 6, "seed": 0}
+    cfg.update(overrides)
+    return cfg
+
+
+def read_history(path: Path, *, drop_timing: bool = True) -> list[dict[str, str]]:
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return [{k: v for k, v in row.items() if not (drop_timing and k in TIMING_COLUMNS)} for row in rows]
+
+
+def quiet(_message: str) -> None:
+    pass
+
+
+@pytest.fixture(autouse=True)
+def tiny_models(monkeypatch):
+    for name, cls in (("tiny_sr", TinySR), ("tiny_disc", TinyDisc)):
+        monkeypatch.setitem(models.MODELS, name, cls)
+    TinySR.created.clear()
+    TinyDisc.created.clear()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def run(tmp_path: Path, name: str = "run", *, source: TinyTrainSource | None = None, log=quiet, **overrides):
+    out = tmp_path / name
+    result = train(tiny_config(**overrides), train_source=source or TinyTrainSource(), valid_source=tiny_valid(),
+                   out_dir=out, device="cpu", log=log)
+    return result, out
+
+
+# ----------------------------------------------------------------------------------------------------
+
+
+def test_config_errors_name_the_key_path():
+    cases = [
+        ({"optimizer": {"name": "adam", "lr": 1e-3, "momentum": 0.9}}, "runs.x.optimizer: unknown key(s) ['momentum']"),
+        ({"optimizer": {"name": "sgd", "lr": 1e-3}}, "runs.x.optimizer.name"),
+        ({"optimizer": {"name": "adam", "lr": "1e-4"}}, "runs.x.optimizer.lr: expected a number"),
+        ({"epochs": 2.5}, "runs.x.epochs: expected int"),
+        ({"scheduler": {"name": "step"}}, "runs.x.scheduler.step_size"),
+        ({"scheduler": {"name": "cosine", "milestones": [3]}}, "runs.x.scheduler.milestones: not used"),
+        ({"epoch_def": {"kind": "patches_per_image"}}, "runs.x.epoch_def.n"),
+        ({"early_stopping": {"metric": "val_lpips", "patience": 3}}, "runs.x.early_stopping.metric"),
+        ({"augment": ["hflip", "transpose"]}, "runs.x.augment[1]"),
+        ({"loss": [{"name": "l1"}, {"name": "perceptual", "layer": "pool5"}]}, "runs.x.loss[1].layer"),
+        ({"amp": "fp8"}, "runs.x.amp"),
+        ({"gan": {"warmup_epochs": 1, "phase_epochs": 1, "rounds": 1}}, "'adversarial' loss term and a 'gan'"),
+        ({"wd": 0}, "runs.x: unknown key(s) ['wd']"),
+    ]
+    for change, message in cases:
+        with pytest.raises(ConfigError) as err:
+            TrainConfig.from_dict(tiny_config(**change), where="runs.x")
+        assert message in str(err.value), (change, str(err.value))
+    missing = tiny_config()
+    del missing["optimizer"]
+    with pytest.raises(ConfigError, match="runs.x.optimizer: required key missing"):
+        TrainConfig.from_dict(missing, where="runs.x")
+
+
+def test_config_round_trip_and_gan_epochs():
+    gan = {"discriminator": "tiny_disc", "warmup_epochs": 2, "phase_epochs": 3, "rounds": 2}
+    loss = [{"name": "l1", "weight": 0.01}, {"name": "adversarial", "weight": 0.005}]
+    cfg = TrainConfig.from_dict(tiny_config(loss=loss, gan=gan, epochs=None))
+    assert cfg.epochs == 2 + 2 * 2 * 3
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    assert json.loads(json.dumps(cfg.to_dict())) == cfg.to_dict()
+    with pytest.raises(ConfigError, match="runs.g.epochs: a GAN run trains"):
+        TrainConfig.from_dict(tiny_config(loss=loss, gan=gan, epochs=10), where="runs.g")
+    phases = [GanConfig(**{k: v for k, v in gan.items() if k != "discriminator"}).phase(e) for e in range(cfg.epochs)]
+    assert phases == ["d_warmup"] * 2 + ["g"] * 3 + ["d"] * 3 + ["g"] * 3 + ["d"] * 3
+    assert TrainConfig.from_dict(tiny_config(early_stopping={"metric": "val_psnr_y", "patience": 2})).early_stopping.mode == "max"
+
+
+def test_scheduler_lr_traces_follow_their_formulas():
+    lr0, epochs = 0.1, 12
+    expected = {
+        "step": (SchedulerConfig("step", step_size=4, gamma=0.5), lambda e: lr0 * 0.5 ** (e // 4)),
+        "multistep": (SchedulerConfig("multistep", milestones=(3, 7), gamma=0.5),
+                      lambda e: lr0 * 0.5 ** sum(e >= m for m in (3, 7))),
+        "cosine": (SchedulerConfig("cosine", eta_min=1e-3),
+                   lambda e: 1e-3 + (lr0 - 1e-3) * (1 + math.cos(math.pi * e / epochs)) / 2),
+        "none": (SchedulerConfig("none"), lambda e: lr0),
+    }
+    for name, (cfg, formula) in expected.items():
+        opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=lr0)
+        sched = make_scheduler(cfg, opt, epochs)
+        trace = []
+        for _ in range(epochs):
+            trace.append(opt.param_groups[0]["lr"])
+            opt.step()
+            if sched is not None:
+                sched.step()
+        assert trace == pytest.approx([formula(e) for e in range(epochs)], rel=1e-9), name
+
+
+def test_training_writes_history_checkpoints_and_summary(tmp_path):
+    result, out = run(tmp_path, epochs=4, scheduler={"name": "step", "step_size": 2, "gamma": 0.5})
+    rows = read_history(out / "history.csv", drop_timing=False)
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4]
+    assert [float(r["lr"]) for r in rows] == pytest.approx([1e-2 * 0.5 ** (e // 2) for e in range(4)])
+    assert {"phase", "train_loss", "train_l1", "val_loss", "val_psnr_y", "seconds", "samples_per_s"} <= set(rows[0])
+    assert all(float(r["train_loss"]) == float(r["train_l1"]) for r in rows)
+    done = json.loads((out / "train_done.json").read_text())
+    assert done["stop_reason"] == "completed" and done["epochs_run"] == 4 and done["device"] == "cpu"
+    val_losses = [float(r["val_loss"]) for r in rows]
+    assert done["best_epoch"] == 1 + int(np.argmin(val_losses)) == result.best_epoch
+    assert done["provenance"]["version"] and "git_commit" in done["provenance"]
+    best = load_checkpoint(out / "checkpoint_best.pt")
+    assert best["epoch"] == result.best_epoch and best["config"] == TrainConfig.from_dict(tiny_config(
+        epochs=4, scheduler={"name": "step", "step_size": 2, "gamma": 0.5})).to_dict()
+    # validation PSNR in the history = PSNR recomputed from the last checkpoint's model
+    model, cfg = load_model(out / "checkpoint_last.pt")
+    values = []
+    for name, lr_u8, hr_u8 in tiny_valid():
+        with torch.no_grad():
+            sr = model(lr_u8.float() / 255).clamp(0, 1)
+        sr_img = (sr[0] * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+        values.append(psnr(sr_img, hr_u8[0].permute(1, 2, 0).numpy(), crop=2))
+    assert float(rows[-1]["val_psnr_y"]) == pytest.approx(np.mean(values), rel=1e-12)
+    assert cfg.model == "tiny_sr" and not model.training
+
+
+def test_single_channel_and_val_every(tmp_path):
+    source = TinyTrainSource(channels=1)
+    out = tmp_path / "y"
+    train(tiny_config(in_channels=1, epochs=3, val_every=2), train_source=source,
+          valid_source=tiny_valid(channels=1), out_dir=out, device="cpu", log=quiet)
+    rows = read_history(out / "history.csv")
+    assert [r["val_psnr_y"] != "" for r in rows] == [False, True, True]  # epoch 2, and always the last
+
+
+def test_early_stopping_stops_after_patience(tmp_path):
+    """min_delta is huge, so no epoch after the first counts as an improvement: stop at 1 + patience."""
+    result, out = run(tmp_path, epochs=10, early_stopping={"metric": "val_loss", "patience": 2, "min_delta": 1e6})
+    assert result.stop_reason == "early_stopping" and result.epochs_run == 3
+    assert len(read_history(out / "history.csv")) == 3
+    tracker = _Tracker("val_loss", "min", min_delta=0.1)
+    improved = [tracker.update(v, e) for e, v in enumerate([5.0, 4.0, 3.95, 3.5, 3.6, 3.41], start=1)]
+    assert improved == [True, True, False, True, False, False] and tracker.bad == 2 and tracker.epoch == 4
+
+
+def test_gradient_clipping_caps_the_norm():
+    torch.manual_seed(0)
+    model = nn.Linear(8, 8)
+    before = [p.detach().clone() for p in model.parameters()]
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)  # lr 1: the update equals the (clipped) gradient
+    loss = (model(torch.randn(4, 8)) * 100).pow(2).mean()
+    norm = optimizer_step(loss, opt, torch.amp.GradScaler("cpu", enabled=False), grad_clip=0.5)
+    assert norm > 0.5
+    step = torch.cat([(b - p.detach()).flatten() for b, p in zip(before, model.parameters())])
+    assert step.norm().item() == pytest.approx(0.5, rel=1e-5)
+
+
+def _flat(module: nn.Module) -> torch.Tensor:
+    return torch.cat([p.detach().flatten().clone() for p in module.parameters()])
+
+
+def test_gan_steps_move_only_the_active_network():
+    torch.manual_seed(0)
+    g, d = TinySR(scale=2), TinyDisc()
+    g_opt = make_optimizer(TrainConfig.from_dict(tiny_config()).optimizer, g.parameters())
+    d_opt = torch.optim.Adam(d.parameters(), lr=1e-2)
+    loss = build_loss([{"name": "l1", "weight": 1.0}, {"name": "adversarial", "weight": 0.1}])
+    lr, hr = torch.rand(2, 3, 6, 6), torch.rand(2, 3, 12, 12)
+    g0, d0 = _flat(g), _flat(d)
+    # D phase: generator forward only, discriminator update
+    sr, values = generator_step(g, lr, hr, loss_fn=loss, optimizer=None, discriminator=d)
+    d_loss = discriminator_step(d, sr, hr, optimizer=d_opt)
+    assert torch.equal(_flat(g), g0) and not torch.equal(_flat(d), d0)
+    assert set(values) == {"loss", "l1", "adversarial"} and d_loss.item() > 0
+    # G phase: discriminator frozen (no gradients), generator update through the adversarial term
+    d.requires_grad_(False)
+    d_opt.zero_grad(set_to_none=True)
+    d1 = _flat(d)
+    generator_step(g, lr, hr, loss_fn=loss, optimizer=g_opt, discriminator=d)
+    assert torch.equal(_flat(d), d1) and not torch.equal(_flat(g), g0)
+    assert all(p.grad is None for p in d.parameters())
+
+
+def test_gan_schedule_in_the_engine(tmp_path):
+    """warm-up (D only), G phase, D phase: snapshots at each epoch start show who moved.
+
+    The generator starts from a CNN run's checkpoint (init_checkpoint), as the rrdb_gan study's GAN does.
+    """
+    _, cnn_dir = run(tmp_path, "cnn", epochs=1)
+    snapshots = []
+    source = TinyTrainSource(on_epoch=lambda e: snapshots.append((_flat(TinySR.created[-1]), _flat(TinyDisc.created[-1]))))
+    gan = {"discriminator": "tiny_disc", "warmup_epochs": 1, "phase_epochs": 1, "rounds": 1}
+    loss = [{"name": "l1", "weight": 1.0}, {"name": "adversarial", "weight": 0.1}]
+    result, out = run(tmp_path, "gan", source=source, loss=loss, gan=gan, epochs=None,
+                      init_checkpoint=str(cnn_dir / "checkpoint_best.pt"))
+    snapshots.append((_flat(TinySR.created[-1]), _flat(TinyDisc.created[-1])))
+    init = torch.cat([v.flatten() for v in load_checkpoint(cnn_dir / "checkpoint_best.pt")["model"].values()])
+    assert torch.equal(snapshots[0][0], init)
+    moved = [(not torch.equal(a[0], b[0]), not torch.equal(a[1], b[1])) for a, b in zip(snapshots, snapshots[1:])]
+    assert moved == [(False, True), (True, False), (False, True)]  # (G moved, D moved) per epoch
+    rows = read_history(out / "history.csv")
+    assert [r["phase"] for r in rows] == ["d_warmup", "g", "d"]
+    assert all(float(r["d_loss"]) > 0 and float(r["train_adversarial"]) > 0 for r in rows)
+    assert result.epochs_run == 3
+
+
+def test_amp_bf16_on_cpu_falls_back_and_seeding_is_deterministic(tmp_path):
+    messages = []
+    run(tmp_path, "bf16", amp="bf16", log=messages.append)
+    assert any("amp=bf16 ignored on cpu" in m for m in messages)
+    run(tmp_path, "off", amp="off")
+    run(tmp_path, "seed1", amp="off", seed=1)
+    weights = {name: load_checkpoint(tmp_path / name / "checkpoint_last.pt")["model"] for name in ("bf16", "off", "seed1")}
+    assert all(torch.equal(weights["bf16"][k], weights["off"][k]) for k in weights["off"])
+    assert not all(torch.equal(weights["seed1"][k], weights["off"][k]) for k in weights["off"])
+    assert read_history(tmp_path / "bf16" / "history.csv") == read_history(tmp_path / "off" / "history.csv")
+
+
+def test_channels_last_matches_default_layout(tmp_path):
+    run(tmp_path, "nchw", epochs=1)
+    run(tmp_path, "nhwc", epochs=1, channels_last=True)
+    a = load_checkpoint(tmp_path / "nchw" / "checkpoint_last.pt")["model"]
+    b = load_checkpoint(tmp_path / "nhwc" / "checkpoint_last.pt")["model"]
+    assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
+
+
+def test_missing_weights_fail_before_the_first_step(tmp_path, monkeypatch):
+    monkeypatch.setenv("SISR_WEIGHTS", str(tmp_path / "empty_cache"))
+    calls = []
+    source = TinyTrainSource(on_epoch=calls.append)
+    with pytest.raises(MissingWeightsError):
+        run(tmp_path, source=source, loss=[{"name": "perceptual", "weight": 1.0}])
+    assert calls == [] and not (tmp_path / "run" / "checkpoint_last.pt").exists()
+
+
+def test_changed_config_starts_fresh(tmp_path):
+    run(tmp_path, epochs=2)
+    messages = []
+    result, out = run(tmp_path, epochs=3, log=messages.append)
+    assert any("different config (changed: epochs)" in m for m in messages)
+    assert result.epochs_run == 3 and len(read_history(out / "history.csv")) == 3
+    again = []
+    result, _ = run(tmp_path, epochs=3, log=again.append)  # finished run: resumes at the end, trains nothing
+    assert any("resuming from epoch 4, batch 0" in m for m in again) and result.epochs_run == 3
+
+
+def test_max_seconds_stops_cleanly(tmp_path):
+    source = TinyTrainSource(on_epoch=lambda e: time.sleep(0.05))
+    result, out = run(tmp_path, source=source, epochs=50, max_seconds=0.01)
+    assert result.stop_reason == "max_seconds" and result.epochs_run == 1
+    assert (out / "checkpoint_best.pt").exists() and read_history(out / "history.csv")[0]["val_loss"] != ""
