@@ -53,7 +53,8 @@ def time_model(name: str, *, device: torch.device, scale: int, batch: int, patch
     disc = d_optimizer = None
     terms = [{"name": "l1", "weight": 1.0}]
     if gan:
-        disc = create_model("patch_discriminator", scale=None, in_channels=channels).to(device, memory_format=memory_format)
+        disc = create_model("patch_discriminator", scale=None, in_channels=channels)
+        disc = disc.to(device, memory_format=memory_format)
         d_optimizer = torch.optim.Adam(disc.parameters(), lr=1e-4)
         terms.append({"name": "adversarial", "weight": 5e-3})
     loss_fn = build_loss(terms).to(device)
@@ -94,14 +95,16 @@ def time_model(name: str, *, device: torch.device, scale: int, batch: int, patch
 def main(argv: list[str] | None = None) -> None:
     trainable = [n for n in MODELS if n not in DISCRIMINATORS and n not in ("nearest", "bilinear", "bicubic")]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=trainable, help="registered model names (default: all trainable)")
+    parser.add_argument("--models", nargs="+", default=trainable,
+                        help="registered model names (default: all trainable)")
     parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:1, ...")
     parser.add_argument("--steps", type=int, default=None, help="timed steps (default 200 on CUDA, 3 on CPU)")
     parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 20 on CUDA, 1 on CPU)")
     parser.add_argument("--batch", type=int, default=None, help="batch size (default 16 on CUDA, 2 on CPU)")
     parser.add_argument("--patch", type=int, default=None, help="LR patch side (default 48 on CUDA, 16 on CPU)")
     parser.add_argument("--scale", type=int, default=4, help="upscaling factor, where the model supports it")
-    parser.add_argument("--amp", choices=["off", "bf16", "fp16"], default="bf16", help="autocast on CUDA (default bf16)")
+    parser.add_argument("--amp", choices=["off", "bf16", "fp16"], default="bf16",
+                        help="autocast on CUDA (default bf16)")
     parser.add_argument("--no-channels-last", action="store_true", help="keep NCHW (default on CUDA: channels_last)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model")
     parser.add_argument("--gan", action="store_true", help="also time RRDB + patch_discriminator GAN steps")

@@ -67,7 +67,8 @@ def assert_same_run(out_dir: Path, reference: Path) -> None:
     assert all(torch.equal(state_a[i][k], state_b[i][k]) for i in state_b for k in state_b[i])
     assert a["scheduler"] == b["scheduler"] and a["iteration"] == b["iteration"] == 16
     best_a, best_b = load_checkpoint(out_dir / "checkpoint_best.pt"), load_checkpoint(reference / "checkpoint_best.pt")
-    assert best_a["epoch"] == best_b["epoch"] and all(torch.equal(best_a["model"][k], best_b["model"][k]) for k in best_b["model"])
+    assert best_a["epoch"] == best_b["epoch"]
+    assert all(torch.equal(best_a["model"][k], best_b["model"][k]) for k in best_b["model"])
     assert read_history(out_dir / "history.csv") == read_history(reference / "history.csv")
     assert len(read_history(reference / "history.csv")) == 4
 
@@ -77,7 +78,8 @@ def runs(tmp_path_factory):
     """Start the two processes to be signalled (they pause at a known batch), then train the uninterrupted
     reference in this process meanwhile. Yields (folder, {"killed": process, "terminated": process})."""
     root = tmp_path_factory.mktemp("resume")
-    procs = {"killed": start(root / "killed", pause_at=(1, 3)), "terminated": start(root / "terminated", pause_at=(2, 1))}
+    procs = {"killed": start(root / "killed", pause_at=(1, 3)),
+             "terminated": start(root / "terminated", pause_at=(2, 1))}
     threads = torch.get_num_threads()
     try:
         run_training(root / "reference")

@@ -66,7 +66,7 @@ class TinyDisc(nn.Module):
 
 
 def register_tiny_models(registry: dict | None = None) -> None:
-    """Add tiny_sr and tiny_disc to ``sisr.models.MODELS`` (pass a monkeypatch-able dict setter in tests)."""
+    """Add tiny_sr and tiny_disc to ``sisr.models.MODELS`` (or to ``registry``); for the subprocess runs."""
     (registry if registry is not None else models.MODELS).update({"tiny_sr": TinySR, "tiny_disc": TinyDisc})
 
 
@@ -81,8 +81,8 @@ class TinyTrainSource:
     def __init__(self, *, images: int = 16, batch_size: int = 4, patch: int = 6, scale: int = 2, channels: int = 3,
                  seed: int = 0, pause_at: tuple[int, int] | None = None, pause_file: Path | None = None,
                  on_epoch=None) -> None:
-        self.images, self.batch_size, self.patch, self.scale = images, batch_size, patch, scale
-        self.channels, self.seed, self.pause_at, self.pause_file, self.on_epoch = channels, seed, pause_at, pause_file, on_epoch
+        self.images, self.batch_size, self.patch, self.scale, self.channels = images, batch_size, patch, scale, channels
+        self.seed, self.pause_at, self.pause_file, self.on_epoch = seed, pause_at, pause_file, on_epoch
 
     def __len__(self) -> int:
         return self.images // self.batch_size
@@ -192,7 +192,8 @@ def test_config_round_trip_and_gan_epochs():
         TrainConfig.from_dict(tiny_config(loss=loss, gan=gan, epochs=10), where="runs.g")
     phases = [GanConfig(**{k: v for k, v in gan.items() if k != "discriminator"}).phase(e) for e in range(cfg.epochs)]
     assert phases == ["d_warmup"] * 2 + ["g"] * 3 + ["d"] * 3 + ["g"] * 3 + ["d"] * 3
-    assert TrainConfig.from_dict(tiny_config(early_stopping={"metric": "val_psnr_y", "patience": 2})).early_stopping.mode == "max"
+    psnr_stop = TrainConfig.from_dict(tiny_config(early_stopping={"metric": "val_psnr_y", "patience": 2}))
+    assert psnr_stop.early_stopping.mode == "max"
 
 
 def test_scheduler_lr_traces_follow_their_formulas():
@@ -308,12 +309,15 @@ def test_gan_schedule_in_the_engine(tmp_path):
     """
     _, cnn_dir = run(tmp_path, "cnn", epochs=1)
     snapshots = []
-    source = TinyTrainSource(on_epoch=lambda e: snapshots.append((_flat(TinySR.created[-1]), _flat(TinyDisc.created[-1]))))
+    def snapshot(epoch: int) -> None:
+        snapshots.append((_flat(TinySR.created[-1]), _flat(TinyDisc.created[-1])))
+
+    source = TinyTrainSource(on_epoch=snapshot)
     gan = {"discriminator": "tiny_disc", "warmup_epochs": 1, "phase_epochs": 1, "rounds": 1}
     loss = [{"name": "l1", "weight": 1.0}, {"name": "adversarial", "weight": 0.1}]
     result, out = run(tmp_path, "gan", source=source, loss=loss, gan=gan, epochs=None,
                       init_checkpoint=str(cnn_dir / "checkpoint_best.pt"))
-    snapshots.append((_flat(TinySR.created[-1]), _flat(TinyDisc.created[-1])))
+    snapshot(-1)  # after the last epoch
     init = torch.cat([v.flatten() for v in load_checkpoint(cnn_dir / "checkpoint_best.pt")["model"].values()])
     assert torch.equal(snapshots[0][0], init)
     moved = [(not torch.equal(a[0], b[0]), not torch.equal(a[1], b[1])) for a, b in zip(snapshots, snapshots[1:])]
@@ -330,7 +334,8 @@ def test_amp_bf16_on_cpu_falls_back_and_seeding_is_deterministic(tmp_path):
     assert any("amp=bf16 ignored on cpu" in m for m in messages)
     run(tmp_path, "off", amp="off")
     run(tmp_path, "seed1", amp="off", seed=1)
-    weights = {name: load_checkpoint(tmp_path / name / "checkpoint_last.pt")["model"] for name in ("bf16", "off", "seed1")}
+    weights = {name: load_checkpoint(tmp_path / name / "checkpoint_last.pt")["model"]
+               for name in ("bf16", "off", "seed1")}
     assert all(torch.equal(weights["bf16"][k], weights["off"][k]) for k in weights["off"])
     assert not all(torch.equal(weights["seed1"][k], weights["off"][k]) for k in weights["off"])
     assert read_history(tmp_path / "bf16" / "history.csv") == read_history(tmp_path / "off" / "history.csv")
@@ -369,3 +374,16 @@ def test_max_seconds_stops_cleanly(tmp_path):
     result, out = run(tmp_path, source=source, epochs=50, max_seconds=0.01)
     assert result.stop_reason == "max_seconds" and result.epochs_run == 1
     assert (out / "checkpoint_best.pt").exists() and read_history(out / "history.csv")[0]["val_loss"] != ""
+
+
+def test_resume_rewrites_outputs_a_workflow_manager_deleted(tmp_path):
+    """Snakemake deletes a failed job's declared outputs (best, history, done); checkpoint_last.pt restores them."""
+    _, out = run(tmp_path, epochs=2)
+    best = load_checkpoint(out / "checkpoint_best.pt")
+    history = read_history(out / "history.csv")
+    for name in ("checkpoint_best.pt", "history.csv", "train_done.json"):
+        (out / name).unlink()
+    run(tmp_path, epochs=2)
+    again = load_checkpoint(out / "checkpoint_best.pt")
+    assert again["epoch"] == best["epoch"] and all(torch.equal(again["model"][k], best["model"][k]) for k in best["model"])
+    assert read_history(out / "history.csv") == history and (out / "train_done.json").exists()

@@ -66,6 +66,11 @@ def mse_rgb(sr: np.ndarray, hr: np.ndarray, scale: int) -> float:
     return mse(sr, hr, crop=scale)
 
 
+def mse_noshave(sr: np.ndarray, hr: np.ndarray, scale: int) -> float:
+    """MSE of [0, 1] values over all channels and the whole image (no border removed): training-loss units."""
+    return mse(sr, hr, crop=0)
+
+
 METRICS: dict[str, PerImageMetric] = {
     "psnr_y": psnr_y,
     "ssim_y": ssim_y,
@@ -73,6 +78,7 @@ METRICS: dict[str, PerImageMetric] = {
     "ssim_rgb": ssim_rgb,
     "ms_ssim": ms_ssim_y,
     "mse": mse_rgb,
+    "mse_noshave": mse_noshave,
     **PERCEPTUAL_METRICS,  # lpips_alex, lpips_vgg
     **PROTOCOL_METRICS,  # the "their protocol" variants of the studies
 }

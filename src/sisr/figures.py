@@ -14,6 +14,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
@@ -31,6 +32,11 @@ METRIC_LABELS = {
     "lpips_alex": "LPIPS (AlexNet)",
     "lpips_vgg": "LPIPS (VGG)",
     "fid": "FID",
+    "mse": "MSE (images in [0, 1])",
+    "mse_noshave": "MSE (images in [0, 1], no shave)",
+    "psnr_rgb_skimage_noshave": "PSNR (RGB, no shave) [dB]",
+    "ssim_rgb_skimage_noshave": "SSIM (RGB, no shave)",
+    "val_ssim_y": "validation SSIM (Y)",
     "val_loss": "validation loss",
     "val_psnr_y": "validation PSNR (Y) [dB]",
     "train_loss": "training loss",
@@ -63,6 +69,7 @@ def loss_curves(histories: Mapping[str, pd.DataFrame], *, title: str, loss_name:
         if (data["loss"] > 0).all() and data["loss"].max() / max(data["loss"].min(), 1e-12) > 20:
             ax.set_yscale("log")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_ylabel(f"{loss_name} (per pixel, images in [0, 1])")
     ax.set_title(title)
     return fig
@@ -77,6 +84,27 @@ def metric_curves(histories: Mapping[str, pd.DataFrame], metrics: Sequence[str],
         if rows:
             sns.lineplot(data=pd.concat(rows), x="epoch", y=metric, hue="run", marker="o", ax=ax)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def sweep_plot(data: pd.DataFrame, *, x: str, hue: str, metrics: Sequence[str], title: str,
+               style: str | None = None) -> plt.Figure:
+    """Metric vs a swept hyper-parameter (``x``), one line per value of ``hue``; one panel per metric.
+
+    ``data`` has one row per run with the hyper-parameter columns and the metric columns.
+    """
+    metrics = [m for m in metrics if m in data.columns]
+    fig, axes = plt.subplots(1, max(1, len(metrics)), figsize=(4.8 * max(1, len(metrics)), 3.8), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        part = data.dropna(subset=[x, metric])
+        if not part.empty:
+            sns.lineplot(data=part, x=x, y=metric, hue=hue if hue in part else None, style=style if style in part else None,
+                         marker="o", palette="viridis" if hue in part else None, ax=ax)
+        ax.set_xlabel(x)
         ax.set_ylabel(METRIC_LABELS.get(metric, metric))
     fig.suptitle(title)
     fig.tight_layout()

@@ -317,13 +317,41 @@ def _tier_note(spec: Mapping, tier: str) -> str:
     return f"{tier} - {desc}" if desc else tier
 
 
+def run_info(study_file: str, tier: str, study_dir: str | Path) -> dict[str, dict]:
+    """run -> hyper-parameters and cost: blocks, channels, lr, eta_min, epochs run, train loss, train seconds.
+
+    Read from the resolved study file and each run's history.csv / train_done.json (when present).
+    """
+    from sisr.studies import load_study
+
+    study = load_study(study_file, tier)
+    info: dict[str, dict] = {}
+    for run, cfg in study.runs.items():
+        args = cfg.get("model_args", {})
+        row = {"model": cfg["model"], "blocks": args.get("blocks"), "channels": args.get("channels"),
+               "lr": cfg.get("optimizer", {}).get("lr"), "eta_min": cfg.get("scheduler", {}).get("eta_min")}
+        run_dir = Path(study_dir) / run
+        if (run_dir / "train_done.json").is_file():
+            done = json.loads((run_dir / "train_done.json").read_text())
+            row["epochs_run"] = done.get("epochs_run")
+            row["train_seconds"] = round(float(done.get("seconds", float("nan"))), 1)
+        if (run_dir / "history.csv").is_file():
+            hist = pd.read_csv(run_dir / "history.csv")
+            if "train_loss" in hist.columns and len(hist):
+                row["train_loss"] = float(hist["train_loss"].iloc[-1])
+        info[run] = {k: v for k, v in row.items() if v is not None}
+    return info
+
+
 def table_job(*, study_file: str, table: str, tier: str, summary: str, out_csv: str, out_md: str,
               out_tex: str) -> None:
     from sisr.tables import write_table
 
     spec = _study_spec(study_file)
-    write_table(summary, spec["tables"][table], table=table, out_csv=out_csv, out_md=out_md, out_tex=out_tex,
-                tier_note=_tier_note(spec, tier))
+    table_spec = spec["tables"][table]
+    info = run_info(study_file, tier, Path(summary).parent) if table_spec.get("layout") == "run_rows" else None
+    write_table(summary, table_spec, table=table, out_csv=out_csv, out_md=out_md, out_tex=out_tex,
+                tier_note=_tier_note(spec, tier), run_info=info)
 
 
 def claims_report_job(*, study_file: str, tier: str, summary: str, out: str) -> None:
@@ -357,6 +385,15 @@ def figure_job(*, study_file: str, figure: str, tier: str, results_dir: str, sum
         fig = figures.metric_curves(hist, fig_spec.get("metrics", ["val_psnr_y"]), title=title)
     elif kind == "comparison_grid":
         fig = _comparison_grid(spec, fig_spec, study_dir, summary, title)
+    elif kind == "sweep":
+        summary_df = pd.read_csv(summary)
+        dataset = fig_spec.get("dataset") or summary_df["dataset"].iloc[0]
+        info = pd.DataFrame.from_dict(run_info(study_file, tier, study_dir), orient="index")
+        data = summary_df[summary_df["dataset"] == dataset].merge(info, left_on="run", right_index=True,
+                                                                  suffixes=("", "_run"))
+        fig = figures.sweep_plot(data, x=fig_spec.get("x", "channels"), hue=fig_spec.get("hue", "blocks"),
+                                 style="model", metrics=fig_spec.get("metrics", ["psnr_y"]),
+                                 title=f"{title} ({dataset}, x{spec['scale']})")
     else:
         raise SisrError(f"{study_file}: figures.{figure}.kind: {kind!r} is not implemented yet")
     figures.save_figure(fig, outputs)

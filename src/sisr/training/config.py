@@ -126,7 +126,8 @@ class EarlyStopping:
     def _check(self, where: str) -> None:
         _check_monitor(self.metric, self.mode, where)
         if self.patience < 1 or self.min_delta < 0:
-            raise ConfigError(f"{where}: expected patience >= 1 and min_delta >= 0, got {self.patience}, {self.min_delta}")
+            raise ConfigError(f"{where}: expected patience >= 1 and min_delta >= 0, "
+                              f"got {self.patience}, {self.min_delta}")
 
     def __post_init__(self) -> None:
         if self.mode is None and self.metric in MONITORED_METRICS:
