@@ -6,7 +6,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e .`
 
-from sisr.studies import load_config, load_study, train_settings
+import dataclasses
+
+from sisr.studies import DatasetRef, load_config, load_study, train_settings
 from sisr.training.config import TrainConfig
 from sisr.metrics.perceptual import METRIC_WEIGHTS
 from sisr.weights import WEIGHTS as WEIGHT_SPECS
@@ -25,6 +27,20 @@ STUDIES = {
     )
     for name in CFG["studies"]
 }
+# The leaderboard's evaluation sets (standard benchmarks; the embedded set in the demo and ci tiers) are evaluated
+# for every study at its scale, beside the study's own evaluation sets.
+LEADERBOARD_SETS = {
+    "demo": ["skimage/valid"],
+    "ci": ["skimage/valid"],
+    "quick": ["benchmark/Set5", "benchmark/Set14", "benchmark/B100", "benchmark/Urban100", "div2k/valid"],
+    "paper": ["benchmark/Set5", "benchmark/Set14", "benchmark/B100", "benchmark/Urban100", "div2k/valid"],
+}
+LEADERBOARD = [DatasetRef.parse(r) for r in (CFG["leaderboard_sets"] or LEADERBOARD_SETS[CFG["tier"]])]
+if CFG["leaderboard"]:
+    for _name, _study in list(STUDIES.items()):
+        _extra = tuple(r for r in LEADERBOARD if r not in _study.eval_data)
+        STUDIES[_name] = dataclasses.replace(_study, eval_data=_study.eval_data + _extra)
+
 # Check every resolved run now, so that a wrong key fails before any job runs.
 for _study in STUDIES.values():
     for _run, _settings in _study.runs.items():
@@ -33,7 +49,7 @@ for _study in STUDIES.values():
 
 wildcard_constraints:
     study="[a-z0-9_]+",
-    run="[a-z0-9_]+",
+    run="[a-z0-9_.-]+",
     dataset="[A-Za-z0-9_]+",
     split="[A-Za-z0-9_]+",
     scale="[234]",
@@ -214,8 +230,21 @@ def study_targets(name):
     return targets
 
 
+def leaderboard_targets():
+    if not CFG["leaderboard"]:
+        return []
+    base = f"{RES}/leaderboard/leaderboard"
+    return [f"{base}.{ext}" for ext in ("csv", "md", "tex")] + [
+        f"{RES}/leaderboard/psnr_vs_cost.{ext}" for ext in CFG["figures"]
+    ]
+
+
+def all_summaries():
+    return [f"{RES}/{name}/summary.csv" for name in STUDIES]
+
+
 def all_targets():
-    return [t for name in STUDIES for t in study_targets(name)]
+    return [t for name in STUDIES for t in study_targets(name)] + leaderboard_targets()
 
 
 def print_outputs():

@@ -48,3 +48,19 @@ rule claims_report:
         f"{LOGS}/claims_report/{{study}}/report.log",
     script:
         "../workflow_scripts/claims_report.py"
+
+
+rule leaderboard:
+    input:
+        all_summaries(),
+    output:
+        csv=f"{RES}/leaderboard/leaderboard.csv",
+        md=f"{RES}/leaderboard/leaderboard.md",
+        tex=f"{RES}/leaderboard/leaderboard.tex",
+        figures=expand(f"{RES}/leaderboard/psnr_vs_cost.{{ext}}", ext=CFG["figures"]),
+    params:
+        datasets=[r.label for r in LEADERBOARD],
+    log:
+        f"{LOGS}/leaderboard/leaderboard.log",
+    script:
+        "../workflow_scripts/leaderboard.py"

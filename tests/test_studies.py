@@ -96,3 +96,10 @@ def test_sweep_expansion_keeps_types_and_names():
     spec["sweeps"].append(spec["sweeps"][0])
     with pytest.raises(ConfigError, match="generated twice"):
         expand_sweeps(spec, where="t")
+
+
+def test_deep_merge_replaces_a_renamed_component():
+    base = {"scheduler": {"name": "multistep", "milestones": [100], "gamma": 0.5}}
+    assert deep_merge(base, {"scheduler": {"name": "none"}}) == {"scheduler": {"name": "none"}}
+    assert deep_merge(base, {"scheduler": {"gamma": 0.1}})["scheduler"] == {"name": "multistep", "milestones": [100],
+                                                                            "gamma": 0.1}

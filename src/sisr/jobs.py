@@ -176,13 +176,15 @@ def load_any_model(name_or_checkpoint: str, *, scale: int, in_channels: int, dev
 
 
 def evaluate_pairs(model, pairs, *, scale: int, metrics: Sequence[str], sr_dir: str | Path, device: str = "auto",
-                   tile: int | None = None) -> pd.DataFrame:
+                   tile: int | None = None, in_channels: int = 3) -> pd.DataFrame:
     """Super-resolve every LR of ``pairs``, write the SR PNGs to ``sr_dir`` and score them (standard protocol).
 
     LR images the dataset does not ship are made from the HR with MATLAB-compatible bicubic (modcrop first).
-    Returns one row per image: image, height, width, seconds (inference), one column per metric; set-level
-    metrics (FID) are in ``df.attrs["set_metrics"]``.
+    A single-channel model (``in_channels=1``) gets the Y channel (BT.601, rounded to uint8) of RGB images and is
+    scored against the Y of the HR. Returns one row per image: image, height, width, seconds (inference), one column
+    per metric; set-level metrics (FID) are in ``df.attrs["set_metrics"]``.
     """
+    from sisr.data.datasets import to_y
     import torch
 
     from sisr.evaluation import METRICS, SET_METRICS, check_metric_names, load_pair
@@ -198,6 +200,8 @@ def evaluate_pairs(model, pairs, *, scale: int, metrics: Sequence[str], sr_dir: 
     for pair in pairs:
         hr_img = read_image(pair.hr, mode="any")
         lr = read_image(pair.lr, mode="any") if pair.lr else downscale(hr_img, scale)
+        if in_channels == 1 and lr.ndim == 3:
+            lr = to_y(lr)
         t0 = time.perf_counter()
         sr = super_resolve(model, lr, scale=scale, device=dev, tile=tile)
         if dev.type == "cuda":
@@ -205,7 +209,13 @@ def evaluate_pairs(model, pairs, *, scale: int, metrics: Sequence[str], sr_dir: 
         seconds = time.perf_counter() - t0
         sr_path = sr_dir / f"{pair.name}.png"
         write_image(sr_path, sr)
-        sr_u8, hr_u8 = load_pair(sr_path, pair.hr, scale=scale)
+        if in_channels == 1 and hr_img.ndim == 3:
+            hr_y = to_y(hr_img)
+            if not (0 <= hr_y.shape[0] - sr.shape[0] < scale and 0 <= hr_y.shape[1] - sr.shape[1] < scale):
+                raise SisrError(f"size mismatch: SR {sr.shape} vs HR {pair.hr} {hr_y.shape}")
+            sr_u8, hr_u8 = sr, hr_y[: sr.shape[0], : sr.shape[1]]
+        else:
+            sr_u8, hr_u8 = load_pair(sr_path, pair.hr, scale=scale)
         row = {"image": pair.name, "height": sr_u8.shape[0], "width": sr_u8.shape[1], "seconds": seconds,
                "hr_path": str(pair.hr)}
         for metric in metrics:
@@ -234,7 +244,7 @@ def evaluate_job(*, study: str, run: str, model: str, checkpoint: str | None, da
     dev = pick_device(device)
     net = load_any_model(checkpoint or model, scale=scale, in_channels=in_channels, device=dev)
     pairs = get_dataset(dataset, root=root, split=split, scale=scale)
-    df = evaluate_pairs(net, pairs, scale=scale, metrics=metrics, sr_dir=sr_dir, device=dev)
+    df = evaluate_pairs(net, pairs, scale=scale, metrics=metrics, sr_dir=sr_dir, device=dev, in_channels=in_channels)
     model_name = model
     if checkpoint:
         from sisr.training import load_model
@@ -250,6 +260,8 @@ def evaluate_job(*, study: str, run: str, model: str, checkpoint: str | None, da
     for name, value in set_metrics.items():
         df[name] = value[0] if isinstance(value, tuple) else value  # set-level: the same value on every row
     df["tier"] = tier
+    df["device"] = str(dev)
+    df["channels"] = "y" if in_channels == 1 else "rgb"
     with atomic_write(out_csv, "w") as fh:
         df.to_csv(fh, index=False)
     return df
@@ -264,7 +276,7 @@ def _check_weights(metrics: Sequence[str]) -> None:
 
 
 NON_METRIC_COLUMNS = ("study", "run", "model", "dataset", "scale", "image", "height", "width", "seconds", "tier",
-                      "hr_path")
+                      "hr_path", "device", "channels")
 
 
 def summarize(csvs: Sequence[str | Path], *, labels: Sequence[str] | None = None) -> pd.DataFrame:
@@ -288,6 +300,8 @@ def summarize(csvs: Sequence[str | Path], *, labels: Sequence[str] | None = None
             "n_images": len(df),
             "tier": df["tier"].iloc[0] if "tier" in df.columns else "",
             "seconds_per_image": float(df["seconds"].mean()) if "seconds" in df.columns else np.nan,
+            "device": df["device"].iloc[0] if "device" in df.columns else "",
+            "channels": df["channels"].iloc[0] if "channels" in df.columns else "rgb",
         }
         for m in metrics:
             row[m] = float(df[m].mean())
@@ -417,6 +431,10 @@ def _comparison_grid(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary:
     for name in names:
         hr = read_image(hr_dir[name], mode="any")
         first_sr = read_image(first / f"{name}.png", mode="any")
+        if first_sr.ndim == 2 and hr.ndim == 3:  # a Y-channel study: show the Y of the HR
+            from sisr.data.datasets import to_y
+
+            hr = to_y(hr)
         hr = hr[: first_sr.shape[0], : first_sr.shape[1]]
         y, x = figures.detailed_crop_box(hr, crop)
         crop_hr = hr[y: y + crop, x: x + crop]
@@ -441,3 +459,11 @@ def _hr_dir_for(study_dir: Path, runs: Sequence[str], dataset: str, scale: int) 
     if "hr_path" not in df.columns:
         raise SisrError(f"{study_dir / runs[0] / 'eval'}: evaluation CSV lacks the hr_path column")
     return dict(zip(df["image"], map(Path, df["hr_path"])))
+
+
+def leaderboard_job(*, summaries: Sequence[str], datasets: Sequence[str], out_csv: str, out_md: str, out_tex: str,
+                    figures: Sequence[str]) -> None:
+    """Every model of every study on the leaderboard sets, with published rows and costs."""
+    from sisr.leaderboard import write_leaderboard
+
+    write_leaderboard(summaries, datasets=datasets, out_csv=out_csv, out_md=out_md, out_tex=out_tex, figures=figures)

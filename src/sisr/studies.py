@@ -52,10 +52,16 @@ def validate(data: Any, schema_name: str, *, where: str) -> None:
 
 
 def deep_merge(base: Mapping, override: Mapping | None) -> dict:
-    """Recursively merge ``override`` into a copy of ``base`` (lists and scalars are replaced)."""
+    """Recursively merge ``override`` into a copy of ``base`` (lists and scalars are replaced).
+
+    A mapping that names a different ``name`` (another optimizer or scheduler) replaces the old one whole,
+    so that ``scheduler: {name: none}`` does not inherit the milestones of a ``multistep`` scheduler.
+    """
     out = copy.deepcopy(dict(base))
     for key, value in (override or {}).items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+        renamed = isinstance(value, Mapping) and isinstance(out.get(key), Mapping) and \
+            "name" in value and value["name"] != out[key].get("name")
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) and not renamed:
             out[key] = deep_merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
@@ -74,6 +80,8 @@ CONFIG_DEFAULTS = {
     "num_workers": 0,
     "train_overrides": {},
     "archives": {},
+    "leaderboard": True,
+    "leaderboard_sets": None,
     "figures": ["png", "pdf"],
 }
 
@@ -81,7 +89,10 @@ CONFIG_DEFAULTS = {
 def load_config(config: Mapping) -> dict:
     """Validate the workflow config (already parsed) and fill in defaults."""
     validate(dict(config), "config", where="config")
-    return deep_merge(CONFIG_DEFAULTS, config)
+    cfg = deep_merge(CONFIG_DEFAULTS, config)
+    if cfg["studies"] == "all":
+        cfg["studies"] = sorted(p.stem for p in Path(cfg["studies_dir"]).glob("*.yaml"))
+    return cfg
 
 
 @dataclass(frozen=True)

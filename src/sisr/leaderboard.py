@@ -1,0 +1,165 @@
+"""The benchmark leaderboard: every model of every study on the standard benchmarks, with its cost.
+
+Rows come from each study's ``summary.csv`` (standard protocol, the leaderboard's evaluation sets), joined
+with the cost of each model: trainable parameters, FLOPs per output megapixel (counted by
+``torch.utils.flop_counter`` on a 64x64 LR input), training hours and device (``train_done.json``), and the
+measured inference seconds per image on the machine that evaluated it. Published rows (``sisr.published``)
+are added for the same datasets and scales, marked ``source = published``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+import torch
+
+from sisr.io import atomic_write
+
+
+def model_cost(model: torch.nn.Module, *, in_channels: int, lr_size: int = 64) -> dict:
+    """Parameters and GFLOPs per output megapixel of ``model`` (one forward pass on a ``lr_size``^2 input)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from sisr.models import count_parameters
+
+    model = model.eval()
+    x = torch.rand(1, in_channels, lr_size, lr_size)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        y = model(x)
+    megapixels = y.shape[-1] * y.shape[-2] / 1e6
+    return {"params": count_parameters(model), "gflops_per_mp": counter.get_total_flops() / 1e9 / megapixels}
+
+
+def _run_cost(study_dir: Path, run: str, model_name: str, scale: int, in_channels: int) -> dict:
+    from sisr.models import create_model
+
+    ckpt = study_dir / run / "checkpoint_best.pt"
+    info: dict = {}
+    if ckpt.is_file():
+        from sisr.training import load_model
+
+        model, _cfg = load_model(str(ckpt), "cpu")
+        done_path = study_dir / run / "train_done.json"
+        if done_path.is_file():
+            done = json.loads(done_path.read_text())
+            info["train_hours"] = float(done.get("seconds", 0.0)) / 3600
+            info["train_gpu_hours"] = float(done.get("gpu_hours", 0.0))
+            info["train_device"] = done.get("device", "")
+    else:
+        model = create_model(model_name, scale=scale, in_channels=in_channels)
+    info.update(model_cost(model, in_channels=in_channels))
+    return info
+
+
+def build_leaderboard(summaries: Sequence[str | Path], *, datasets: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per (study, run, dataset, scale) plus the published rows for the same datasets and scales."""
+    from sisr.published import published_table
+
+    rows = []
+    for path in summaries:
+        path = Path(path)
+        summary = pd.read_csv(path)
+        costs: dict[str, dict] = {}
+        for _, r in summary.iterrows():
+            if datasets and r["dataset"] not in datasets:
+                continue
+            if r["run"] not in costs:
+                in_channels = 1 if r.get("channels", "rgb") == "y" else 3
+                costs[r["run"]] = _run_cost(path.parent, r["run"], r["model"], int(r["scale"]), in_channels)
+            rows.append({"method": f"{r['study']}/{r['run']}", "study": r["study"], "run": r["run"],
+                         "model": r["model"], "dataset": r["dataset"], "scale": int(r["scale"]),
+                         "n_images": int(r["n_images"]), "tier": r.get("tier", ""),
+                         "psnr_y": r.get("psnr_y"), "ssim_y": r.get("ssim_y"),
+                         "seconds_per_image": r.get("seconds_per_image"), "device": r.get("device", ""),
+                         "source": "this workflow", **costs[r["run"]]})
+    ours = pd.DataFrame(rows)
+    if ours.empty:
+        return ours
+    published = published_table()
+    keys = set(zip(ours["dataset"], ours["scale"]))
+    published = published[[(d, s) in keys for d, s in zip(published["dataset"], published["scale"])]]
+    board = pd.concat([ours, published], ignore_index=True)
+    return board.sort_values(["dataset", "scale", "psnr_y"], ascending=[True, True, False]).reset_index(drop=True)
+
+
+def _fmt(v, spec: str) -> str:
+    return "-" if v is None or (isinstance(v, float) and pd.isna(v)) else format(v, spec)
+
+
+def to_markdown(board: pd.DataFrame) -> str:
+    out = ["# Benchmark leaderboard (standard protocol: Y, shave = scale, MATLAB bicubic LR)", "",
+           "Rows marked *published* are quoted from the papers (REFERENCE.md), not produced here. Cost columns: "
+           "parameters, GFLOPs per output megapixel, training hours (device), inference seconds per image "
+           "(measured on the machine that evaluated).", ""]
+    for (dataset, scale), part in board.groupby(["dataset", "scale"], sort=True):
+        out += [f"## {dataset} x{scale}", "",
+                "| Method | PSNR-Y | SSIM-Y | Params | GFLOPs/MP | Train h (device) | s/image | Source |",
+                "|---|---|---|---|---|---|---|---|"]
+        for _, r in part.iterrows():
+            train = "-" if pd.isna(r.get("train_hours")) else f"{r['train_hours']:.3f} ({r.get('train_device', '')})"
+            params = "-" if pd.isna(r.get("params")) else f"{int(r['params']):,}"
+            out.append(f"| {r['method']} | {_fmt(r['psnr_y'], '.2f')} | {_fmt(r['ssim_y'], '.4f')} | {params} | "
+                       f"{_fmt(r.get('gflops_per_mp'), '.1f')} | {train} | {_fmt(r.get('seconds_per_image'), '.3f')} | "
+                       f"{'*published*' if r['source'] == 'published' else r.get('tier', '')} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def to_latex(board: pd.DataFrame) -> str:
+    from sisr.tables import _tex_escape
+
+    lines = [r"\begin{table}[t]", r"\centering",
+             r"\caption{Benchmark leaderboard, standard protocol. Published rows are quoted.}",
+             r"\begin{tabular}{llrrrr}", r"\toprule",
+             r"Dataset & Method & PSNR-Y & SSIM-Y & Params & GFLOPs/MP \\", r"\midrule"]
+    for _, r in board.iterrows():
+        params = "-" if pd.isna(r.get("params")) else f"{int(r['params']):,}"
+        lines.append(f"{_tex_escape(str(r['dataset']))} x{r['scale']} & {_tex_escape(str(r['method']))} & "
+                     f"{_fmt(r['psnr_y'], '.2f')} & {_fmt(r['ssim_y'], '.4f')} & {params} & "
+                     f"{_fmt(r.get('gflops_per_mp'), '.1f')} \\\\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def cost_plot(board: pd.DataFrame):
+    """PSNR-Y versus GFLOPs per output megapixel (log scale), one panel per dataset and scale."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from sisr.figures import METRIC_LABELS  # noqa: F401  (sets the theme)
+
+    ours = board[board["source"] != "published"].copy()
+    ours["gflops_per_mp"] = ours["gflops_per_mp"].clip(lower=1e-3)
+    groups = list(ours.groupby(["dataset", "scale"]))
+    fig, axes = plt.subplots(1, max(1, len(groups)), figsize=(5.5 * max(1, len(groups)), 4.2), squeeze=False)
+    for ax, ((dataset, scale), part) in zip(axes[0], groups):
+        sns.scatterplot(data=part, x="gflops_per_mp", y="psnr_y", hue="study", style="model", s=70, ax=ax)
+        for _, r in part.iterrows():
+            ax.annotate(r["run"], (r["gflops_per_mp"], r["psnr_y"]), fontsize=6, xytext=(3, 3),
+                        textcoords="offset points")
+        ax.set_xscale("log")
+        ax.set_xlabel("GFLOPs per output megapixel (log scale)")
+        ax.set_ylabel("PSNR (Y) [dB]")
+        ax.set_title(f"{dataset} x{scale}")
+        ax.legend(fontsize=6)
+    fig.suptitle("PSNR versus cost")
+    fig.tight_layout()
+    return fig
+
+
+def write_leaderboard(summaries: Sequence[str | Path], *, datasets: Sequence[str] | None, out_csv: str | Path,
+                      out_md: str | Path, out_tex: str | Path, figures: Sequence[str | Path]) -> pd.DataFrame:
+    from sisr.figures import save_figure
+
+    board = build_leaderboard(summaries, datasets=datasets)
+    with atomic_write(out_csv, "w") as fh:
+        board.to_csv(fh, index=False)
+    with atomic_write(out_md, "w") as fh:
+        fh.write(to_markdown(board))
+    with atomic_write(out_tex, "w") as fh:
+        fh.write(to_latex(board))
+    save_figure(cost_plot(board), figures)
+    return board

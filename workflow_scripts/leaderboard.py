@@ -1,0 +1,7 @@
+"""Rule leaderboard: every trained model and baseline of the selected studies on the standard benchmarks."""
+from sisr.jobs import job_log, leaderboard_job
+
+with job_log(snakemake.log[0]):
+    leaderboard_job(summaries=list(snakemake.input), datasets=snakemake.params.datasets,
+                    out_csv=snakemake.output.csv, out_md=snakemake.output.md, out_tex=snakemake.output.tex,
+                    figures=list(snakemake.output.figures))
