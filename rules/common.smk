@@ -68,9 +68,30 @@ DERIVED_SOURCES = {  # derived dataset -> (dataset, split) whose HR images it is
 }
 
 
+LOCAL_DATASETS = CFG["datasets"]  # name -> {adapter, root}: local folders, nothing downloaded
+
+
 def dataset_root(name):
     """Where an adapter reads dataset ``name`` (df2k reads div2k/ and flickr2k/ side by side)."""
+    if name in LOCAL_DATASETS:
+        return str(Path(LOCAL_DATASETS[name]["root"]).resolve())
     return f"{DATA}/datasets" if name == "df2k" else f"{DATA}/datasets/{name}"
+
+
+def dataset_adapter(name):
+    return LOCAL_DATASETS[name]["adapter"] if name in LOCAL_DATASETS else name
+
+
+def local_adapter(wildcards):
+    return dataset_adapter(wildcards.local)
+
+
+def local_root(wildcards):
+    return dataset_root(wildcards.local)
+
+
+def dataset_adapter_of(wildcards):
+    return dataset_adapter(wildcards.dataset)
 
 
 def dataset_root_of(wildcards):
@@ -82,6 +103,8 @@ def extraction_marker(archive):
 
 
 def _archives(dataset, split, scales):
+    if dataset in LOCAL_DATASETS:
+        return []
     if dataset in DOWNLOADED:
         return archives_for(dataset, split=split, scales=scales)
     return [a for src, sp in DERIVED_SOURCES.get(dataset, []) for a in archives_for(src, split=sp)]
@@ -178,7 +201,7 @@ def eval_inputs(wildcards):
 
 def eval_dataset_params(wildcards):
     ref = eval_ref(wildcards.study, wildcards.evalset)
-    return {"dataset": ref.dataset, "split": ref.split, "label": ref.label,
+    return {"dataset": dataset_adapter(ref.dataset), "split": ref.split, "label": ref.label,
             "root": dataset_root(ref.dataset)}
 
 

@@ -78,7 +78,7 @@ rule build_cache:
     output:
         f"{DATA}/cache/{{dataset}}/{{split}}/x{{scale}}_{{channels}}/manifest.json",
     params:
-        dataset="{dataset}",
+        dataset=dataset_adapter_of,
         split="{split}",
         scale="{scale}",
         channels="{channels}",
@@ -90,10 +90,25 @@ rule build_cache:
         "../workflow_scripts/build_cache.py"
 
 
+rule local_dataset:
+    output:
+        f"{DATA}/datasets/{{local}}/ready.json",
+    wildcard_constraints:
+        local="|".join(LOCAL_DATASETS) or "^$",
+    params:
+        adapter=local_adapter,
+        root=local_root,
+    localrule: True
+    log:
+        f"{LOGS}/local_dataset/{{local}}.log",
+    script:
+        "../workflow_scripts/local_dataset.py"
+
+
 rule download_all:
     input:
         needed_downloads(),
     localrule: True
 
 
-ruleorder: prepare_skimage > build_derived > dataset_ready
+ruleorder: local_dataset > prepare_skimage > build_derived > dataset_ready

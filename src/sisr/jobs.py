@@ -104,6 +104,13 @@ def dataset_ready_job(*, dataset: str, markers: Sequence[str], out: str) -> None
     write_json(out, {"dataset": dataset, "archives": [Path(m).name[1:-len(".complete")] for m in markers]})
 
 
+def local_dataset_job(*, name: str, adapter: str, root: str, out: str) -> None:
+    """A dataset in a local folder: check that it exists, then mark it ready."""
+    if not Path(root).is_dir():
+        raise SisrError(f"datasets.{name}.root: {root} is not a folder")
+    write_json(out, {"dataset": name, "adapter": adapter, "root": str(Path(root).resolve())})
+
+
 def build_derived_job(*, name: str, data_dir: str, out: str, on_bad_image: str = "error") -> None:
     """Cut a study's derived dataset (tiles, split, letterbox) deterministically; manifest in its folder."""
     from sisr.data.derived import build_derived

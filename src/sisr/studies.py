@@ -80,6 +80,7 @@ CONFIG_DEFAULTS = {
     "num_workers": 0,
     "train_overrides": {},
     "archives": {},
+    "datasets": {},
     "leaderboard": True,
     "leaderboard_sets": None,
     "figures": ["png", "pdf"],

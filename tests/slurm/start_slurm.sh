@@ -55,7 +55,7 @@ mkdir -p "$state/slurmctld" "$state/slurmd"
 for f in slurm.conf gres.conf; do
     sed -e "s|@HOST@|$host|g" -e "s|@STATE@|$state|g" "$here/$f.in" >"$state/$f"
 done
-for i in 0 1; do   # count-only GPUs: character devices cloned from /dev/null
+for i in 0 1 2 3; do   # count-only GPUs: character devices cloned from /dev/null
     mknod "$state/fakegpu$i" c 1 3 2>/dev/null || skip "mknod $state/fakegpu$i failed (no CAP_MKNOD?)"
 done
 mkdir -p /etc/slurm
