@@ -303,3 +303,31 @@ def run_weight_files(wildcards):
 def eval_weight_files(wildcards):
     metrics = STUDIES[wildcards.study].metrics
     return sorted({weight_file(METRIC_WEIGHTS[m]) for m in metrics if m in METRIC_WEIGHTS})
+
+
+# Path prefixes handed to jobs are derived from their own inputs/outputs (works without a shared filesystem).
+def parent_of_output(wildcards, output):
+    return str(Path(output[0]).parent)
+
+
+def grandparent_of_output(wildcards, output):
+    return str(Path(output[0]).parent.parent)
+
+
+def weights_cache_of_output(wildcards, output):
+    return str(Path(output[0]).parents[2])  # <weights_dir>/hub/checkpoints/<file>
+
+
+def results_dir_of_summary(wildcards, input):
+    return str(Path(input.summary).parents[1])  # <results_dir>/<study>/summary.csv
+
+
+def archive_source(wildcards):
+    """URL, size and checksums of an archive (shown by `snakemake -n download_all`)."""
+    from sisr.data.sources import archive
+
+    row = archive(wildcards.archive, CFG["archives"])
+    parts = [row.url, f"{row.size:,} bytes" if row.size else "size unpublished"]
+    parts += [f"sha256 {row.sha256}"] if row.sha256 else []
+    parts += [f"md5 {row.md5}"] if row.md5 else []
+    return ", ".join(parts)

@@ -9,10 +9,15 @@ rule download:
     params:
         mirror=CFG["mirror"],
         overrides=CFG["archives"],
+        source=archive_source,
+    message:
+        "download {wildcards.archive}: {params.source}"
     localrule: True
     retries: 2
     log:
         f"{LOGS}/download/{{archive}}.log",
+    conda:
+        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/download.py"
 
@@ -25,6 +30,8 @@ rule extract:
     localrule: True
     log:
         f"{LOGS}/extract/{{dataset}}/{{archive}}.log",
+    conda:
+        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/extract.py"
 
@@ -39,6 +46,8 @@ rule dataset_ready:
     localrule: True
     log:
         f"{LOGS}/dataset_ready/{{dataset}}.log",
+    conda:
+        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/dataset_ready.py"
 
@@ -47,10 +56,12 @@ rule prepare_skimage:
     output:
         f"{DATA}/datasets/skimage/ready.json",
     params:
-        root=f"{DATA}/datasets/skimage",
+        root=parent_of_output,
     localrule: True
     log:
         f"{LOGS}/prepare/skimage.log",
+    conda:
+        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/prepare_skimage.py"
 
@@ -64,10 +75,12 @@ rule build_derived:
         derived="residual_sweep|rrdb_gan|inverted_unet",
     params:
         name="{derived}",
-        data_dir=f"{DATA}/datasets",
+        data_dir=grandparent_of_output,
         on_bad_image=CFG["on_bad_image"],
     log:
         f"{LOGS}/build_derived/{{derived}}.log",
+    conda:
+        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/build_derived.py"
 
@@ -86,6 +99,8 @@ rule build_cache:
         on_bad_image=CFG["on_bad_image"],
     log:
         f"{LOGS}/build_cache/{{dataset}}_{{split}}_x{{scale}}_{{channels}}.log",
+    conda:
+        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/build_cache.py"
 
@@ -101,6 +116,8 @@ rule local_dataset:
     localrule: True
     log:
         f"{LOGS}/local_dataset/{{local}}.log",
+    conda:
+        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/local_dataset.py"
 

@@ -23,6 +23,8 @@ rule evaluate:
         runtime=60,
     log:
         f"{LOGS}/evaluate/{{study}}/{{run}}_{{evalset}}_x{{scale}}.log",
+    conda:
+        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/evaluate.py"
 
@@ -38,5 +40,7 @@ rule summarize:
     localrule: True
     log:
         f"{LOGS}/summarize/{{study}}/summary.log",
+    conda:
+        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/summarize.py"

@@ -15,6 +15,8 @@ rule table:
     localrule: True
     log:
         f"{LOGS}/table/{{study}}/{{table}}.log",
+    conda:
+        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/table.py"
 
@@ -27,10 +29,12 @@ rule figure:
     params:
         study_file=study_file,
         tier=CFG["tier"],
-        results_dir=RES,
+        results_dir=results_dir_of_summary,
     localrule: True
     log:
         f"{LOGS}/figure/{{study}}/{{figure}}.log",
+    conda:
+        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/figure.py"
 
@@ -46,6 +50,8 @@ rule claims_report:
     localrule: True
     log:
         f"{LOGS}/claims_report/{{study}}/report.log",
+    conda:
+        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/claims_report.py"
 
@@ -62,5 +68,7 @@ rule leaderboard:
         datasets=[r.label for r in LEADERBOARD],
     log:
         f"{LOGS}/leaderboard/leaderboard.log",
+    conda:
+        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/leaderboard.py"

@@ -22,5 +22,7 @@ rule train:
         cpus_per_task=train_cpus,
     log:
         f"{LOGS}/train/{{study}}/{{run}}.log",
+    conda:
+        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/train.py"

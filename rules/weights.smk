@@ -7,11 +7,13 @@ rule fetch_weights:
     output:
         f"{WEIGHTS}/hub/checkpoints/{{weights_file}}",
     params:
-        dest=WEIGHTS,
+        dest=weights_cache_of_output,
         mirror=CFG["mirror"],
     localrule: True
     log:
         f"{LOGS}/fetch_weights/{{weights_file}}.log",
+    conda:
+        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/fetch_weights.py"
 

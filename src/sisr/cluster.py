@@ -120,7 +120,10 @@ def pin_job_gpus(count: int, *, environ: MutableMapping[str, str] | None = None,
     """
     env = os.environ if environ is None else environ
     if under_slurm(env):
-        return gpu_pool(env) if "CUDA_VISIBLE_DEVICES" in env else []
+        ids = gpu_pool(env) if "CUDA_VISIBLE_DEVICES" in env else []
+        log.info("SLURM job %s: GPU(s) %s (CUDA_VISIBLE_DEVICES=%s, set by SLURM)", env["SLURM_JOB_ID"], ids,
+                 env.get("CUDA_VISIBLE_DEVICES", "unset"))
+        return ids
     if count <= 0:
         return []
     pool = gpu_pool(env)
