@@ -331,3 +331,37 @@ def archive_source(wildcards):
     parts += [f"sha256 {row.sha256}"] if row.sha256 else []
     parts += [f"md5 {row.md5}"] if row.md5 else []
     return ", ".join(parts)
+
+
+PROTOCOL_NOTE = ("Standard protocol: MATLAB-bicubic LR, SR quantised to uint8, Y of BT.601, border = scale, "
+                 "SSIM 11x11 Gaussian (sigma 1.5); mean over images.")
+
+
+def _caption(study, spec):
+    data = f"Data: train {study.train_data}, validation {study.valid_data}, evaluation " + \
+        ", ".join(str(r) for r in study.eval_data) + f"; x{study.scale}, {study.channels.upper()}."
+    return " ".join(filter(None, [spec.get("title", ""), spec.get("caption", ""), data,
+                                  f"Tier: {study.tier} - {study.tier_description}", PROTOCOL_NOTE]))
+
+
+def table_caption(wildcards):
+    study = STUDIES[wildcards.study]
+    return _caption(study, study.tables[wildcards.table])
+
+
+def figure_caption(wildcards):
+    study = STUDIES[wildcards.study]
+    return _caption(study, study.figures[wildcards.figure])
+
+
+def claims_caption(wildcards):
+    study = STUDIES[wildcards.study]
+    return _caption(study, {"title": f"Claims audit of study {study.name}",
+                            "caption": "Which claimed numbers reproduce within the study's stated tolerances."})
+
+
+def leaderboard_caption(wildcards):
+    sets = ", ".join(str(r) for r in LEADERBOARD)
+    return (f"Every model of the studies {', '.join(STUDIES)} (tier {CFG['tier']}) on {sets}, beside published rows "
+            f"(quoted from REFERENCE.md). Cost: parameters, GFLOPs per output megapixel, training hours, inference "
+            f"seconds per image on the machine that ran it. {PROTOCOL_NOTE}")

@@ -6,10 +6,12 @@ rule table:
     input:
         summary=f"{RES}/{{study}}/summary.csv",
     output:
-        csv=f"{RES}/{{study}}/tables/{{table}}.csv",
+        csv=report(f"{RES}/{{study}}/tables/{{table}}.csv", caption="../report/caption.rst", category="{study}",
+                   subcategory="tables"),
         md=f"{RES}/{{study}}/tables/{{table}}.md",
         tex=f"{RES}/{{study}}/tables/{{table}}.tex",
     params:
+        caption=table_caption,
         study_file=study_file,
         tier=CFG["tier"],
     localrule: True
@@ -25,8 +27,14 @@ rule figure:
     input:
         unpack(figure_inputs),
     output:
-        expand(f"{RES}/{{{{study}}}}/figures/{{{{figure}}}}.{{ext}}", ext=CFG["figures"]),
+        report(
+            expand(f"{RES}/{{{{study}}}}/figures/{{{{figure}}}}.{{ext}}", ext=CFG["figures"]),
+            caption="../report/caption.rst",
+            category="{study}",
+            subcategory="figures",
+        ),
     params:
+        caption=figure_caption,
         study_file=study_file,
         tier=CFG["tier"],
         results_dir=results_dir_of_summary,
@@ -43,8 +51,10 @@ rule claims_report:
     input:
         summary=f"{RES}/{{study}}/summary.csv",
     output:
-        f"{RES}/{{study}}/REPORT.md",
+        report(f"{RES}/{{study}}/REPORT.md", caption="../report/caption.rst", category="{study}",
+               subcategory="claims audit"),
     params:
+        caption=claims_caption,
         study_file=study_file,
         tier=CFG["tier"],
     localrule: True
@@ -60,11 +70,13 @@ rule leaderboard:
     input:
         all_summaries(),
     output:
-        csv=f"{RES}/leaderboard/leaderboard.csv",
+        csv=report(f"{RES}/leaderboard/leaderboard.csv", caption="../report/caption.rst", category="leaderboard"),
         md=f"{RES}/leaderboard/leaderboard.md",
         tex=f"{RES}/leaderboard/leaderboard.tex",
-        figures=expand(f"{RES}/leaderboard/psnr_vs_cost.{{ext}}", ext=CFG["figures"]),
+        figures=report(expand(f"{RES}/leaderboard/psnr_vs_cost.{{ext}}", ext=CFG["figures"]),
+                       caption="../report/caption.rst", category="leaderboard"),
     params:
+        caption=leaderboard_caption,
         datasets=[r.label for r in LEADERBOARD],
     log:
         f"{LOGS}/leaderboard/leaderboard.log",

@@ -2,8 +2,9 @@
 
 1. A dry run of the paper tier through the SLURM profile lists every training job with the resources its
    study file declares (gpu, mem_mb, runtime, cpus_per_task); `--set-resources` overrides them.
-2. The CI demo config runs to the end through `snakemake --profile profiles/slurm` on a local SLURM
-   (slurmctld + slurmd + munged on 127.0.0.1, four count-only fake GPUs): every GPU rule is submitted with a
+2. The CI demo config runs to the end through `snakemake --profile profiles/slurm` (its site settings set to
+   the test cluster's partition and node feature, as a user edits them) on a local SLURM (slurmctld + slurmd +
+   munged on 127.0.0.1, four count-only fake GPUs): every GPU rule is submitted with a
    GPU request (squeue's TRES_PER_JOB), and one training job that gets SIGTERM (`scancel --signal=TERM`)
    mid-training saves its checkpoint, is resubmitted (`--retries 1`) and resumes from the epoch and batch it
    saved instead of starting over.
@@ -15,6 +16,7 @@ where SLURM cannot run. It takes about 2-4 minutes. The trained models are 2-epo
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -35,11 +37,22 @@ EPOCHS, BATCHES = 2, 80  # per training job; long enough (seconds) to be caught 
 pytestmark = pytest.mark.slurm
 
 
-def snakemake_command(workdir: Path, configfile: Path, *extra: str) -> list[str]:
-    """`snakemake --profile profiles/slurm` on our Snakefile, run in `workdir`, with the profile's site.yaml."""
+def snakemake_command(workdir: Path, configfile: Path, *extra: str, profile: Path = PROFILE) -> list[str]:
+    """`snakemake --profile <profile>` on our Snakefile, run in `workdir`, with the profile's site.yaml."""
     return [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-            "--profile", str(PROFILE), "--workflow-profile", "none",
-            "--configfile", str(PROFILE / "site.yaml"), str(configfile), *extra]
+            "--profile", str(profile), "--workflow-profile", "none",
+            "--configfile", str(profile / "site.yaml"), str(configfile), *extra]
+
+
+def edit_site_settings(folder: Path, settings: dict[str, str]) -> Path:
+    """A copy of profiles/slurm in `folder` with its commented SITE SETTINGS lines set, as a user edits them."""
+    shutil.copytree(PROFILE, folder)
+    text = (folder / "config.yaml").read_text()
+    for key, value in settings.items():
+        text, n = re.subn(rf"^(\s*)# {key}: \S+", rf"\g<1>{key}: {value}", text, flags=re.M)
+        assert n == 1, f"profiles/slurm/config.yaml: expected one commented '# {key}:' site line, found {n}"
+    (folder / "config.yaml").write_text(text)
+    return folder
 
 
 def write_config(path: Path, config: dict) -> Path:
@@ -122,9 +135,9 @@ def slurm_env(tmp_path_factory):
 
 def squeue_all(env: dict) -> list[dict[str, str]]:
     """Every job the controller knows (finished ones stay for MinJobAge): id, state, comment (rule + wildcards), GPUs."""
-    out = subprocess.run(["squeue", "-h", "-t", "all", "-O", "JobID:|,State:|,Comment:|,tres-per-job:"], env=env,
-                         capture_output=True, text=True, check=True).stdout
-    keys = ("id", "state", "comment", "tres")
+    out = subprocess.run(["squeue", "-h", "-t", "all", "-O", "JobID:|,State:|,Partition:|,Feature:|,tres-per-job:|,"
+                          "Comment:"], env=env, capture_output=True, text=True, check=True).stdout
+    keys = ("id", "state", "partition", "constraint", "tres", "comment")
     return [dict(zip(keys, (f.strip() for f in line.split("|")))) for line in out.splitlines() if line.strip()]
 
 
@@ -153,8 +166,10 @@ def test_ci_demo_through_slurm_resumes_a_terminated_training_job(slurm_env, tmp_
                             "epoch_def": {"kind": "iterations", "n": BATCHES}},
     }
     configfile = write_config(tmp_path / "config.yaml", config)
+    # the site settings a user would edit: the CI cluster's non-default partition and its node feature
+    profile = edit_site_settings(tmp_path / "profile", {"slurm_partition": "gpu", "constraint": "fakegpu"})
     command = snakemake_command(tmp_path, configfile, "--retries", "1", "--latency-wait", "5",
-                                "--slurm-init-seconds-before-status-checks", "5")
+                                "--slurm-init-seconds-before-status-checks", "5", profile=profile)
     victim_log = tmp_path / "logs" / "train" / STUDY / f"{VICTIM}.log"
     with open(tmp_path / "snakemake.out", "w") as out:
         proc = subprocess.Popen(command, cwd=tmp_path, env=slurm_env, stdout=out, stderr=subprocess.STDOUT)
@@ -182,7 +197,9 @@ def test_ci_demo_through_slurm_resumes_a_terminated_training_job(slurm_env, tmp_
     jobs = squeue_all(slurm_env)
     print("\nSLURM jobs of the run (squeue -t all):")
     for job in jobs:
-        print(f"  {job['id']:>4} {job['state']:10} {job['tres']:12} {job['comment']}")
+        print(f"  {job['id']:>4} {job['state']:10} {job['partition']:4} {job['constraint']:8} {job['tres']:11} "
+              f"{job['comment']}")
+    assert {(j["partition"], j["constraint"]) for j in jobs} == {("gpu", "fakegpu")}  # the site settings
     trained = set(load_study(study_file, "ci").runs)
     gpu_jobs = [j for j in jobs if j["comment"].startswith("rule_train_")
                 or any(j["comment"].startswith(f"rule_evaluate_wildcards_{STUDY}_{run}_") for run in trained)]

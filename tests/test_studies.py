@@ -22,7 +22,7 @@ def test_default_config_is_valid():
     [
         ({"tier": "demo", "studies": ["espcn"], "epochs": 3}, "unknown key(s): 'epochs'"),
         ({"tier": "huge", "studies": ["espcn"]}, "config: tier: 'huge' is not one of"),
-        ({"tier": "demo", "studies": "espcn"}, "config: studies: 'espcn' is not of type 'array'"),
+        ({"tier": "demo", "studies": "espcn"}, "config: studies: 'espcn' is not valid; expected: Names of study files"),
         ({"tier": "demo", "studies": ["espcn"], "num_workers": -1}, "config: num_workers: -1 is less than"),
         ({"studies": ["espcn"]}, "'tier' is a required property"),
     ],

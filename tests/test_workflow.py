@@ -69,3 +69,12 @@ def test_ci_tier_end_to_end(tmp_path):
     assert done
     assert "reproduced" in (study / "REPORT.md").read_text()
     assert "sisr-bench: study 'espcn'" in res.stdout + res.stderr
+    board = pd.read_csv(tmp_path / "results" / "leaderboard" / "leaderboard.csv")
+    assert {"params", "gflops_per_mp", "psnr_y"} <= set(board.columns)
+    assert set(board["run"].dropna()) == {"bicubic", "espcn", "srcnn", "resnet_small"}
+    # the self-contained HTML report with every table and figure and their captions
+    rep = snakemake("--cores", "1", "--directory", str(tmp_path), "--configfile", str(cfg), "--report",
+                    str(tmp_path / "report.html"))
+    assert rep.returncode == 0, rep.stdout[-3000:] + rep.stderr[-3000:]
+    html = (tmp_path / "report.html").read_text(errors="replace")
+    assert "table1" in html and "fig3_examples" in html and "Standard protocol" in html

@@ -75,6 +75,34 @@ def loss_curves(histories: Mapping[str, pd.DataFrame], *, title: str, loss_name:
     return fig
 
 
+def loss_terms_curves(histories: Mapping[str, pd.DataFrame], *, title: str) -> plt.Figure:
+    """Every logged training-loss term per epoch (``train_<term>``, ``d_loss``), one panel per run.
+
+    For GAN runs the background marks the phases (discriminator warm-up, generator, discriminator).
+    """
+    runs = [r for r, h in histories.items() if not h.empty]
+    fig, axes = plt.subplots(1, max(1, len(runs)), figsize=(5.2 * max(1, len(runs)), 3.8), squeeze=False)
+    shades = {"d_warmup": "#f2e6d9", "d": "#f2e6d9", "g": "#dce8f5"}
+    for ax, run in zip(axes[0], runs):
+        hist = histories[run]
+        cols = [c for c in hist.columns if (c.startswith("train_") and c != "train_loss") or c == "d_loss"]
+        long = hist.melt(id_vars=["epoch"], value_vars=cols, var_name="term", value_name="loss").dropna()
+        if not long.empty:
+            sns.lineplot(data=long, x="epoch", y="loss", hue="term", marker="o", ax=ax)
+        if "phase" in hist.columns:
+            for _, row in hist.iterrows():
+                if row["phase"] in shades:
+                    ax.axvspan(row["epoch"] - 0.5, row["epoch"] + 0.5, color=shades[row["phase"]], lw=0, zorder=0)
+        ax.set_xlabel("epoch (shaded: blue = generator phase, beige = discriminator phase)"
+                      if "phase" in hist.columns and hist["phase"].isin(shades).any() else "epoch")
+        ax.set_ylabel("loss term (unweighted)")
+        ax.set_title(run)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def metric_curves(histories: Mapping[str, pd.DataFrame], metrics: Sequence[str], *, title: str) -> plt.Figure:
     """Validation metrics per epoch (one panel per metric), one colour per run."""
     metrics = [m for m in metrics if any(m in h.columns for h in histories.values())] or ["val_loss"]

@@ -404,8 +404,12 @@ def figure_job(*, study_file: str, figure: str, tier: str, results_dir: str, sum
         fig = figures.loss_curves(hist, title=title)
     elif kind == "metric_curves":
         fig = figures.metric_curves(hist, fig_spec.get("metrics", ["val_psnr_y"]), title=title)
+    elif kind == "loss_terms":
+        fig = figures.loss_terms_curves(hist, title=title)
     elif kind == "comparison_grid":
         fig = _comparison_grid(spec, fig_spec, study_dir, summary, title)
+    elif kind == "triptychs":
+        fig = _triptychs(spec, fig_spec, study_dir, summary, title)
     elif kind == "sweep":
         summary_df = pd.read_csv(summary)
         dataset = fig_spec.get("dataset") or summary_df["dataset"].iloc[0]
@@ -458,6 +462,38 @@ def _comparison_grid(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary:
         cols.append(("HR", crop_hr))
         panels.append((name, cols))
     return figures.comparison_grid(panels, title=f"{title}\n(PSNR-Y of the whole image, x{scale})")
+
+
+def _triptychs(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, title: str):
+    """LR (nearest) / SR / HR of the best and the worst image by SSIM-Y, for each run."""
+    from sisr import figures
+    from sisr.imresize import downscale
+    from sisr.io import read_image
+
+    summary_df = pd.read_csv(summary)
+    scale = int(spec["scale"])
+    dataset = fig_spec.get("dataset") or summary_df["dataset"].iloc[0]
+    runs = fig_spec.get("runs") or [r for r in dict.fromkeys(summary_df["run"]) if r in spec.get("runs", {})]
+    metric = (fig_spec.get("metrics") or ["ssim_y"])[0]
+    crop = fig_spec.get("crop", 128)
+    panels = []
+    for run in runs:
+        per_image = pd.read_csv(study_dir / run / "eval" / f"{dataset}_x{scale}.csv")
+        ranked = per_image.sort_values(metric)
+        for which, row in (("best", ranked.iloc[-1]), ("worst", ranked.iloc[0])):
+            sr = read_image(study_dir / run / "sr" / f"{dataset}_x{scale}" / f"{row['image']}.png", mode="any")
+            hr = read_image(row["hr_path"], mode="any")
+            if sr.ndim == 2 and hr.ndim == 3:
+                from sisr.data.datasets import to_y
+
+                hr = to_y(hr)
+            hr = hr[: sr.shape[0], : sr.shape[1]]
+            y, x = figures.detailed_crop_box(hr, crop)
+            lr = downscale(hr, scale)[y // scale: (y + crop) // scale, x // scale: (x + crop) // scale]
+            panels.append((f"{run}: {which}\n{row['image']} ({metric} {row[metric]:.4f})",
+                           [("LR (nearest)", np.repeat(np.repeat(lr, scale, 0), scale, 1)),
+                            ("SR", sr[y: y + crop, x: x + crop]), ("HR", hr[y: y + crop, x: x + crop])]))
+    return figures.comparison_grid(panels, title=f"{title} ({dataset}, x{scale})")
 
 
 def _hr_dir_for(study_dir: Path, runs: Sequence[str], dataset: str, scale: int) -> dict[str, Path]:

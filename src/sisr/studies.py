@@ -47,6 +47,8 @@ def validate(data: Any, schema_name: str, *, where: str) -> None:
             msg = err.message
             if err.validator == "additionalProperties":
                 msg = f"unknown key(s): {msg.split('(')[-1].rstrip(')')}"
+            elif err.validator in ("oneOf", "anyOf") and err.schema.get("description"):
+                msg = f"{err.instance!r} is not valid; expected: {err.schema['description']}"
             lines.append(f"{where}: {_key_path(err)}: {msg}")
         raise ConfigError("\n".join(lines))
 

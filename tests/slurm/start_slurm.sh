@@ -82,7 +82,7 @@ slurmctld -c -f "$SLURM_CONF" || fail "slurmctld did not start: $(tail -5 "$stat
 slurmd -f "$SLURM_CONF" || fail "slurmd did not start: $(tail -5 "$state/slurmd.log" 2>/dev/null)"
 
 for _ in $(seq 120); do
-    node_state=$(sinfo -h -o %T 2>/dev/null || true)
+    node_state=$(sinfo -h -N -o %T 2>/dev/null | sort -u || true)
     [[ $node_state == idle ]] && { say "node $host is idle ($state)"; exit 0; }
     sleep 0.5
 done
