@@ -50,9 +50,19 @@ def check_positive(model: str, name: str, value: object) -> int:
     raise ConfigError(f"model {model!r}: {name} must be a positive integer, got {value!r}")
 
 
-@torch.compiler.disable
 def matlab_resize(x: torch.Tensor, scale: int, kernel: str = "cubic") -> torch.Tensor:
     """:func:`sisr.imresize.imresize_torch` (MATLAB weights, differentiable), kept out of
     ``torch.compile`` graphs: its weight matrices are built with numpy, which dynamo cannot trace.
-    The two matmuls run eagerly; the rest of the model compiles (one graph break)."""
-    return imresize_torch(x, scale, kernel=kernel)
+    The two matmuls run eagerly; the rest of the model compiles (one graph break).
+    (The compiler's ``disable`` is applied on first call, so importing the models does not import dynamo.)"""
+    return _eager_resize()(x, scale, kernel=kernel)
+
+
+_EAGER_RESIZE = None
+
+
+def _eager_resize():
+    global _EAGER_RESIZE
+    if _EAGER_RESIZE is None:
+        _EAGER_RESIZE = torch.compiler.disable(imresize_torch)
+    return _EAGER_RESIZE
