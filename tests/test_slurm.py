@@ -208,7 +208,8 @@ def test_ci_demo_through_slurm_resumes_a_terminated_training_job(slurm_env, tmp_
     assert [j for j in jobs if j not in gpu_jobs and "gpu" in j["tres"]] == []
 
     # The terminated job saved where it stood; its resubmission resumed from there.
-    assert {j["id"]: j["state"] for j in jobs}[killed] == "FAILED"
+    state = {j["id"]: j["state"] for j in jobs}[killed]
+    assert state == "FAILED", f"job {killed} ended {state}: SIGTERM came too late (raise BATCHES) or was not handled"
     killed_log = next((tmp_path / ".snakemake" / "slurm_logs" / "rule_train").rglob(f"{killed}.log"))
     saved = re.search(r"signal 15: saved \S+ at epoch (\d+), batch (\d+)", killed_log.read_text())
     assert saved, f"{killed_log} does not say that SIGTERM saved a checkpoint:\n{killed_log.read_text()[-3000:]}"
@@ -218,4 +219,4 @@ def test_ci_demo_through_slurm_resumes_a_terminated_training_job(slurm_env, tmp_
     assert resumed.groups() == saved.groups()
     assert (int(resumed.group(1)), int(resumed.group(2))) > (1, 0), "resumed from the very start"
     done = json.loads((results / VICTIM / "train_done.json").read_text())
-    assert (done["epochs_run"], done["iterations"]) == (EPOCHS, EPOCHS * BATCHES)  # no batch trained twice
+    assert (done["epochs_run"], done["iterations"]) == (EPOCHS, EPOCHS * BATCHES)  # ended where a whole run ends

@@ -69,7 +69,9 @@ def build_leaderboard(summaries: Sequence[str | Path], *, datasets: Sequence[str
             if r["run"] not in costs:
                 in_channels = 1 if r.get("channels", "rgb") == "y" else 3
                 costs[r["run"]] = _run_cost(path.parent, r["run"], r["model"], int(r["scale"]), in_channels)
-            rows.append({"method": f"{r['study']}/{r['run']}", "study": r["study"], "run": r["run"],
+            baseline = not (path.parent / r["run"] / "checkpoint_best.pt").is_file()
+            rows.append({"method": r["run"] if baseline else f"{r['study']}/{r['run']}", "study": r["study"],
+                         "run": r["run"],
                          "model": r["model"], "dataset": r["dataset"], "scale": int(r["scale"]),
                          "n_images": int(r["n_images"]), "tier": r.get("tier", ""),
                          "psnr_y": r.get("psnr_y"), "ssim_y": r.get("ssim_y"),
@@ -78,6 +80,8 @@ def build_leaderboard(summaries: Sequence[str | Path], *, datasets: Sequence[str
     ours = pd.DataFrame(rows)
     if ours.empty:
         return ours
+    # a baseline (bicubic, ...) evaluated by several studies on the same set is one row
+    ours = ours.drop_duplicates(subset=["method", "dataset", "scale"], keep="first")
     published = published_table()
     keys = set(zip(ours["dataset"], ours["scale"]))
     published = published[[(d, s) in keys for d, s in zip(published["dataset"], published["scale"])]]

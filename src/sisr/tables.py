@@ -117,13 +117,25 @@ LEGEND = (
 )
 
 
+def _fmt_info(value) -> str:
+    """Hyper-parameters and costs as a person writes them: 16, 0.0001, 1e-06, 13.0 s -> '13'."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) < 1e6):
+        return str(int(value))
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
 def _run_rows(long: pd.DataFrame, dataset: str, spec: Mapping, run_info: Mapping[str, Mapping]) -> pd.DataFrame:
     """Layout ``run_rows``: one row per run (sorted by ``sort_by``, ours), info columns, then one per metric."""
     block = long[long["dataset"] == dataset].copy()
     block["cell"] = block.apply(_cell, axis=1)
     grid = block.pivot(index="run", columns="metric_label", values="cell")
     grid = grid[list(dict.fromkeys(block["metric_label"]))]
-    info = pd.DataFrame.from_dict({r: dict(run_info.get(r, {})) for r in grid.index}, orient="index")
+    info = pd.DataFrame.from_dict({r: {k: _fmt_info(v) for k, v in run_info.get(r, {}).items()}
+                                   for r in grid.index}, orient="index")
     grid = pd.concat([info, grid], axis=1) if not info.empty else grid
     sort_by = spec.get("sort_by")
     if sort_by:

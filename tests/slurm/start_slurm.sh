@@ -39,7 +39,8 @@ fi
 
 # --- refuse to touch a SLURM that is not ours -------------------------------------------------------------
 "$here/stop_slurm.sh" >/dev/null 2>&1 || true   # a previous run of ours (pid files in $state)
-if pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null; then
+running() { grep -qx "$1" /proc/[0-9]*/comm 2>/dev/null; }   # is a process of this name running (no procps needed)
+if running slurmctld || running slurmd; then
     skip "a slurmctld/slurmd that this script did not start is running"
 fi
 if [[ -e /etc/slurm/slurm.conf || -L /etc/slurm/slurm.conf ]]; then
