@@ -2,6 +2,9 @@
 from sisr.jobs import evaluate_job, job_log
 
 with job_log(snakemake.log[0]):
+    from sisr.cluster import pin_job_gpus
+
+    pin_job_gpus(snakemake.resources.gpu)  # distinct GPUs per job on a workstation; SLURM's choice under SLURM
     p = snakemake.params
     evaluate_job(study=p.study, run=p.model, model=p.model, checkpoint=snakemake.input.get("checkpoint"),
                  scale=int(snakemake.wildcards.scale), in_channels=p.in_channels, metrics=p.metrics,
