@@ -5,6 +5,7 @@
 rule table:
     input:
         summary=f"{RES}/{{study}}/summary.csv",
+        histories=histories,
     output:
         csv=report(f"{RES}/{{study}}/tables/{{table}}.csv", caption="../report/caption.rst", category="{study}",
                    subcategory="tables"),
@@ -50,6 +51,7 @@ rule figure:
 rule claims_report:
     input:
         summary=f"{RES}/{{study}}/summary.csv",
+        histories=histories,
     output:
         report(f"{RES}/{{study}}/REPORT.md", caption="../report/caption.rst", category="{study}",
                subcategory="claims audit"),

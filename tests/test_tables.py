@@ -65,3 +65,30 @@ def test_markdown_and_latex_have_every_dataset():
     long = build_table(two, SPEC, table="t1")
     assert to_markdown(long, SPEC).count("| Metric |") == 2
     assert to_latex(long, SPEC).count(r"\multicolumn") == 2
+
+
+def test_epoch_rows_reads_history_at_the_report_epochs():
+    from sisr.tables import build_epoch_table, to_markdown
+
+    spec = {"title": "per epoch", "layout": "epoch_rows", "epochs": [0, 2], "runs": {"a": "A"},
+            "metrics": {"val_psnr_y": "PSNR"}, "claimed": {"a": {2: {"val_psnr_y": 30.0}}}}
+    hist = pd.DataFrame({"epoch": [1, 2, 3], "val_psnr_y": [20.0, 25.0, 29.5]})
+    long = build_epoch_table({"a": hist}, spec, table="t")
+    by_epoch = long.set_index("epoch")
+    assert by_epoch.loc[0, "ours"] == 20.0 and by_epoch.loc[2, "ours"] == 29.5  # report epoch e = our e + 1
+    assert by_epoch.loc[2, "diff"] == -0.5 and pd.isna(by_epoch.loc[0, "claimed"])
+    md = to_markdown(long, spec)
+    assert "| Epoch | A: PSNR |" in md and "29.50 vs 30.00 (-0.50)" in md
+
+
+def test_run_rows_sorted_with_info_columns():
+    spec = {"title": "sweep", "layout": "run_rows", "sort_by": "mse_noshave", "runs": {},
+            "metrics": {"mse_noshave": "val MSE"}}
+    summary = pd.DataFrame([{"run": "big", "dataset": "v", "mse_noshave": 0.004},
+                            {"run": "small", "dataset": "v", "mse_noshave": 0.006},
+                            {"run": "best", "dataset": "v", "mse_noshave": 0.003}])
+    long = build_table(summary, spec, table="t")
+    md = to_markdown(long, spec, run_info={"big": {"blocks": 16.0, "lr": 1e-4}, "small": {"blocks": 8}})
+    body = [line for line in md.splitlines() if line.startswith("| ") and "Run" not in line]
+    assert [line.split("|")[1].strip() for line in body] == ["best", "big", "small"]
+    assert "| big | 16 | 0.0001 |" in md

@@ -3,4 +3,5 @@ from sisr.jobs import claims_report_job, job_log
 
 with job_log(snakemake.log[0]):
     claims_report_job(study_file=snakemake.params.study_file, tier=snakemake.params.tier,
-                      summary=snakemake.input.summary, out=snakemake.output[0])
+                      summary=snakemake.input.summary, histories=list(snakemake.input.histories),
+                      out=snakemake.output[0])

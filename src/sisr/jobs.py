@@ -364,23 +364,29 @@ def run_info(study_file: str, tier: str, study_dir: str | Path) -> dict[str, dic
     return info
 
 
+def _histories(paths: Sequence[str]) -> dict[str, pd.DataFrame]:
+    return {Path(p).parent.name: pd.read_csv(p) for p in paths}
+
+
 def table_job(*, study_file: str, table: str, tier: str, summary: str, out_csv: str, out_md: str,
-              out_tex: str) -> None:
+              out_tex: str, histories: Sequence[str] = ()) -> None:
     from sisr.tables import write_table
 
     spec = _study_spec(study_file)
     table_spec = spec["tables"][table]
     info = run_info(study_file, tier, Path(summary).parent) if table_spec.get("layout") == "run_rows" else None
     write_table(summary, table_spec, table=table, out_csv=out_csv, out_md=out_md, out_tex=out_tex,
-                tier_note=_tier_note(spec, tier), run_info=info)
+                tier_note=_tier_note(spec, tier), run_info=info, histories=_histories(histories))
 
 
-def claims_report_job(*, study_file: str, tier: str, summary: str, out: str) -> None:
-    from sisr.tables import build_table, claims_report
+def claims_report_job(*, study_file: str, tier: str, summary: str, out: str, histories: Sequence[str] = ()) -> None:
+    from sisr.tables import build_epoch_table, build_table, claims_report
 
     spec = _study_spec(study_file)
     summary_df = pd.read_csv(summary)
-    longs = {name: build_table(summary_df, t, table=name) for name, t in spec.get("tables", {}).items()}
+    hist = _histories(histories)
+    longs = {name: build_epoch_table(hist, t, table=name) if t.get("layout") == "epoch_rows"
+             else build_table(summary_df, t, table=name) for name, t in spec.get("tables", {}).items()}
     text = claims_report(longs, spec.get("tolerance", {}), study=spec["name"], tier=tier,
                          tier_note=_tier_note(spec, tier))
     with atomic_write(out, "w") as fh:

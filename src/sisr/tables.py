@@ -30,7 +30,7 @@ HIGHER_IS_BETTER = {"lpips_alex": False, "lpips_vgg": False, "fid": False, "mse"
 def _fmt(value: float | None, metric: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    if metric.startswith(("psnr", "fid")):
+    if "psnr" in metric or metric.startswith("fid"):
         return f"{value:.2f}"
     return f"{value:.4f}"
 
@@ -85,6 +85,40 @@ def build_table(summary: pd.DataFrame, spec: Mapping, *, table: str) -> pd.DataF
     return pd.DataFrame(rows)
 
 
+def build_epoch_table(histories: Mapping[str, pd.DataFrame], spec: Mapping, *, table: str) -> pd.DataFrame:
+    """Layout ``epoch_rows``: validation metrics from each run's history.csv at the report's epochs.
+
+    The report counts epochs from 0 (its epoch ``e`` is the state after ``e + 1`` epochs, our history row
+    ``epoch == e + 1``). Values are our per-epoch validation (full validation images, standard protocol).
+    """
+    rows = []
+    for run, run_label in spec["runs"].items():
+        hist = histories.get(run)
+        for epoch in spec["epochs"]:
+            for metric, metric_label in spec["metrics"].items():
+                claimed = (spec.get("claimed", {}).get(run, {}).get(epoch) or {}).get(metric)
+                ours = None
+                if hist is not None and metric in hist.columns:
+                    match = hist.loc[hist["epoch"] == epoch + 1, metric].dropna()
+                    ours = float(match.iloc[0]) if len(match) else None
+                rows.append({"table": table, "dataset": "validation", "epoch": epoch, "run": run,
+                             "run_label": run_label, "metric": metric, "metric_label": metric_label,
+                             "claimed": claimed, "ours": ours, "ours_their_protocol": None,
+                             "diff": None if claimed is None or ours is None else ours - claimed, "quoted": False})
+    return pd.DataFrame(rows)
+
+
+def _epoch_grid(long: pd.DataFrame) -> pd.DataFrame:
+    block = long.copy()
+    block["cell"] = block.apply(_cell, axis=1)
+    block["column"] = block["run_label"] + ": " + block["metric_label"]
+    grid = block.pivot(index="epoch", columns="column", values="cell")
+    grid = grid[list(dict.fromkeys(block["column"]))]
+    grid.index.name = "Epoch"
+    grid.columns.name = None
+    return grid
+
+
 def _cell(row: pd.Series) -> str:
     metric = row["metric"]
     claimed = row["claimed"] if pd.notna(row["claimed"]) else None
@@ -94,7 +128,8 @@ def _cell(row: pd.Series) -> str:
     if pd.notna(row["ours_their_protocol"]):
         parts.append(f"[{_fmt(row['ours_their_protocol'], metric)}]")
     if claimed is not None:
-        diff = f" ({row['diff']:+.2f})" if pd.notna(row["diff"]) and metric.startswith(("psnr", "fid")) else (
+        wide = "psnr" in metric or metric.startswith("fid")
+        diff = f" ({row['diff']:+.2f})" if pd.notna(row["diff"]) and wide else (
             f" ({row['diff']:+.4f})" if pd.notna(row["diff"]) else "")
         parts.append(f"vs {_fmt(claimed, metric)}{diff}")
     return " ".join(parts)
@@ -149,6 +184,8 @@ def _run_rows(long: pd.DataFrame, dataset: str, spec: Mapping, run_info: Mapping
 def _grids(long: pd.DataFrame, spec: Mapping, run_info: Mapping[str, Mapping] | None) -> list[tuple[str, pd.DataFrame]]:
     if spec.get("layout") == "run_rows":
         return [(d, _run_rows(long, d, spec, run_info or {})) for d in dict.fromkeys(long["dataset"])]
+    if spec.get("layout") == "epoch_rows":
+        return [("validation, per epoch (report epoch e = after e + 1 epochs)", _epoch_grid(long))]
     return [(d, _grid(long, d)) for d in dict.fromkeys(long["dataset"])]
 
 
@@ -201,14 +238,17 @@ def to_latex(long: pd.DataFrame, spec: Mapping, *, run_info: Mapping[str, Mappin
 
 
 def write_table(summary_csv: str | Path, spec: Mapping, *, table: str, out_csv: str | Path, out_md: str | Path,
-                out_tex: str | Path, tier_note: str = "", run_info: Mapping[str, Mapping] | None = None) -> pd.DataFrame:
+                out_tex: str | Path, tier_note: str = "", run_info: Mapping[str, Mapping] | None = None,
+                histories: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Make one study table from summary.csv in all three formats (atomic writes).
 
     ``run_info``: run -> extra columns (hyper-parameters, runtime) shown by the ``run_rows`` layout and added
-    to the tidy CSV.
+    to the tidy CSV. ``histories``: run -> history.csv, read by the ``epoch_rows`` layout.
     """
-    summary = pd.read_csv(summary_csv)
-    long = build_table(summary, spec, table=table)
+    if spec.get("layout") == "epoch_rows":
+        long = build_epoch_table(histories or {}, spec, table=table)
+    else:
+        long = build_table(pd.read_csv(summary_csv), spec, table=table)
     if run_info:
         info = pd.DataFrame.from_dict(run_info, orient="index")
         long = long.merge(info, left_on="run", right_index=True, how="left")
@@ -251,8 +291,9 @@ def claims_report(long_tables: Mapping[str, pd.DataFrame], tolerance: Mapping[st
             else:
                 verdict = "reproduced" if abs(ours - row["claimed"]) <= tol else "not reproduced"
             counts[verdict] += 1
+            where = row["dataset"] if pd.isna(row.get("epoch", float("nan"))) else f"{row['dataset']}, epoch {row['epoch']}"
             lines.append(
-                f"| {table} | {row['dataset']} | {row['run_label']} | {row['metric_label']} | "
+                f"| {table} | {where} | {row['run_label']} | {row['metric_label']} | "
                 f"{_fmt(row['claimed'], metric)} | {_fmt(None if pd.isna(ours) else ours, metric)} | "
                 f"{'-' if tol is None else tol} | {verdict} |"
             )

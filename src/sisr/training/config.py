@@ -196,7 +196,8 @@ class TrainConfig:
     runs in float32 and says so). channels_last: NHWC memory layout (faster convs on tensor cores).
     compile: wrap the model in torch.compile. seed: seeds torch, numpy and random.
     init_checkpoint: start the generator from this checkpoint's weights (a GAN run from its CNN).
-    gan: None or GanConfig. val_every: validate every N epochs (and always after the last).
+    gan: None or GanConfig. val_every: validate every N epochs (and always after the last). val_ssim: also log
+    val_ssim_y at every validation (it is logged anyway when early stopping or the best checkpoint follow it).
     checkpoint_every_batches: also save checkpoint_last.pt every N batches within an epoch.
     max_seconds: stop cleanly (validate, save, summarise) once training has run this long (demos).
     """
@@ -223,6 +224,7 @@ class TrainConfig:
     init_checkpoint: str | None = None
     gan: GanConfig | None = None
     val_every: int = 1
+    val_ssim: bool = False
     checkpoint_every_batches: int | None = None
     max_seconds: float | None = None
 

@@ -417,7 +417,7 @@ def train(cfg: TrainConfig | dict, *, train_source: TrainSource,
     if n_batches < 1:
         raise DataError(f"{out_dir}: the training source has no batches")
     device_name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
-    with_ssim = "val_ssim_y" in (cfg.best_metric.metric, getattr(cfg.early_stopping, "metric", None))
+    with_ssim = cfg.val_ssim or "val_ssim_y" in (cfg.best_metric.metric, getattr(cfg.early_stopping, "metric", None))
 
     es = cfg.early_stopping
     progress = _Progress(best=_Tracker(cfg.best_metric.metric, cfg.best_metric.mode),
