@@ -268,7 +268,7 @@ def evaluate_job(*, study: str, run: str, model: str, checkpoint: str | None, da
         df[name] = value[0] if isinstance(value, tuple) else value  # set-level: the same value on every row
     df["tier"] = tier
     df["device"] = str(dev)
-    df["channels"] = "y" if in_channels == 1 else "rgb"
+    df["color"] = "y" if in_channels == 1 else "rgb"
     with atomic_write(out_csv, "w") as fh:
         df.to_csv(fh, index=False)
     return df
@@ -283,7 +283,7 @@ def _check_weights(metrics: Sequence[str]) -> None:
 
 
 NON_METRIC_COLUMNS = ("study", "run", "model", "dataset", "scale", "image", "height", "width", "seconds", "tier",
-                      "hr_path", "device", "channels")
+                      "hr_path", "device", "color")
 
 
 def summarize(csvs: Sequence[str | Path], *, labels: Sequence[str] | None = None) -> pd.DataFrame:
@@ -308,7 +308,7 @@ def summarize(csvs: Sequence[str | Path], *, labels: Sequence[str] | None = None
             "tier": df["tier"].iloc[0] if "tier" in df.columns else "",
             "seconds_per_image": float(df["seconds"].mean()) if "seconds" in df.columns else np.nan,
             "device": df["device"].iloc[0] if "device" in df.columns else "",
-            "channels": df["channels"].iloc[0] if "channels" in df.columns else "rgb",
+            "color": df["color"].iloc[0] if "color" in df.columns else "rgb",
         }
         for m in metrics:
             row[m] = float(df[m].mean())
@@ -421,7 +421,7 @@ def figure_job(*, study_file: str, figure: str, tier: str, results_dir: str, sum
         dataset = fig_spec.get("dataset") or summary_df["dataset"].iloc[0]
         info = pd.DataFrame.from_dict(run_info(study_file, tier, study_dir), orient="index")
         data = summary_df[summary_df["dataset"] == dataset].merge(info, left_on="run", right_index=True,
-                                                                  suffixes=("", "_run"))
+                                                                  suffixes=("_summary", ""))
         fig = figures.sweep_plot(data, x=fig_spec.get("x", "channels"), hue=fig_spec.get("hue", "blocks"),
                                  style="model", metrics=fig_spec.get("metrics", ["psnr_y"]),
                                  title=f"{title} ({dataset}, x{spec['scale']})")

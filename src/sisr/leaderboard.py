@@ -67,7 +67,7 @@ def build_leaderboard(summaries: Sequence[str | Path], *, datasets: Sequence[str
             if datasets and r["dataset"] not in datasets:
                 continue
             if r["run"] not in costs:
-                in_channels = 1 if r.get("channels", "rgb") == "y" else 3
+                in_channels = 1 if r.get("color", "rgb") == "y" else 3
                 costs[r["run"]] = _run_cost(path.parent, r["run"], r["model"], int(r["scale"]), in_channels)
             baseline = not (path.parent / r["run"] / "checkpoint_best.pt").is_file()
             rows.append({"method": r["run"] if baseline else f"{r['study']}/{r['run']}", "study": r["study"],
