@@ -37,3 +37,27 @@ def test_uint8_round_trip_and_clamp():
     assert x.shape == (1, 1, 16, 16) and np.array_equal(to_uint8(x), img)
     y = torch.tensor([[[[-0.2, 1.3, 0.5 / 255, 1.5 / 255]]]])
     assert to_uint8(y).tolist() == [[0, 255, 0, 2]]  # clamp, then round half to even (torch.round)
+
+
+def test_out_of_memory_falls_back_to_tiles(monkeypatch):
+    import sisr.inference as inf
+
+    torch.manual_seed(0)
+    model = create_model("espcn", scale=2).eval()
+    lr = np.random.default_rng(2).integers(0, 256, (30, 30, 3), dtype=np.uint8)
+    whole = super_resolve(model, lr, scale=2)
+    calls = []
+    real = inf._forward
+
+    def flaky(model, x, tile, overlap, scale):
+        calls.append(tile)
+        if tile is None:
+            raise torch.OutOfMemoryError("simulated")
+        return real(model, x, tile, overlap, scale)
+
+    monkeypatch.setattr(inf, "_forward", flaky)
+    monkeypatch.setattr(inf, "FALLBACK_TILE", 16)
+    monkeypatch.setattr(inf, "FALLBACK_OVERLAP", 4)
+    tiled = super_resolve(model, lr, scale=2)
+    assert calls == [None, 16]
+    assert np.abs(whole.astype(int) - tiled.astype(int)).max() <= 1

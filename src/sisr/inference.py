@@ -57,11 +57,28 @@ def _forward(model: nn.Module, x: torch.Tensor, tile: int | None, overlap: int, 
     return out
 
 
+FALLBACK_TILE, FALLBACK_OVERLAP = 256, 32  # LR pixels; the overlap exceeds the receptive radius of our models
+
+
 @torch.no_grad()
 def super_resolve(model: nn.Module, lr: np.ndarray, *, scale: int, device: torch.device | str = "cpu",
                   tile: int | None = None, overlap: int = 16) -> np.ndarray:
-    """Upscale one uint8 LR image with ``model`` (eval mode, float32) and return the uint8 SR image."""
+    """Upscale one uint8 LR image with ``model`` (eval mode, float32) and return the uint8 SR image.
+
+    Whole-image inference unless ``tile`` is given; when the GPU runs out of memory on a whole image, the
+    image is done again in overlapping tiles (FALLBACK_TILE / FALLBACK_OVERLAP), which gives the same result.
+    """
     device = torch.device(device) if isinstance(device, str) else device
     model.eval()
     x = to_tensor(lr, device)
-    return to_uint8(_forward(model, x, tile, overlap, scale))
+    try:
+        return to_uint8(_forward(model, x, tile, overlap, scale))
+    except torch.OutOfMemoryError:
+        if tile is not None and tile <= FALLBACK_TILE:
+            raise
+        torch.cuda.empty_cache()
+        import logging
+
+        logging.getLogger("sisr").warning("out of GPU memory on a %sx%s image: tiled inference (tile %d, overlap %d)",
+                                          lr.shape[1], lr.shape[0], FALLBACK_TILE, FALLBACK_OVERLAP)
+        return to_uint8(_forward(model, x, FALLBACK_TILE, FALLBACK_OVERLAP, scale))
