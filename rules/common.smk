@@ -237,7 +237,7 @@ def histories(wildcards):
 
 def figure_inputs(wildcards):
     study = STUDIES[wildcards.study]
-    inputs = {"summary": f"{RES}/{wildcards.study}/summary.csv"}
+    inputs = {"summary": f"{RES}/{wildcards.study}/summary.csv", "study": study_file(wildcards)}
     kind = study.figures[wildcards.figure]["kind"]
     if kind in ("loss_curves", "metric_curves", "sweep"):
         inputs["histories"] = histories(wildcards)

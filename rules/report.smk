@@ -4,6 +4,7 @@
 
 rule table:
     input:
+        study=study_file,
         summary=f"{RES}/{{study}}/summary.csv",
         histories=histories,
     output:
@@ -50,6 +51,7 @@ rule figure:
 
 rule claims_report:
     input:
+        study=study_file,
         summary=f"{RES}/{{study}}/summary.csv",
         histories=histories,
     output:
