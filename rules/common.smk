@@ -153,8 +153,18 @@ def study_of(wildcards):
     return STUDIES[wildcards.study]
 
 
+def init_checkpoint_path(study, init):
+    """``{run:NAME}`` in a study file means the best checkpoint of run NAME of the same study."""
+    if init and init.startswith("{run:") and init.endswith("}"):
+        return f"{RES}/{study}/{init[5:-1]}/checkpoint_best.pt"
+    return init
+
+
 def run_settings(wildcards):
-    return train_settings(STUDIES[wildcards.study].runs[wildcards.run])
+    settings = train_settings(STUDIES[wildcards.study].runs[wildcards.run])
+    if settings.get("init_checkpoint"):
+        settings = {**settings, "init_checkpoint": init_checkpoint_path(wildcards.study, settings["init_checkpoint"])}
+    return settings
 
 
 def run_resources(wildcards):
@@ -185,8 +195,8 @@ def train_inputs(wildcards):
     }
     inputs["weights"] = run_weight_files(wildcards)
     init = study.runs[wildcards.run].get("init_checkpoint")
-    if init and init.startswith("{run:"):
-        inputs["init"] = f"{RES}/{wildcards.study}/{init[5:-1]}/checkpoint_best.pt"
+    if init:
+        inputs["init"] = init_checkpoint_path(wildcards.study, init)
     return inputs
 
 
@@ -239,7 +249,7 @@ def figure_inputs(wildcards):
     study = STUDIES[wildcards.study]
     inputs = {"summary": f"{RES}/{wildcards.study}/summary.csv", "study": study_file(wildcards)}
     kind = study.figures[wildcards.figure]["kind"]
-    if kind in ("loss_curves", "metric_curves", "sweep"):
+    if kind in ("loss_curves", "loss_terms", "metric_curves", "sweep"):
         inputs["histories"] = histories(wildcards)
     return inputs
 

@@ -387,3 +387,11 @@ def test_resume_rewrites_outputs_a_workflow_manager_deleted(tmp_path):
     again = load_checkpoint(out / "checkpoint_best.pt")
     assert again["epoch"] == best["epoch"] and all(torch.equal(again["model"][k], best["model"][k]) for k in best["model"])
     assert read_history(out / "history.csv") == history and (out / "train_done.json").exists()
+
+
+def test_best_metric_epoch_keeps_the_last_epoch():
+    from sisr.training.engine import _Tracker
+
+    tracker = _Tracker("epoch", "max")
+    assert all(tracker.update(float(e), e) for e in (1, 2, 3))
+    assert tracker.epoch == 3

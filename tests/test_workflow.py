@@ -50,7 +50,7 @@ STUDY_RUNS = {
     "espcn": {"bicubic", "espcn", "srcnn", "resnet_small"},
     "srresnet_edsr": {"bicubic", "srresnet", "edsr_l1", "edsr_mse"},
     "residual_sweep": {"bicubic", "refiner_b1_c8", "plain_b1_c8"},
-    "rrdb_gan": {"nearest", "bilinear", "cnn_b2"},
+    "rrdb_gan": {"nearest", "bilinear", "cnn_b2", "gan_triad"},
     "inverted_unet": {"bicubic", "unet_lpips", "espcn_lpips"},
 }
 
@@ -79,9 +79,13 @@ def test_ci_tier_of_every_study_end_to_end(tmp_path):
             assert (study / "figures" / f"{fig}.png").stat().st_size > 5000, (name, fig)
         assert "Claims audit" in (study / "REPORT.md").read_text()
         for run in runs - {"bicubic", "nearest", "bilinear"}:
+            epochs = 3 if run == "gan_triad" else 2
             hist = pd.read_csv(study / run / "history.csv")
-            assert len(hist) == 2 and hist["train_loss"].notna().all(), (name, run)
-            assert json.loads((study / run / "train_done.json").read_text())["epochs_run"] == 2
+            assert len(hist) == epochs and hist["train_loss"].notna().all(), (name, run)
+            assert json.loads((study / run / "train_done.json").read_text())["epochs_run"] == epochs
+    gan = pd.read_csv(tmp_path / "results" / "rrdb_gan" / "gan_triad" / "history.csv")
+    assert list(gan["phase"]) == ["d_warmup", "g", "d"] and gan["d_loss"].notna().all()
+    assert "generator initialised from" in (tmp_path / "logs" / "train" / "rrdb_gan" / "gan_triad.log").read_text()
     espcn = tmp_path / "results" / "espcn"
     table = (espcn / "tables" / "table1.md").read_text()
     assert "30.28 (quoted)" in table and "vs 30.57" in table

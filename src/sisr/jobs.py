@@ -406,6 +406,8 @@ def figure_job(*, study_file: str, figure: str, tier: str, results_dir: str, sum
     hist = {Path(p).parent.name: pd.read_csv(p) for p in histories}
     if fig_spec.get("runs"):
         hist = {r: h for r, h in hist.items() if r in fig_spec["runs"]}
+    if kind in ("loss_curves", "loss_terms", "metric_curves") and not hist:
+        raise SisrError(f"{study_file}: figures.{figure}: no training history to plot (runs {fig_spec.get('runs')})")
     if kind == "loss_curves":
         fig = figures.loss_curves(hist, title=title)
     elif kind == "metric_curves":

@@ -23,7 +23,9 @@ from sisr.errors import ConfigError
 from sisr.losses import LossTerm, parse_terms
 
 # Columns of history.csv that early stopping and the best checkpoint can follow, and their natural mode.
-MONITORED_METRICS: dict[str, str] = {"val_loss": "min", "val_psnr_y": "max", "val_ssim_y": "max", "train_loss": "min"}
+# "epoch" (max) makes the last epoch the best one: what a GAN run reports (its adversarial loss is not in val_loss)
+MONITORED_METRICS: dict[str, str] = {"val_loss": "min", "val_psnr_y": "max", "val_ssim_y": "max", "train_loss": "min",
+                                     "epoch": "max"}
 
 
 @dataclass(frozen=True)
