@@ -31,7 +31,6 @@ def test_build_table_values():
 
 
 def test_formats(tmp_path):
-    long = write_table_paths = None
     out = {ext: tmp_path / f"t1.{ext}" for ext in ("csv", "md", "tex")}
     long = write_table(_summary_csv(tmp_path), SPEC, table="t1", out_csv=out["csv"], out_md=out["md"],
                        out_tex=out["tex"], tier_note="demo")
@@ -41,7 +40,6 @@ def test_formats(tmp_path):
     tex = out["tex"].read_text()
     assert r"\toprule" in tex and r"\bottomrule" in tex and r"100\%" in tex and r"an\_underscore" in tex
     assert pd.read_csv(out["csv"]).shape[0] == len(long)
-    del write_table_paths
 
 
 def _summary_csv(tmp_path):

@@ -149,7 +149,6 @@ def check_metric_names(metrics: Sequence[str]) -> None:
         raise SisrError(f"unknown metric(s) {unknown}; valid metrics: {', '.join(valid)}")
 
 
-_check_names = check_metric_names  # old private name, still used by sisr.jobs
 
 
 def evaluate_folders(

@@ -460,13 +460,11 @@ def _comparison_grid(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary:
         lr = downscale(hr, scale)
         lr_crop = lr[y // scale: (y + crop) // scale, x // scale: (x + crop) // scale]
         cols = [("LR (nearest)", np.repeat(np.repeat(lr_crop, scale, 0), scale, 1))]
-        row_psnr = summary_df.set_index(["run", "dataset"])
         for run in runs:
             sr = read_image(study_dir / run / "sr" / f"{dataset}_x{scale}" / f"{name}.png", mode="any")
             per_image = pd.read_csv(study_dir / run / "eval" / f"{dataset}_x{scale}.csv").set_index("image")
             psnr = per_image.loc[name, "psnr_y"] if "psnr_y" in per_image.columns else float("nan")
             cols.append((f"{run}\n{psnr:.2f} dB", sr[y: y + crop, x: x + crop]))
-        del row_psnr
         cols.append(("HR", crop_hr))
         panels.append((name, cols))
     return figures.comparison_grid(panels, title=f"{title}\n(PSNR-Y of the whole image, x{scale})")
