@@ -67,7 +67,8 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     single = len(items) == 1 and Path(args.input).is_file()
     first = read_image(items[0][0], mode="any")
     in_channels = 1 if first.ndim == 2 else 3
-    model = load_any_model(args.checkpoint or args.model, scale=args.scale, in_channels=in_channels, device=device)
+    model, _name = load_any_model(args.checkpoint or args.model, scale=args.scale, in_channels=in_channels,
+                                  device=device)
     trained_scale = getattr(model, "scale", args.scale)
     if trained_scale != args.scale:
         raise SisrError(f"--scale {args.scale}: the model {args.checkpoint or args.model} upscales x{trained_scale}")

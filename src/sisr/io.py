@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 import warnings
@@ -89,6 +90,13 @@ def write_image(path: str | os.PathLike, img: np.ndarray) -> None:
     fmt = "PNG" if path.suffix.lower() == ".png" else None
     with atomic_write(path) as fh:
         Image.fromarray(img).save(fh, format=fmt or Image.registered_extensions().get(path.suffix.lower(), "PNG"))
+
+
+def write_json(path: str | os.PathLike, obj: object) -> None:
+    """Write JSON atomically with sorted keys and a fixed layout (same object -> same bytes); paths as strings."""
+    with atomic_write(path, "w") as fh:
+        json.dump(obj, fh, indent=1, sort_keys=True, default=str)
+        fh.write("\n")
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:

@@ -17,7 +17,7 @@ import pandas as pd
 import yaml
 
 from sisr.errors import SisrError
-from sisr.io import atomic_write, write_image
+from sisr.io import atomic_write, write_image, write_json
 
 log = logging.getLogger("sisr")
 
@@ -63,11 +63,6 @@ def job_log(path: str | Path | None) -> Iterator[None]:
         finally:
             root.removeHandler(handler)
             sys.stdout, sys.stderr = out, err
-
-
-def write_json(path: str | Path, data: Mapping) -> None:
-    with atomic_write(path, "w") as fh:
-        json.dump(data, fh, indent=2, default=str)
 
 
 # ---------------------------------------------------------------------------------------------- data
@@ -171,15 +166,19 @@ def train_job(*, settings: Mapping, train_manifest: str, valid_manifest: str, ou
 
 
 def load_any_model(name_or_checkpoint: str, *, scale: int, in_channels: int, device):
-    """A registered non-learned model by name, or a trained model from its checkpoint."""
+    """A registered non-learned model by name, or a trained model from its checkpoint.
+
+    Returns ``(model, registered model name)``; a checkpoint names its model in the config it carries.
+    """
     from sisr.models import MODELS, create_model
 
     if name_or_checkpoint in MODELS and not Path(name_or_checkpoint).suffix:
-        return create_model(name_or_checkpoint, scale=scale, in_channels=in_channels).to(device)
+        model = create_model(name_or_checkpoint, scale=scale, in_channels=in_channels).to(device)
+        return model, name_or_checkpoint
     from sisr.training import load_model
 
-    model, _cfg = load_model(name_or_checkpoint, device)
-    return model
+    model, cfg = load_model(name_or_checkpoint, device)
+    return model, cfg.model
 
 
 def evaluate_pairs(model, pairs, *, scale: int, metrics: Sequence[str], sr_dir: str | Path, device: str = "auto",
@@ -249,15 +248,9 @@ def evaluate_job(*, study: str, run: str, model: str, checkpoint: str | None, da
         use_cache(weights_dir)
         _check_weights(metrics)
     dev = pick_device(device)
-    net = load_any_model(checkpoint or model, scale=scale, in_channels=in_channels, device=dev)
+    net, model_name = load_any_model(checkpoint or model, scale=scale, in_channels=in_channels, device=dev)
     pairs = get_dataset(dataset, root=root, split=split, scale=scale)
     df = evaluate_pairs(net, pairs, scale=scale, metrics=metrics, sr_dir=sr_dir, device=dev, in_channels=in_channels)
-    model_name = model
-    if checkpoint:
-        from sisr.training import load_model
-
-        _, cfg = load_model(checkpoint, "cpu")
-        model_name = cfg.model
     set_metrics = df.attrs.get("set_metrics", {})
     df.insert(0, "study", study)
     df.insert(1, "run", run)

@@ -32,7 +32,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from sisr.data.datasets import Pair, bad_item, building_dir, check_on_bad, get_dataset, load_image, write_json
+from sisr.data.datasets import Pair, bad_item, building_dir, check_on_bad, get_dataset, load_image
+from sisr.io import write_json
 from sisr.errors import ConfigError, DataError, ImageError
 from sisr.imresize import downscale
 

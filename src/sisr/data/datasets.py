@@ -38,7 +38,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import inspect
-import json
 import os
 import shutil
 import tempfile
@@ -52,7 +51,7 @@ import numpy as np
 from sisr.data.sources import BENCHMARK_SETS
 from sisr.errors import ConfigError, DataError, SisrError
 from sisr.imresize import downscale
-from sisr.io import atomic_write, list_images, read_image, write_image
+from sisr.io import list_images, read_image, write_image, write_json
 from sisr.metrics import rgb_to_y
 
 ON_BAD = ("error", "skip")
@@ -147,13 +146,6 @@ def building_dir(final: str | os.PathLike) -> Iterator[Path]:
     os.replace(tmp, final)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-
-
-def write_json(path: str | os.PathLike, obj: object) -> None:
-    """Write JSON atomically with sorted keys and a fixed layout (same object -> same bytes)."""
-    with atomic_write(path, "w") as fh:
-        json.dump(obj, fh, indent=1, sort_keys=True)
-        fh.write("\n")
 
 
 # ----------------------------------------------------------------------------------------------- pairing

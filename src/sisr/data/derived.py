@@ -36,10 +36,10 @@ import numpy as np
 from PIL import Image
 
 from sisr.data.datasets import (Pair, bad_item, building_dir, check_on_bad, get_dataset, load_image, lr_file_name,
-                                sha256_file, sha256_pixels, write_json)
+                                sha256_file, sha256_pixels)
 from sisr.errors import ConfigError, DataError, ImageError
 from sisr.imresize import downscale, imresize, modcrop
-from sisr.io import write_image
+from sisr.io import write_image, write_json
 
 DERIVED = ("residual_sweep", "rrdb_gan", "inverted_unet")
 
