@@ -58,7 +58,7 @@ def cmd_downscale(args: argparse.Namespace) -> int:
 def cmd_upscale(args: argparse.Namespace) -> int:
     import torch
 
-    from sisr.inference import pick_device, super_resolve
+    from sisr.inference import model_input, pick_device, super_resolve
     from sisr.io import read_image, write_image
     from sisr.jobs import load_any_model
 
@@ -67,14 +67,14 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     single = len(items) == 1 and Path(args.input).is_file()
     first = read_image(items[0][0], mode="any")
     in_channels = 1 if first.ndim == 2 else 3
-    model, _name = load_any_model(args.checkpoint or args.model, scale=args.scale, in_channels=in_channels,
-                                  device=device)
+    model, _name, model_channels = load_any_model(args.checkpoint or args.model, scale=args.scale,
+                                                  in_channels=in_channels, device=device)
     trained_scale = getattr(model, "scale", args.scale)
     if trained_scale != args.scale:
         raise SisrError(f"--scale {args.scale}: the model {args.checkpoint or args.model} upscales x{trained_scale}")
     with torch.no_grad():
         for path, stem in items:
-            lr = read_image(path, mode="any")
+            lr = model_input(read_image(path, mode="any"), model_channels)  # gray -> RGB model: repeated
             name = stem[: -len(f"x{args.scale}")] if stem.endswith(f"x{args.scale}") else stem
             sr = super_resolve(model, lr, scale=args.scale, device=device, tile=args.tile)
             out = _out_path(Path(args.output), name, single)

@@ -3,7 +3,9 @@
 Standard protocol (docs/REFERENCE.md): SR and HR as ``uint8``; HR cropped at the top-left to the SR size
 (the LR was made from ``modcrop(HR, scale)``); ``scale`` border pixels removed on each side; PSNR/SSIM on
 the Y channel (``*_y``) or on RGB (``*_rgb``). A grayscale image (``H x W``) is scored on its single
-channel by every metric.
+channel by every metric. A 3-channel SR of a grayscale HR (an RGB model given the gray LR repeated to three
+channels, as Set14 ``bridge``) is first reduced to one channel by :func:`sr_for_hr`: its full-range BT.601
+luma ``0.299 R + 0.587 G + 0.114 B``, rounded to uint8 (a gray SR, R = G = B, gives back its gray value).
 
 Two registries of metric functions:
 
@@ -126,13 +128,27 @@ def pair_folders(sr_dir: str | os.PathLike, hr_dir: str | os.PathLike, *, scale:
     return [(name, sr_files[name], hr_files[name]) for name in sorted(sr_files)]
 
 
+LUMA_601 = np.array([0.299, 0.587, 0.114])  # full-range BT.601 luma (the standard Y without 16..235)
+
+
+def sr_for_hr(sr: np.ndarray, hr: np.ndarray) -> np.ndarray:
+    """The SR image in the channels of the HR: a 3-channel SR of a grayscale HR becomes its full-range BT.601
+    luma (``0.299 R + 0.587 G + 0.114 B``, rounded to uint8), so that it is scored on the HR's own channel;
+    any other SR is returned as it is."""
+    if sr.ndim == 3 and sr.shape[2] == 3 and hr.ndim == 2:
+        return np.clip(np.rint(sr.astype(np.float64) @ LUMA_601), 0, 255).astype(np.uint8)
+    return sr
+
+
 def load_pair(sr_path: str | os.PathLike, hr_path: str | os.PathLike, *, scale: int) -> tuple[np.ndarray, np.ndarray]:
     """Read an SR and an HR image (``mode="any"``) and crop HR at the top-left to the SR size.
 
     The SR may be smaller than HR by less than ``scale`` pixels per side (HR not divisible by ``scale``);
-    any other size or channel mismatch raises SisrError naming both files and shapes.
+    a 3-channel SR of a grayscale HR is reduced to one channel (:func:`sr_for_hr`); any other size or channel
+    mismatch raises SisrError naming both files and shapes.
     """
     sr, hr = read_image(sr_path, mode="any"), read_image(hr_path, mode="any")
+    sr = sr_for_hr(sr, hr)
     h, w = sr.shape[:2]
     fits = 0 <= hr.shape[0] - h < scale and 0 <= hr.shape[1] - w < scale
     if not fits or sr.ndim != hr.ndim:

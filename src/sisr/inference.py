@@ -57,6 +57,19 @@ def _forward(model: nn.Module, x: torch.Tensor, tile: int | None, overlap: int, 
     return out
 
 
+def model_input(lr: np.ndarray, in_channels: int | None) -> np.ndarray:
+    """An LR image in the channels a model was trained on: a grayscale image repeated to 3 channels for an RGB
+    model (as the reference SR codebases do for Set14 ``bridge``), the BT.601 Y (rounded to uint8) of an RGB
+    image for a Y model; ``in_channels`` None (a channel-agnostic interpolation baseline): unchanged."""
+    if in_channels == 3 and lr.ndim == 2:
+        return np.repeat(lr[:, :, None], 3, axis=2)
+    if in_channels == 1 and lr.ndim == 3:
+        from sisr.data.datasets import to_y
+
+        return to_y(lr)
+    return lr
+
+
 FALLBACK_TILE, FALLBACK_OVERLAP = 256, 32  # LR pixels; the overlap exceeds the receptive radius of our models
 
 

@@ -168,17 +168,18 @@ def train_job(*, settings: Mapping, train_manifest: str, valid_manifest: str, ou
 def load_any_model(name_or_checkpoint: str, *, scale: int, in_channels: int, device):
     """A registered non-learned model by name, or a trained model from its checkpoint.
 
-    Returns ``(model, registered model name)``; a checkpoint names its model in the config it carries.
+    Returns ``(model, registered model name, input channels)``; a checkpoint names its model and the channels
+    it was trained on (1: Y, 3: RGB) in the config it carries; a non-learned baseline takes any channels (None).
     """
     from sisr.models import MODELS, create_model
 
     if name_or_checkpoint in MODELS and not Path(name_or_checkpoint).suffix:
         model = create_model(name_or_checkpoint, scale=scale, in_channels=in_channels).to(device)
-        return model, name_or_checkpoint
+        return model, name_or_checkpoint, None
     from sisr.training import load_model
 
     model, cfg = load_model(name_or_checkpoint, device)
-    return model, cfg.model
+    return model, cfg.model, cfg.in_channels
 
 
 def evaluate_pairs(model, pairs, *, scale: int, metrics: Sequence[str], sr_dir: str | Path, device: str = "auto",
@@ -187,7 +188,9 @@ def evaluate_pairs(model, pairs, *, scale: int, metrics: Sequence[str], sr_dir: 
 
     LR images the dataset does not ship are made from the HR with MATLAB-compatible bicubic (modcrop first).
     A single-channel model (``in_channels=1``) gets the Y channel (BT.601, rounded to uint8) of RGB images and is
-    scored against the Y of the HR. Returns one row per image: image, height, width, seconds (inference), one column
+    scored against the Y of the HR. An RGB model (``in_channels=3``) gets a grayscale LR repeated to 3 channels and
+    its output is scored on the grayscale HR's channel (``sisr.evaluation.sr_for_hr``); ``in_channels=None``
+    (an interpolation baseline) takes the LR as it is. Returns one row per image: image, height, width, seconds (inference), one column
     per metric; set-level metrics (FID) are in ``df.attrs["set_metrics"]``.
     """
     from sisr.data.datasets import to_y
@@ -195,7 +198,7 @@ def evaluate_pairs(model, pairs, *, scale: int, metrics: Sequence[str], sr_dir: 
 
     from sisr.evaluation import METRICS, SET_METRICS, check_metric_names, load_pair
     from sisr.imresize import downscale
-    from sisr.inference import pick_device, super_resolve
+    from sisr.inference import model_input, pick_device, super_resolve
     from sisr.io import read_image
 
     check_metric_names(metrics)
@@ -206,8 +209,7 @@ def evaluate_pairs(model, pairs, *, scale: int, metrics: Sequence[str], sr_dir: 
     for pair in pairs:
         hr_img = read_image(pair.hr, mode="any")
         lr = read_image(pair.lr, mode="any") if pair.lr else downscale(hr_img, scale)
-        if in_channels == 1 and lr.ndim == 3:
-            lr = to_y(lr)
+        lr = model_input(lr, in_channels)
         t0 = time.perf_counter()
         sr = super_resolve(model, lr, scale=scale, device=dev, tile=tile)
         if dev.type == "cuda":
@@ -248,9 +250,11 @@ def evaluate_job(*, study: str, run: str, model: str, checkpoint: str | None, da
         use_cache(weights_dir)
         _check_weights(metrics)
     dev = pick_device(device)
-    net, model_name = load_any_model(checkpoint or model, scale=scale, in_channels=in_channels, device=dev)
+    net, model_name, net_channels = load_any_model(checkpoint or model, scale=scale, in_channels=in_channels,
+                                                   device=dev)
     pairs = get_dataset(dataset, root=root, split=split, scale=scale)
-    df = evaluate_pairs(net, pairs, scale=scale, metrics=metrics, sr_dir=sr_dir, device=dev, in_channels=in_channels)
+    df = evaluate_pairs(net, pairs, scale=scale, metrics=metrics, sr_dir=sr_dir, device=dev,
+                        in_channels=in_channels if in_channels == 1 else net_channels)
     set_metrics = df.attrs.get("set_metrics", {})
     df.insert(0, "study", study)
     df.insert(1, "run", run)
