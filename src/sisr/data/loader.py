@@ -159,6 +159,16 @@ class TrainSource:
             lr_out[j], hr_out[j] = lr, hr
         return torch.from_numpy(lr_out), torch.from_numpy(hr_out)
 
+    def nbytes(self) -> int:
+        """Bytes of the decoded cache (what ``on_device`` copies)."""
+        return sum((self.cache.dir / f"{key}.u8").stat().st_size for key in ("hr", "lr"))
+
+    def on_device(self, device: str | torch.device):
+        """The same batches, cut on ``device`` from a copy of the whole cache there (sisr.data.device)."""
+        from sisr.data.device import DeviceTrainSource
+
+        return DeviceTrainSource(self, device)
+
     def batches(self, epoch: int, start_batch: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Yield batches ``start_batch .. len(self) - 1`` of ``epoch`` as uint8 NCHW tensors (lr, hr)."""
         if not 0 <= start_batch <= len(self):

@@ -194,9 +194,12 @@ class TrainConfig:
     epochs: number of epochs. batch_size, patch_size (LR side), epoch_def, augment (hflip | vflip | rot90):
     read by the data source that feeds the engine.
     early_stopping: None or EarlyStopping. best_metric: what makes checkpoint_best.pt.
-    grad_clip: None or the max total gradient norm. amp: off | bf16 | fp16 (CUDA only; on CPU training
+    grad_clip: None or the max total gradient norm. amp: auto | off | bf16 | fp16 (CUDA only; on CPU training
     runs in float32 and says so). channels_last: NHWC memory layout (faster convs on tensor cores).
-    compile: wrap the model in torch.compile. seed: seeds torch, numpy and random.
+    compile: wrap the model in torch.compile. cuda_graph: replay the whole step as a CUDA graph
+    (sisr.training.graphs). data_on_device: keep the training cache on the device and cut patches there
+    (sisr.data.device). amp ``auto`` and these four left null: the model's fastest measured mode on CUDA,
+    all off on the CPU (sisr.training.modes). seed: seeds torch, numpy and random.
     init_checkpoint: start the generator from this checkpoint's weights (a GAN run from its CNN).
     gan: None or GanConfig. val_every: validate every N epochs (and always after the last). val_ssim: also log
     val_ssim_y at every validation (it is logged anyway when early stopping or the best checkpoint follow it).
@@ -219,9 +222,11 @@ class TrainConfig:
     early_stopping: EarlyStopping | None = None
     best_metric: BestMetric = field(default_factory=BestMetric)
     grad_clip: float | None = None
-    amp: Literal["off", "bf16", "fp16"] = "off"
-    channels_last: bool = False
-    compile: bool = False
+    amp: Literal["auto", "off", "bf16", "fp16"] = "auto"
+    channels_last: bool | None = None
+    compile: bool | None = None
+    cuda_graph: bool | None = None
+    data_on_device: bool | None = None
     seed: int = 0
     init_checkpoint: str | None = None
     gan: GanConfig | None = None
@@ -251,6 +256,12 @@ class TrainConfig:
             raise ConfigError(f"{where}.grad_clip: expected a positive max norm or null, got {self.grad_clip}")
         if self.max_seconds is not None and self.max_seconds <= 0:
             raise ConfigError(f"{where}.max_seconds: expected > 0 or null, got {self.max_seconds}")
+        if self.cuda_graph:
+            clash = [what for what, on in (("a GAN", self.gan is not None), ("amp fp16", self.amp == "fp16"),
+                                           ("compile", bool(self.compile))) if on]
+            if clash:
+                raise ConfigError(f"{where}.cuda_graph: a CUDA graph of the step cannot be used with "
+                                  f"{' or '.join(clash)}; set cuda_graph: false or leave it out")
         adversarial = any(t.name == "adversarial" for t in self.loss)
         if adversarial != (self.gan is not None):
             raise ConfigError(f"{where}: an 'adversarial' loss term and a 'gan' section go together "

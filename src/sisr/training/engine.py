@@ -60,6 +60,8 @@ from sisr.losses import Loss, build_loss, discriminator_loss
 from sisr.provenance import provenance
 from sisr.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from sisr.training.config import OptimizerConfig, SchedulerConfig, TrainConfig
+from sisr.training.graphs import GraphedStep
+from sisr.training.modes import Mode, resolve as resolve_mode
 
 LAST, BEST, HISTORY, DONE = "checkpoint_last.pt", "checkpoint_best.pt", "history.csv", "train_done.json"
 
@@ -139,10 +141,21 @@ def autocast(device: torch.device, dtype: torch.dtype | None) -> torch.autocast:
     return torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
 
 
-def make_optimizer(cfg: OptimizerConfig, params: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
-    """``torch.optim.Adam`` or ``AdamW`` with the config's lr, betas, weight_decay and eps."""
+def make_optimizer(cfg: OptimizerConfig, params: Iterable[nn.Parameter], **options: Any) -> torch.optim.Optimizer:
+    """``torch.optim.Adam`` or ``AdamW`` with the config's lr, betas, weight_decay and eps.
+
+    options: implementation switches passed on (``fused``, ``foreach``, ``capturable``); the same update.
+    """
     cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[cfg.name]
-    return cls(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay, eps=cfg.eps)
+    return cls(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay, eps=cfg.eps, **options)
+
+
+def optimizer_options(device: torch.device, cuda_graph: bool = False) -> dict[str, bool]:
+    """Adam's implementation for ``device``: CUDA fused (one kernel per step), or capturable for a CUDA graph
+    (multi-tensor, step counters on the GPU); the CPU keeps torch's default."""
+    if device.type != "cuda":
+        return {}
+    return {"capturable": True, "foreach": True} if cuda_graph else {"fused": True}
 
 
 def make_scheduler(cfg: SchedulerConfig, optimizer: torch.optim.Optimizer,
@@ -388,7 +401,8 @@ def train(cfg: TrainConfig | dict, *, train_source: TrainSource,
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     dev = resolve_device(device)
-    amp_dtype = resolve_amp(cfg.amp, dev, log)
+    mode = resolve_mode(cfg, dev, cache_bytes=getattr(train_source, "nbytes", None), log=log)
+    amp_dtype = resolve_amp(mode.amp, dev, log)
     if dev.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
@@ -397,22 +411,28 @@ def train(cfg: TrainConfig | dict, *, train_source: TrainSource,
 
     # 1. Build everything: missing pretrained weights or a bad model argument fail here, not mid-run.
     loss_fn = build_loss(cfg.loss).to(dev)
-    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    memory_format = torch.channels_last if mode.channels_last else torch.contiguous_format
     model = create_model(cfg.model, scale=cfg.scale, in_channels=cfg.in_channels, **cfg.model_args)
     model = model.to(dev, memory_format=memory_format)
-    optimizer = make_optimizer(cfg.optimizer, model.parameters())
+    optimizer = make_optimizer(cfg.optimizer, model.parameters(), **optimizer_options(dev, mode.cuda_graph))
     scheduler = make_scheduler(cfg.scheduler, optimizer, cfg.epochs)
-    use_scaler = cfg.amp == "fp16" and amp_dtype is not None
+    use_scaler = mode.amp == "fp16" and amp_dtype is not None
     scaler = torch.amp.GradScaler(dev.type, enabled=use_scaler)
     disc = d_optimizer = d_scaler = None
     if cfg.gan is not None:
         disc = create_model(cfg.gan.discriminator, scale=cfg.scale, in_channels=cfg.in_channels,
                             **cfg.gan.discriminator_args).to(dev, memory_format=memory_format)
-        d_optimizer = make_optimizer(cfg.gan.optimizer or cfg.optimizer, disc.parameters())
+        d_optimizer = make_optimizer(cfg.gan.optimizer or cfg.optimizer, disc.parameters(), **optimizer_options(dev))
         d_scaler = torch.amp.GradScaler(dev.type, enabled=use_scaler)
     g_params = [p for p in model.parameters() if p.requires_grad]
     d_params = [p for p in disc.parameters() if p.requires_grad] if disc is not None else []
-    net = torch.compile(model) if cfg.compile else model  # validation uses the eager model (any image size)
+    net = torch.compile(model) if mode.compile else model  # validation uses the eager model (any image size)
+    graphed = None
+    if mode.cuda_graph:
+        graphed = GraphedStep(lambda lr, hr: generator_step(net, lr, hr, loss_fn=loss_fn, optimizer=optimizer,
+                                                            amp_dtype=amp_dtype, grad_clip=cfg.grad_clip), optimizer)
+    if mode.data_on_device:
+        train_source = train_source.on_device(dev)
     n_batches = len(train_source)
     if n_batches < 1:
         raise DataError(f"{out_dir}: the training source has no batches")
@@ -459,8 +479,8 @@ def train(cfg: TrainConfig | dict, *, train_source: TrainSource,
                                   f"{cfg.model!r} {cfg.model_args}: {exc}") from exc
             log(f"generator initialised from {cfg.init_checkpoint}")
     sums = {k: torch.tensor(v, dtype=torch.float64, device=dev) for k, v in progress.sums.items()}
-    log(f"training {cfg.model} ({count_parameters(model):,} parameters) on {device_name}, amp "
-        f"{amp_dtype or 'off'}, {n_batches} batches/epoch, {cfg.epochs} epochs, out {out_dir}")
+    log(f"training {cfg.model} ({count_parameters(model):,} parameters) on {device_name}, mode "
+        f"{_mode_text(mode)}, {n_batches} batches/epoch, {cfg.epochs} epochs, out {out_dir}")
 
     def save_best(epoch: int) -> None:
         save_checkpoint(best_path, {"kind": "best", "model": best_state, "config": cfg.to_dict(),
@@ -503,10 +523,13 @@ def train(cfg: TrainConfig | dict, *, train_source: TrainSource,
             _set_trainable(disc, d_params, not train_g)
             bar = _progress_bar(n_batches, progress.batch, f"epoch {epoch + 1}/{cfg.epochs}", interactive)
             for lr_u8, hr_u8 in train_source.batches(epoch, start_batch=progress.batch):
-                lr, hr = to_float(lr_u8, dev, cfg.channels_last), to_float(hr_u8, dev, cfg.channels_last)
-                sr, values = generator_step(net, lr, hr, loss_fn=loss_fn, optimizer=optimizer if train_g else None,
-                                            scaler=scaler, amp_dtype=amp_dtype, grad_clip=cfg.grad_clip,
-                                            discriminator=disc)
+                lr, hr = to_float(lr_u8, dev, mode.channels_last), to_float(hr_u8, dev, mode.channels_last)
+                if graphed is not None:
+                    sr, values = graphed(lr, hr)
+                else:
+                    sr, values = generator_step(net, lr, hr, loss_fn=loss_fn, optimizer=optimizer if train_g else None,
+                                                scaler=scaler, amp_dtype=amp_dtype, grad_clip=cfg.grad_clip,
+                                                discriminator=disc)
                 if disc is not None:
                     values["d_loss"] = discriminator_step(disc, sr, hr, optimizer=None if train_g else d_optimizer,
                                                           scaler=d_scaler, amp_dtype=amp_dtype,
@@ -543,6 +566,8 @@ def train(cfg: TrainConfig | dict, *, train_source: TrainSource,
                                 f"but its len() is {n_batches}")
 
             # End of epoch: history row, validation, best checkpoint, scheduler, files.
+            if dev.type == "cuda":
+                torch.cuda.synchronize(dev)  # the epoch's queued GPU work belongs to its training time
             tick()
             train_seconds = progress.epoch_seconds
             steps = max(progress.epoch_steps, 1)
@@ -558,7 +583,7 @@ def train(cfg: TrainConfig | dict, *, train_source: TrainSource,
             final = epoch + 1 == cfg.epochs or progress.stop_reason is not None
             if (epoch + 1) % cfg.val_every == 0 or final:
                 row.update(validate(model, valid_source, loss_fn, scale=cfg.scale, device=dev, amp_dtype=amp_dtype,
-                                    channels_last=cfg.channels_last, with_ssim=with_ssim))
+                                    channels_last=mode.channels_last, with_ssim=with_ssim))
             tick()
             row["seconds"] = progress.epoch_seconds
             row["samples_per_s"] = progress.epoch_samples / train_seconds if train_seconds > 0 else math.nan
@@ -595,13 +620,18 @@ def train(cfg: TrainConfig | dict, *, train_source: TrainSource,
                          gpu_hours=progress.seconds_total / 3600 if dev.type == "cuda" else 0.0,
                          history=progress.history)
     summary = {k: _json_value(v) for k, v in asdict(result).items() if k not in ("out_dir", "history")}
-    summary.update({"best_mode": progress.best.mode, "epochs_planned": cfg.epochs, "iterations": progress.iteration,
+    summary.update({"mode": mode.to_dict(), "best_mode": progress.best.mode, "epochs_planned": cfg.epochs, "iterations": progress.iteration,
                     "provenance": provenance({"device": device_name}), "config": cfg.to_dict()})
     with atomic_write(out_dir / DONE, "w") as fh:
         json.dump(summary, fh, indent=2)
     log(f"done: {result.stop_reason} after {result.epochs_run} epochs, best {result.best_metric} "
         f"{result.best_value} at epoch {result.best_epoch}, {result.seconds:.1f} s")
     return result
+
+
+def _mode_text(mode: Mode) -> str:
+    on = [name for name in ("channels_last", "compile", "cuda_graph", "data_on_device") if getattr(mode, name)]
+    return "+".join([mode.amp if mode.amp != "off" else "fp32"] + on)
 
 
 def _progress_bar(total: int, initial: int, desc: str, interactive: bool):
