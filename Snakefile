@@ -4,20 +4,23 @@
 #   snakemake --cores all --config tier=paper  # the studies' own settings (downloads DIV2K etc.; GPUs)
 #   snakemake --profile profiles/slurm ...     # on a SLURM cluster (see README)
 #
-# Path scheme (config keys in <>; wildcards in {}):
+# Path scheme (config keys in <>; wildcards in {}). Every tier writes its own results and logs under <tier>/, so
+# tiers live side by side (running the quick tier after the demo leaves the demo's results as they are); data,
+# caches and pretrained weights do not depend on the tier and are shared:
 #   <data_dir>/downloads/{archive}                           verified archives (downloads are local rules)
 #   <data_dir>/datasets/{dataset}/ready.json                 a dataset extracted or materialised, with manifest
 #   <data_dir>/cache/{dataset}/{split}/x{scale}/manifest.json  decoded uint8 HR/LR arrays for training/evaluation
 #   <weights_dir>/hub/checkpoints/{file}                     pretrained backbones (TORCH_HOME layout)
-#   <results_dir>/{study}/{run}/checkpoint_{last,best}.pt    checkpoints, with the resolved config inside
-#   <results_dir>/{study}/{run}/history.csv                  one row per epoch (losses, val metrics, lr, time)
-#   <results_dir>/{study}/{run}/eval/{evalset}_x{scale}.csv  per-image metrics ({run} may be a baseline)
-#   <results_dir>/{study}/{run}/sr/{evalset}_x{scale}/       SR images (PNG)
-#   <results_dir>/{study}/summary.csv                        one row per (run, dataset, scale): the tidy table
-#   <results_dir>/{study}/tables/{table}.{csv,md,tex}        the study's tables, claimed beside ours
-#   <results_dir>/{study}/figures/{figure}.{png,pdf}         the study's figures
-#   <results_dir>/{study}/REPORT.md                          which claims reproduce
-#   <logs_dir>/{rule}/{study}/{run}.log                      one log per job
+#   <results_dir>/<tier>/{study}/{run}/checkpoint_{last,best}.pt    checkpoints, with the resolved config inside
+#   <results_dir>/<tier>/{study}/{run}/history.csv                  one row per epoch (losses, val metrics, lr, time)
+#   <results_dir>/<tier>/{study}/{run}/eval/{evalset}_x{scale}.csv  per-image metrics ({run} may be a baseline)
+#   <results_dir>/<tier>/{study}/{run}/sr/{evalset}_x{scale}/       SR images (PNG)
+#   <results_dir>/<tier>/{study}/summary.csv                        one row per (run, dataset, scale): the tidy table
+#   <results_dir>/<tier>/{study}/tables/{table}.{csv,md,tex}        the study's tables, claimed beside ours
+#   <results_dir>/<tier>/{study}/figures/{figure}.{png,pdf}         the study's figures
+#   <results_dir>/<tier>/{study}/REPORT.md                          which claims reproduce
+#   <results_dir>/<tier>/leaderboard/leaderboard.{csv,md,tex}, psnr_vs_cost.{png,pdf}   every model with its cost
+#   <logs_dir>/<tier>/{rule}/{study}/{run}.log               one log per job (data and weights jobs: <logs_dir>/{rule}/)
 
 from snakemake.utils import min_version
 

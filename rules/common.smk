@@ -16,9 +16,10 @@ from sisr.weights import WEIGHTS as WEIGHT_SPECS
 from sisr.data.sources import ARCHIVES, archives_for
 
 CFG = load_config(config)
-DATA = CFG["data_dir"]
-RES = CFG["results_dir"]
-LOGS = CFG["logs_dir"]
+DATA = CFG["data_dir"]  # shared by every tier: downloads, datasets, caches
+RES = f"{CFG['results_dir']}/{CFG['tier']}"  # each tier has its own results: tiers never overwrite each other
+LOGS = CFG["logs_dir"]  # logs of the data and weights jobs (shared by every tier)
+TIER_LOGS = f"{CFG['logs_dir']}/{CFG['tier']}"  # logs of the tier's own jobs (train, evaluate, tables, ...)
 WEIGHTS = CFG["weights_dir"]
 
 STUDIES = {

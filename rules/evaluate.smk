@@ -22,7 +22,7 @@ rule evaluate:
         mem_mb=8000,
         runtime=60,
     log:
-        f"{LOGS}/evaluate/{{study}}/{{run}}_{{evalset}}_x{{scale}}.log",
+        f"{TIER_LOGS}/evaluate/{{study}}/{{run}}_{{evalset}}_x{{scale}}.log",
     conda:
         "../envs/sisr.yaml"
     script:
@@ -39,7 +39,7 @@ rule summarize:
         tier=CFG["tier"],
     localrule: True
     log:
-        f"{LOGS}/summarize/{{study}}/summary.log",
+        f"{TIER_LOGS}/summarize/{{study}}/summary.log",
     conda:
         "../envs/sisr.yaml"
     script:

@@ -18,7 +18,7 @@ rule table:
         tier=CFG["tier"],
     localrule: True
     log:
-        f"{LOGS}/table/{{study}}/{{table}}.log",
+        f"{TIER_LOGS}/table/{{study}}/{{table}}.log",
     conda:
         "../envs/sisr.yaml"
     script:
@@ -42,7 +42,7 @@ rule figure:
         results_dir=results_dir_of_summary,
     localrule: True
     log:
-        f"{LOGS}/figure/{{study}}/{{figure}}.log",
+        f"{TIER_LOGS}/figure/{{study}}/{{figure}}.log",
     conda:
         "../envs/sisr.yaml"
     script:
@@ -63,7 +63,7 @@ rule claims_report:
         tier=CFG["tier"],
     localrule: True
     log:
-        f"{LOGS}/claims_report/{{study}}/report.log",
+        f"{TIER_LOGS}/claims_report/{{study}}/report.log",
     conda:
         "../envs/sisr.yaml"
     script:
@@ -83,7 +83,7 @@ rule leaderboard:
         caption=leaderboard_caption,
         datasets=[r.label for r in LEADERBOARD],
     log:
-        f"{LOGS}/leaderboard/leaderboard.log",
+        f"{TIER_LOGS}/leaderboard/leaderboard.log",
     conda:
         "../envs/sisr.yaml"
     script:

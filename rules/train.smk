@@ -21,7 +21,7 @@ rule train:
         runtime=train_runtime,
         cpus_per_task=train_cpus,
     log:
-        f"{LOGS}/train/{{study}}/{{run}}.log",
+        f"{TIER_LOGS}/train/{{study}}/{{run}}.log",
     conda:
         "../envs/sisr.yaml"
     script:

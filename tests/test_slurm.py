@@ -170,7 +170,7 @@ def test_ci_demo_through_slurm_resumes_a_terminated_training_job(slurm_env, tmp_
     profile = edit_site_settings(tmp_path / "profile", {"slurm_partition": "gpu", "constraint": "fakegpu"})
     command = snakemake_command(tmp_path, configfile, "--retries", "1", "--latency-wait", "5",
                                 "--slurm-init-seconds-before-status-checks", "5", profile=profile)
-    victim_log = tmp_path / "logs" / "train" / STUDY / f"{VICTIM}.log"
+    victim_log = tmp_path / "logs" / "ci" / "train" / STUDY / f"{VICTIM}.log"
     with open(tmp_path / "snakemake.out", "w") as out:
         proc = subprocess.Popen(command, cwd=tmp_path, env=slurm_env, stdout=out, stderr=subprocess.STDOUT)
         try:
@@ -187,7 +187,7 @@ def test_ci_demo_through_slurm_resumes_a_terminated_training_job(slurm_env, tmp_
 
     # The workflow's products are all there.
     spec = yaml.safe_load(study_file.read_text())
-    results = tmp_path / "results" / STUDY
+    results = tmp_path / "results" / "ci" / STUDY
     expected = [results / "summary.csv", results / "REPORT.md"]
     expected += [results / "tables" / f"{t}.{ext}" for t in spec.get("tables", {}) for ext in ("csv", "md", "tex")]
     expected += [results / "figures" / f"{f}.png" for f in spec.get("figures", {})]

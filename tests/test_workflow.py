@@ -50,8 +50,8 @@ STUDY_RUNS = {
     "espcn": {"bicubic", "espcn", "srcnn", "resnet_small"},
     "srresnet_edsr": {"bicubic", "srresnet", "edsr_l1", "edsr_mse"},
     "residual_sweep": {"bicubic", "refiner_b1_c8", "plain_b1_c8"},
-    "rrdb_gan": {"nearest", "bilinear", "cnn_b2", "gan_triad"},
-    "inverted_unet": {"bicubic", "unet_lpips", "espcn_lpips"},
+    "rrdb_gan": {"nearest", "bilinear", "cnn_b2", "gan_l1_adv"},
+    "inverted_unet": {"bicubic", "unet_mse", "espcn_mse"},
 }
 
 
@@ -65,7 +65,7 @@ def test_ci_tier_of_every_study_end_to_end(tmp_path):
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
     spec_dir = ROOT / "studies"
     for name, runs in STUDY_RUNS.items():
-        study = tmp_path / "results" / name
+        study = tmp_path / "results" / "ci" / name
         summary = pd.read_csv(study / "summary.csv")
         assert set(summary["run"]) == runs, name
         for col in ("study", "run", "model", "dataset", "scale", "n_images", "psnr_y", "ssim_y"):
@@ -79,18 +79,18 @@ def test_ci_tier_of_every_study_end_to_end(tmp_path):
             assert (study / "figures" / f"{fig}.png").stat().st_size > 5000, (name, fig)
         assert "Claims audit" in (study / "REPORT.md").read_text()
         for run in runs - {"bicubic", "nearest", "bilinear"}:
-            epochs = 3 if run == "gan_triad" else 2
+            epochs = 3 if run == "gan_l1_adv" else 2
             hist = pd.read_csv(study / run / "history.csv")
             assert len(hist) == epochs and hist["train_loss"].notna().all(), (name, run)
             assert json.loads((study / run / "train_done.json").read_text())["epochs_run"] == epochs
-    gan = pd.read_csv(tmp_path / "results" / "rrdb_gan" / "gan_triad" / "history.csv")
+    gan = pd.read_csv(tmp_path / "results" / "ci" / "rrdb_gan" / "gan_l1_adv" / "history.csv")
     assert list(gan["phase"]) == ["d_warmup", "g", "d"] and gan["d_loss"].notna().all()
-    assert "generator initialised from" in (tmp_path / "logs" / "train" / "rrdb_gan" / "gan_triad.log").read_text()
-    espcn = tmp_path / "results" / "espcn"
+    assert "generator initialised from" in (tmp_path / "logs" / "ci" / "train" / "rrdb_gan" / "gan_l1_adv.log").read_text()
+    espcn = tmp_path / "results" / "ci" / "espcn"
     table = (espcn / "tables" / "table1.md").read_text()
     assert "30.28 (quoted)" in table and "vs 30.57" in table
     assert "sisr-bench: study 'espcn'" in res.stdout + res.stderr
-    board = pd.read_csv(tmp_path / "results" / "leaderboard" / "leaderboard.csv")
+    board = pd.read_csv(tmp_path / "results" / "ci" / "leaderboard" / "leaderboard.csv")
     assert {"params", "gflops_per_mp", "psnr_y", "train_hours"} <= set(board.columns)
     assert {"espcn/espcn", "rrdb_gan/cnn_b2", "bicubic"} <= set(board["method"])
     assert (board["method"] == "bicubic").sum() == 2  # once per (set, scale): x4 and the x2 of inverted_unet
@@ -100,3 +100,37 @@ def test_ci_tier_of_every_study_end_to_end(tmp_path):
     assert rep.returncode == 0, rep.stdout[-3000:] + rep.stderr[-3000:]
     html = (tmp_path / "report.html").read_text(errors="replace")
     assert "table1" in html and "fig3_examples" in html and "Standard protocol" in html
+
+    # Tiers live side by side: a second tier in the same folder writes results/demo/ and logs/demo/, reuses the
+    # shared data caches, leaves every file of the ci tier untouched, and leaves the ci tier up to date.
+    ci_files = {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in (tmp_path / "results" / "ci").rglob("*")
+                if p.is_file()}
+    demo = tmp_path / "demo.yaml"
+    demo.write_text(yaml.safe_dump({"tier": "demo", "studies": ["espcn"], "studies_dir": str(ROOT / "studies"),
+                                    "figures": ["png"], "leaderboard": False,
+                                    "train_overrides": {"epochs": 1, "epoch_def": {"kind": "iterations", "n": 2}}}))
+    res = snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile", str(demo))
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
+    assert "rule build_cache" not in res.stdout + res.stderr  # the data caches are shared by the tiers
+    assert (tmp_path / "results" / "demo" / "espcn" / "tables" / "table1.md").is_file()
+    assert (tmp_path / "logs" / "demo" / "train" / "espcn" / "espcn.log").is_file()
+    assert len(pd.read_csv(tmp_path / "results" / "demo" / "espcn" / "espcn" / "history.csv")) == 1
+    after = {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in ci_files}
+    assert after == ci_files, [str(p) for p in ci_files if after[p] != ci_files[p]]
+    again = snakemake("-n", "--cores", "1", "--directory", str(tmp_path), "--configfile", str(cfg))
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr, again.stdout[-3000:]
+
+
+def test_tiers_write_to_disjoint_paths(tmp_path):
+    """Every output and log of one tier lies under results/<tier>/ or logs/<tier>/ (or the shared data/)."""
+    outputs = {}
+    for tier in ("ci", "demo"):
+        res = snakemake("-n", "--cores", "1", "--directory", str(tmp_path), "--configfile", str(ROOT / "config.yaml"),
+                        "--config", f"studies_dir={ROOT / 'studies'}", f"tier={tier}", "studies=all")
+        assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+        paths = {p.strip() for line in res.stdout.splitlines() if line.startswith(("    output:", "    log:"))
+                 for p in line.split(":", 1)[1].split(",")}
+        own = {p for p in paths if not p.startswith(("data/", "logs/prepare/", "logs/build_cache/"))}
+        assert own and all(p.startswith((f"results/{tier}/", f"logs/{tier}/")) for p in own), sorted(own)[:5]
+        outputs[tier] = own
+    assert not outputs["ci"] & outputs["demo"]

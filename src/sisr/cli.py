@@ -2,7 +2,7 @@
 
     sisr downscale --scale 4 HR_DIR LR_DIR            MATLAB-compatible bicubic (default) or PIL
     sisr upscale --model bicubic --scale 4 LR_DIR SR_DIR
-    sisr upscale --checkpoint results/espcn/espcn/checkpoint_best.pt --scale 4 LR_DIR SR_DIR
+    sisr upscale --checkpoint results/demo/espcn/espcn/checkpoint_best.pt --scale 4 LR_DIR SR_DIR
     sisr evaluate --scale 4 SR_DIR HR_DIR [--metrics psnr_y,ssim_y] [--csv out.csv]
     sisr models [--scale 4]
     sisr fetch-weights [--dest weights] [--mirror URL_OR_DIR] [NAME ...]
