@@ -173,3 +173,47 @@ def test_errors():
         modcrop(img, 1.5)
     with pytest.raises(SisrError, match=r"N x C x H x W"):
         imresize_torch(torch.zeros(3, 8, 8), 0.5)
+
+
+def _tap_by_tap(img: np.ndarray, out_shape: tuple[int, int], scales: tuple[float, float], kernel: str) -> np.ndarray:
+    """The plain algorithm (one gather and multiply-add per tap, float64), as the kernels were before they
+    were rewritten as banded matrix products."""
+    from sisr.imresize import _contributions
+
+    out = img.astype(np.float64)
+    for axis in ((0, 1) if scales[0] <= scales[1] else (1, 0)):
+        weights, indices = _contributions(out.shape[axis], out_shape[axis], scales[axis], kernel, True)
+        moved = np.moveaxis(out, axis, 0)
+        acc = np.zeros((out_shape[axis], *moved.shape[1:]))
+        for k in range(weights.shape[1]):
+            acc += weights[:, k].reshape(-1, *[1] * (moved.ndim - 1)) * moved[indices[:, k]]
+        if img.dtype == np.uint8:
+            acc = np.floor(np.clip(acc, 0.0, 255.0) + 0.5)
+        out = np.moveaxis(acc, 0, axis)
+    return out.astype(np.uint8) if img.dtype == np.uint8 else out
+
+
+@pytest.mark.parametrize("kernel", ["cubic", "linear", "box", "nearest"])
+@pytest.mark.parametrize("out_shape", [(60, 44), (40, 30), (27, 20), (20, 15), (16, 11), (240, 176), (180, 132),
+                                       (120, 88), (50, 11), (13, 150)])
+def test_banded_kernels_equal_tap_by_tap(kernel, out_shape, rng):
+    img = rng.integers(0, 256, size=(60, 44, 3), dtype=np.uint8)
+    img[:20] = 0  # flat and saturated areas, where rounding and clipping matter
+    img[20:25] = 255
+    scales = (out_shape[0] / 60, out_shape[1] / 44)
+    np.testing.assert_array_equal(imresize(img, output_shape=out_shape, kernel=kernel),
+                                  _tap_by_tap(img, out_shape, scales, kernel))
+    np.testing.assert_array_equal(imresize(img[:, :, 1], output_shape=out_shape, kernel=kernel),
+                                  _tap_by_tap(img[:, :, 1], out_shape, scales, kernel))
+    floats = img.astype(np.float64) / 7.0
+    np.testing.assert_allclose(imresize(floats, output_shape=out_shape, kernel=kernel),
+                               _tap_by_tap(floats, out_shape, scales, kernel), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_dyadic_factors_run_in_float32_exactly(scale):
+    from sisr.imresize import _exact_in_float32
+
+    assert _exact_in_float32(100, 100 * scale, float(scale), "cubic", True)
+    assert _exact_in_float32(100 * scale, 100, 1 / scale, "cubic", True)
+    assert not _exact_in_float32(100, 300, 3.0, "cubic", True)  # x3: weights with a factor 1/27, float64

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from sisr import banded
 from sisr.errors import SisrError
 
 
@@ -105,18 +106,98 @@ def _contributions(
     return weights, indices
 
 
-def _resize_along(img: np.ndarray, axis: int, out_length: int, scale: float, kernel: str, antialias: bool,
-                  round_u8: bool) -> np.ndarray:
-    """One 1-D pass along ``axis`` (0 = height, 1 = width) of a float64 image."""
-    weights, indices = _contributions(img.shape[axis], out_length, scale, kernel, antialias)
-    moved = np.moveaxis(img, axis, 0)
-    out = np.zeros((out_length, *moved.shape[1:]), dtype=np.float64)
-    expand = (slice(None),) + (None,) * (moved.ndim - 1)
-    for k in range(weights.shape[1]):  # a few taps; each step is a vectorised gather + multiply-add
-        out += weights[:, k][expand] * moved[indices[:, k]]
-    if round_u8:  # MATLAB: round half away from zero (all values >= 0 after the clip) and saturate
-        out = np.floor(np.clip(out, 0.0, 255.0) + 0.5)
-    return np.moveaxis(out, 0, axis)
+BLOCK = 8  # output samples per banded block (measured fastest on 2040 x 1356 images: docs/BENCHMARKS.md)
+
+
+@functools.lru_cache(maxsize=128)
+def _blocks(in_length: int, out_length: int, scale: float, kernel: str, antialias: bool, channels: int,
+            dtype: type) -> tuple[banded.Block, ...]:
+    weights, indices = _contributions(in_length, out_length, scale, kernel, antialias)
+    return banded.make_blocks(weights, indices, BLOCK, channels, dtype=dtype)
+
+
+@functools.lru_cache(maxsize=128)
+def _exact_in_float32(in_length: int, out_length: int, scale: float, kernel: str, antialias: bool) -> bool:
+    """Whether a pass on integers 0..255 is computed exactly in float32 (then in any order, as in float64).
+
+    True when every weight is a multiple of 2^-15 and 255 times the sum of a row's |weights| is below 2^9:
+    every product and partial sum is then a multiple of 2^-15 below 2^9 in magnitude, which float32 (24-bit
+    significand) holds exactly. This is the case for the factors 2, 4 (and 1/2, 1/4) of the cubic, linear and
+    box kernels, whose weights are dyadic fractions; factor 3 is computed in float64.
+    """
+    weights, _ = _contributions(in_length, out_length, scale, kernel, antialias)
+    scaled = weights * 2.0**15
+    return bool(np.all(scaled == np.round(scaled)) and np.all(255.0 * np.abs(weights).sum(axis=1) < 2.0**9))
+
+
+TIE = 1e-9  # float64 passes: values this close to a half integer are recomputed tap by tap (see _rounding)
+
+
+def _rounding(x: np.ndarray, weights: np.ndarray, indices: np.ndarray, axis: int, channels: int, exact: bool,
+              to_uint8: bool) -> Callable[[np.ndarray, banded.Block], np.ndarray]:
+    """The ``then`` of a uint8 pass over ``x`` (``H x (W * C)``): MATLAB's rounding of each block of results.
+
+    MATLAB rounds half away from zero (values >= 0 after the clip) and saturates to 0..255. ``to_uint8``:
+    the block is about to be stored in a uint8 array, whose cast truncates, so adding 0.5 and clipping is
+    enough; otherwise the block is floored in place and stays float.
+
+    A float64 pass sums its products in another order than MATLAB's tap-by-tap loop; the sums differ by a
+    few units in the last place, which changes the rounding only for a value within that distance of a
+    half integer. Such values (within ``TIE``) are recomputed tap by tap in MATLAB's order, so that every
+    pixel equals the plain algorithm's. Exact passes (float32 for the dyadic factors) need no check.
+    """
+    def then(values: np.ndarray, block: banded.Block) -> np.ndarray:
+        if not exact:
+            near = np.abs(values - np.floor(values) - 0.5) < TIE
+            if near.any():
+                i, j = np.nonzero(near)
+                if axis == 0:  # values[i, j] is output row block.o0 + i, column j
+                    out_pos = block.o0 + i
+                    gather = lambda k: x[indices[out_pos, k], j]  # noqa: E731
+                else:  # values[i, j] is row i, value block.o0 + j of the interleaved output
+                    out_pos, channel = divmod(block.o0 + j, channels)
+                    gather = lambda k: x[i, indices[out_pos, k] * channels + channel]  # noqa: E731
+                acc = np.zeros(len(i))
+                for k in range(weights.shape[1]):
+                    acc += weights[out_pos, k] * gather(k)
+                values[i, j] = acc
+        values += 0.5
+        if not to_uint8:
+            np.floor(values, out=values)
+        return np.clip(values, 0.0, 255.0, out=values)
+
+    return then
+
+
+def _pass_dtype(in_length: int, out_length: int, scale: float, kernel: str, antialias: bool, round_u8: bool) -> type:
+    exact32 = round_u8 and _exact_in_float32(in_length, out_length, scale, kernel, antialias)
+    return np.float32 if exact32 else np.float64
+
+
+def _resize_height(x: np.ndarray, out_length: int, scale: float, kernel: str, antialias: bool,
+                   round_u8: bool) -> np.ndarray:
+    """One 1-D pass along the height of ``x``, an ``H x (W * C)`` array (float64, or float32 when exact)."""
+    args = (x.shape[0], out_length, scale, kernel, antialias)
+    dtype = _pass_dtype(*args, round_u8)
+    x = x.astype(dtype, copy=False)
+    out = np.empty((out_length, x.shape[1]), dtype)
+    then = _rounding(x, *_contributions(*args), 0, 1, dtype == np.float32, False) if round_u8 else None
+    return banded.along_rows(_blocks(*args, 1, dtype), x, out, then)
+
+
+def _resize_width(x: np.ndarray, channels: int, out_length: int, scale: float, kernel: str, antialias: bool,
+                  round_u8: bool, last: bool) -> np.ndarray:
+    """One 1-D pass along the width of ``x``, an ``H x (W * C)`` array (channels interleaved).
+
+    ``last`` with ``round_u8``: the result is the final uint8 array.
+    """
+    args = (x.shape[1] // channels, out_length, scale, kernel, antialias)
+    dtype = _pass_dtype(*args, round_u8)
+    x = x.astype(dtype, copy=False)
+    to_uint8 = round_u8 and last
+    out = np.empty((x.shape[0], out_length * channels), np.uint8 if to_uint8 else dtype)
+    then = _rounding(x, *_contributions(*args), 1, channels, dtype == np.float32, to_uint8) if round_u8 else None
+    return banded.along_columns(_blocks(*args, channels, dtype), x, out, then)
 
 
 def _output_shape_and_scales(
@@ -169,11 +250,18 @@ def imresize(
     if not (is_u8 or np.issubdtype(img.dtype, np.floating)):
         raise SisrError(f"imresize: expected uint8 or floating-point input, got {img.dtype}")
     out_shape, scales = _output_shape_and_scales(img.shape[:2], scale, output_shape)
-    out = img.astype(np.float64)
-    order = (0, 1) if scales[0] <= scales[1] else (1, 0)  # smaller factor first; height first on ties
-    for axis in order:
-        out = _resize_along(out, axis, out_shape[axis], scales[axis], name, antialias, round_u8=is_u8)
-    return out.astype(np.uint8) if is_u8 else out
+    h, w = img.shape[:2]
+    c = 1 if img.ndim == 2 else img.shape[2]
+    x = img.reshape(h, w * c) if is_u8 else img.reshape(h, w * c).astype(np.float64)  # channels interleaved
+    height_first = scales[0] <= scales[1]  # smaller factor first; height first on ties
+    if height_first:
+        x = _resize_height(x, out_shape[0], scales[0], name, antialias, is_u8)
+        x = _resize_width(x, c, out_shape[1], scales[1], name, antialias, is_u8, last=True)
+    else:
+        x = _resize_width(x, c, out_shape[1], scales[1], name, antialias, is_u8, last=False)
+        x = _resize_height(x, out_shape[0], scales[0], name, antialias, is_u8)
+        x = x.astype(np.uint8) if is_u8 else x
+    return x.reshape(out_shape if img.ndim == 2 else (*out_shape, c))
 
 
 def downscale(img: np.ndarray, scale: int, *, method: str = "matlab") -> np.ndarray:
