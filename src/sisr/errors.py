@@ -19,3 +19,7 @@ class MissingWeightsError(SisrError):
 
 class DataError(SisrError):
     """A dataset is incomplete or inconsistent (missing LR file, image smaller than the patch, ...)."""
+
+
+class DivergenceError(SisrError):
+    """A training run diverged (loss not finite, or far above its first batch's) under ``divergence.policy: fail``."""

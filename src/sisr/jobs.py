@@ -57,6 +57,9 @@ def job_log(path: str | Path | None) -> Iterator[None]:
         root.setLevel(logging.INFO)
         try:
             yield
+        except SisrError as exc:  # bad input or a diverged run: one line in the log and on the console, no traceback
+            print(f"ERROR: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
         except Exception as exc:  # the log names the failure, Snakemake shows the log path
             print(f"ERROR: {type(exc).__name__}: {exc}", file=sys.stderr)
             raise
@@ -159,7 +162,7 @@ def train_job(*, settings: Mapping, train_manifest: str, valid_manifest: str, ou
         patches_per_image=n if kind == "patches_per_image" else None, iterations=n if kind == "iterations" else None,
     )
     valid_source = open_valid_source(Path(valid_manifest).parent, scale=cfg.scale)
-    train(cfg, train_source=train_source, valid_source=valid_source, out_dir=out_dir, device=device)
+    train(cfg, train_source=train_source, valid_source=valid_source, out_dir=out_dir, device=device, name=where)
 
 
 # ---------------------------------------------------------------------------------------------- evaluation
@@ -280,11 +283,34 @@ def _check_weights(metrics: Sequence[str]) -> None:
 
 
 NON_METRIC_COLUMNS = ("study", "run", "model", "dataset", "scale", "image", "height", "width", "seconds", "tier",
-                      "hr_path", "device", "color")
+                      "hr_path", "device", "color", "status")
+
+
+def train_status(run_dir: str | Path) -> str:
+    """How a run's training ended (train_done.json's stop_reason: completed, early_stopping, max_seconds,
+    diverged); "" for a baseline (no training)."""
+    done = Path(run_dir) / "train_done.json"
+    return json.loads(done.read_text()).get("stop_reason", "") if done.is_file() else ""
+
+
+def diverged_runs(study_dir: str | Path, runs: Sequence[str]) -> dict[str, str]:
+    """run -> "epoch E: reason" for the runs whose training ended diverged (``divergence.policy: record``)."""
+    out = {}
+    for run in runs:
+        done = Path(study_dir) / run / "train_done.json"
+        if done.is_file():
+            info = json.loads(done.read_text())
+            if info.get("stop_reason") == "diverged":
+                detail = info.get("diverged") or {}
+                out[run] = f"epoch {detail.get('epoch')}: {detail.get('reason')}"
+    return out
 
 
 def summarize(csvs: Sequence[str | Path], *, labels: Sequence[str] | None = None) -> pd.DataFrame:
     """summary.csv: one row per (run, dataset, scale) with the mean of every metric over the images.
+
+    ``status``: how the run's training ended (:func:`train_status`; "" for baselines), so tables can mark
+    diverged runs.
 
     ``labels`` (same order as ``csvs``) set the ``dataset`` column (the evaluation-set label of the path scheme).
     """
@@ -306,6 +332,7 @@ def summarize(csvs: Sequence[str | Path], *, labels: Sequence[str] | None = None
             "seconds_per_image": float(df["seconds"].mean()) if "seconds" in df.columns else np.nan,
             "device": df["device"].iloc[0] if "device" in df.columns else "",
             "color": df["color"].iloc[0] if "color" in df.columns else "rgb",
+            "status": train_status(Path(path).parents[1]),
         }
         for m in metrics:
             row[m] = float(df[m].mean())
@@ -352,6 +379,8 @@ def run_info(study_file: str, tier: str, study_dir: str | Path) -> dict[str, dic
         if (run_dir / "train_done.json").is_file():
             done = json.loads((run_dir / "train_done.json").read_text())
             row["epochs_run"] = done.get("epochs_run")
+            if done.get("stop_reason") == "diverged":
+                row["status"] = "diverged"
             row["train_seconds"] = round(float(done.get("seconds", float("nan"))), 1)
         if (run_dir / "history.csv").is_file():
             hist = pd.read_csv(run_dir / "history.csv")
@@ -384,8 +413,9 @@ def claims_report_job(*, study_file: str, tier: str, summary: str, out: str, his
     hist = _histories(histories)
     longs = {name: build_epoch_table(hist, t, table=name) if t.get("layout") == "epoch_rows"
              else build_table(summary_df, t, table=name) for name, t in spec.get("tables", {}).items()}
+    diverged = diverged_runs(Path(summary).parent, list(dict.fromkeys(summary_df["run"])))
     text = claims_report(longs, spec.get("tolerance", {}), study=spec["name"], tier=tier,
-                         tier_note=_tier_note(spec, tier))
+                         tier_note=_tier_note(spec, tier), diverged=diverged)
     with atomic_write(out, "w") as fh:
         fh.write(text)
 

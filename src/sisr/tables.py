@@ -58,9 +58,12 @@ def build_table(summary: pd.DataFrame, spec: Mapping, *, table: str) -> pd.DataF
         list(dict.fromkeys(summary["dataset"]))
     quoted = set(spec.get("quoted", []))
     their = spec.get("their_protocol", {})
+    diverged = set(summary.loc[summary["status"] == "diverged", "run"]) if "status" in summary.columns else set()
     rows = []
     for dataset in datasets:
         for run, run_label in table_runs(summary, spec).items():
+            if run in diverged:
+                run_label = f"{run_label} {DIVERGED_MARK}"
             for metric, metric_label in spec["metrics"].items():
                 claimed = spec.get("claimed", {}).get(run, {}).get(metric)
                 ours = None if run in quoted else _summary_value(summary, dataset, run, metric)
@@ -150,6 +153,9 @@ LEGEND = (
     "vs the claimed value (difference, ours - claimed). `-`: not measured in this tier. "
     "(quoted): a number quoted by the study, not produced here."
 )
+DIVERGED_MARK = "(diverged)"
+DIVERGED_LEGEND = ("(diverged): the run's training diverged (divergence.policy record); its values are those of "
+                   "its last finite weights.")
 
 
 def _fmt_info(value) -> str:
@@ -204,6 +210,9 @@ def to_markdown(long: pd.DataFrame, spec: Mapping, *, tier_note: str = "",
             out.append(f"| {label} | " + " | ".join(str(v) for v in row.values) + " |")
         out.append("")
     out.append(LEGEND)
+    if long["run_label"].astype(str).str.endswith(DIVERGED_MARK).any() or \
+            (run_info and any(info.get("status") == "diverged" for info in run_info.values())):
+        out += ["", DIVERGED_LEGEND]
     if tier_note:
         out += ["", f"Tier: {tier_note}"]
     return "\n".join(out) + "\n"
@@ -262,11 +271,18 @@ def write_table(summary_csv: str | Path, spec: Mapping, *, table: str, out_csv: 
 
 
 def claims_report(long_tables: Mapping[str, pd.DataFrame], tolerance: Mapping[str, float], *, study: str,
-                  tier: str, tier_note: str = "") -> str:
-    """REPORT.md: every claimed number, whether ours reproduces it within the study's tolerance."""
+                  tier: str, tier_note: str = "", diverged: Mapping[str, str] | None = None) -> str:
+    """REPORT.md: every claimed number, whether ours reproduces it within the study's tolerance.
+
+    ``diverged``: run -> "epoch E: reason" for runs whose training diverged (listed; their rows are marked).
+    """
     lines = [f"# Claims audit: study `{study}`, tier `{tier}`", ""]
     if tier_note:
         lines += [tier_note, ""]
+    if diverged:
+        lines += ["Runs whose training diverged (divergence.policy record; their values are those of their last "
+                  "finite weights):", ""]
+        lines += [f"- `{run}` {DIVERGED_MARK}: {why}" for run, why in diverged.items()] + [""]
     lines += [
         "A claim reproduces when |ours - claimed| <= the tolerance of its metric stated in the study file "
         "(ours under the study's own protocol when it has one, else the standard protocol).",

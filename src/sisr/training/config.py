@@ -152,6 +152,29 @@ class BestMetric:
 
 
 @dataclass(frozen=True)
+class Divergence:
+    """When a run counts as diverged, and what happens then.
+
+    A run diverges when an epoch's mean training loss is not finite or exceeds ``factor`` x the loss of its
+    first batch (the untrained or initialised model's loss), or when its validation loss is not finite.
+    policy: ``fail`` (default): the job stops with one line naming the run, the epoch and the loss, and writes
+    ``diverged.json`` in the run folder, so that a rerun with the same config repeats that line at once instead
+    of training again (change the config, or delete the file, to retry). ``record``: divergence is a result
+    (residual_sweep's runs that "failed to train"): the run stops with stop reason ``diverged``,
+    ``checkpoint_best.pt`` holds its best finite weights (its last finite ones when no validation was finite),
+    ``checkpoint_last.pt`` stays at the last finite epoch, and tables and REPORT.md mark the run.
+    factor: > 1, default 100.
+    """
+
+    policy: Literal["fail", "record"] = "fail"
+    factor: float = 100.0
+
+    def _check(self, where: str) -> None:
+        if not self.factor > 1:
+            raise ConfigError(f"{where}.factor: expected a number > 1, got {self.factor}")
+
+
+@dataclass(frozen=True)
 class GanConfig:
     """The rrdb_gan study's adversarial schedule (study report 003).
 
@@ -205,6 +228,7 @@ class TrainConfig:
     val_ssim_y at every validation (it is logged anyway when early stopping or the best checkpoint follow it).
     checkpoint_every_batches: also save checkpoint_last.pt every N batches within an epoch.
     max_seconds: stop cleanly (validate, save, summarise) once training has run this long (demos).
+    divergence: when a run has diverged and what then (see Divergence; default: fail at a loss 100 x the first).
     """
 
     model: str
@@ -234,6 +258,7 @@ class TrainConfig:
     val_ssim: bool = False
     checkpoint_every_batches: int | None = None
     max_seconds: float | None = None
+    divergence: Divergence = field(default_factory=Divergence)
 
     def _check(self, where: str) -> None:
         if self.gan is not None:

@@ -26,7 +26,18 @@ Outputs in ``out_dir`` (see ``sisr.training.checkpoint`` for checkpoint contents
   images), seconds (epoch wall time incl. validation), samples_per_s (training only). Empty cells: no
   validation that epoch (``val_every``).
 - ``train_done.json``: best epoch and value, epochs run, stop reason (completed | early_stopping |
-  max_seconds | diverged), seconds, device, GPU-hours, provenance and config.
+  max_seconds | diverged), ``diverged`` (epoch and reason, or null), seconds, device, GPU-hours, provenance
+  and config.
+- ``diverged.json``: written when the run diverged under ``divergence.policy: fail`` (see below).
+
+Divergence (``cfg.divergence``, ``sisr.training.config.Divergence``): after each epoch, the run has diverged
+when its mean training loss is not finite or exceeds ``factor`` x its first batch's loss, or when its
+validation loss is not finite. The diverged epoch's row goes to history.csv, checkpoint_last.pt keeps the last
+finite epoch (mid-epoch saves are skipped once the running loss is not finite). Policy ``fail`` raises
+:class:`sisr.errors.DivergenceError` (one line: run, epoch, loss) and writes ``diverged.json`` with the config,
+so a rerun with the same config raises the same error at once instead of training into it again. Policy
+``record`` ends the run with stop reason ``diverged``; ``checkpoint_best.pt`` holds the best finite weights
+(the last finite ones when no validation was finite).
 
 Interruption: SIGTERM (sent by SLURM before preemption or at the time limit) or SIGINT lets the current
 step finish, saves ``checkpoint_last.pt`` with the batch position, and raises :class:`TrainingInterrupted`,
@@ -54,8 +65,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from sisr.errors import ConfigError, DataError
-from sisr.io import atomic_write
+from sisr.errors import ConfigError, DataError, DivergenceError, SisrError
+from sisr.io import atomic_write, write_json
 from sisr.losses import Loss, build_loss, discriminator_loss
 from sisr.provenance import provenance
 from sisr.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
@@ -64,6 +75,7 @@ from sisr.training.graphs import GraphedStep
 from sisr.training.modes import Mode, resolve as resolve_mode
 
 LAST, BEST, HISTORY, DONE = "checkpoint_last.pt", "checkpoint_best.pt", "history.csv", "train_done.json"
+DIVERGED = "diverged.json"
 
 
 class TrainSource(Protocol):
@@ -331,6 +343,8 @@ class _Progress:
     sums: dict[str, float] = field(default_factory=dict)  # running sums of this epoch's training losses
     history: list[dict[str, Any]] = field(default_factory=list)
     stop_reason: str | None = None
+    first_loss: float | None = None  # the run's first batch's training loss: the divergence reference
+    diverged: dict[str, Any] | None = None  # {"epoch", "reason"} once diverged (policy record)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -354,6 +368,39 @@ def _write_history(path: Path, rows: list[dict[str, Any]]) -> None:
 
 def _json_value(x: Any) -> Any:
     return None if isinstance(x, float) and not math.isfinite(x) else x
+
+
+def divergence_reason(train_loss: float, first_loss: float | None, factor: float) -> str | None:
+    """Why an epoch's mean training loss means divergence (not finite, or > factor x the first batch's), or None."""
+    if not math.isfinite(train_loss):
+        return f"training loss {train_loss} is not finite"
+    if first_loss is not None and first_loss > 0 and train_loss > factor * first_loss:
+        return f"training loss {train_loss:.4g} > {factor:g} x the first batch's loss {first_loss:.4g}"
+    return None
+
+
+def _same_config(stored: Any, cfg: TrainConfig) -> bool:
+    """Whether a checkpoint's stored config resolves to ``cfg`` (defaults added since it was written filled in)."""
+    if stored == cfg.to_dict():
+        return True
+    try:
+        return TrainConfig.from_dict(stored).to_dict() == cfg.to_dict()
+    except (SisrError, TypeError):
+        return False
+
+
+def _check_divergence_marker(marker: Path, cfg: TrainConfig, log: Callable[[str], None]) -> None:
+    """A divergence recorded by a previous attempt with this config: raise it again at once (no silent loop)."""
+    if not marker.exists():
+        return
+    try:
+        record = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        record = None
+    if isinstance(record, dict) and _same_config(record.get("config"), cfg):
+        raise DivergenceError(f"{record.get('message')} [{marker}: from a previous attempt]")
+    marker.unlink(missing_ok=True)
+    log(f"{marker}: recorded for a different config; training again")
 
 
 class _StopSignals:
@@ -386,20 +433,25 @@ class _StopSignals:
 
 def train(cfg: TrainConfig | dict, *, train_source: TrainSource,
           valid_source: Iterable[tuple[str, Tensor, Tensor]], out_dir: str | Path,
-          device: str | torch.device = "auto", log: Callable[[str], None] = _print) -> TrainResult:
+          device: str | torch.device = "auto", log: Callable[[str], None] = _print,
+          name: str | None = None) -> TrainResult:
     """Train ``cfg.model`` on ``train_source``, validating on ``valid_source``; see the module docstring.
 
     cfg: a TrainConfig (or a dict for ``TrainConfig.from_dict``). train_source: ``batches(epoch,
     start_batch)`` yielding (LR, HR) uint8 ``N x C x h x w`` tensors, ``len()`` batches per epoch,
     deterministic in (seed, epoch). valid_source: re-iterable of (name, LR 1xCxhxw, HR 1xCxHxW) uint8.
     out_dir: the run folder. device: "auto" (CUDA if available), "cpu", "cuda", ... log: message sink.
-    Raises TrainingInterrupted (SystemExit 143/130) after saving, on SIGTERM/SIGINT.
+    name: how errors name the run (the workflow: ``<study>.runs.<run>``; default: out_dir).
+    Raises TrainingInterrupted (SystemExit 143/130) after saving, on SIGTERM/SIGINT; DivergenceError when the
+    run diverges under ``divergence.policy: fail``.
     """
     from sisr.models import count_parameters, create_model
 
     cfg = cfg if isinstance(cfg, TrainConfig) else TrainConfig.from_dict(cfg)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    label = name or str(out_dir)
+    _check_divergence_marker(out_dir / DIVERGED, cfg, log)
     dev = resolve_device(device)
     mode = resolve_mode(cfg, dev, cache_bytes=getattr(train_source, "nbytes", None), log=log)
     amp_dtype = resolve_amp(mode.amp, dev, log)
@@ -447,7 +499,7 @@ def train(cfg: TrainConfig | dict, *, train_source: TrainSource,
 
     # 2. Resume, or start fresh.
     ckpt = load_checkpoint(last_path, map_location=dev) if last_path.exists() else None
-    if ckpt is not None and ckpt["config"] != cfg.to_dict():
+    if ckpt is not None and not _same_config(ckpt["config"], cfg):
         changed = sorted(k for k in cfg.to_dict() if ckpt["config"].get(k) != cfg.to_dict()[k])
         log(f"{last_path} was made by a different config (changed: {', '.join(changed)}): starting from scratch")
         ckpt = None
@@ -466,10 +518,14 @@ def train(cfg: TrainConfig | dict, *, train_source: TrainSource,
         progress = _Progress.from_dict(ckpt["progress"])
         best_state = ckpt["best_model"]
         set_rng_state(ckpt["rng"])
-        log(f"resuming from epoch {progress.epoch + 1}, batch {progress.batch} (of {cfg.epochs} epochs x "
-            f"{n_batches} batches)")
+        if progress.epoch >= cfg.epochs or progress.stop_reason is not None:
+            log(f"{last_path}: the run already ended after {progress.epoch} of {cfg.epochs} epochs "
+                f"({progress.stop_reason or 'completed'}): writing its outputs again")
+        else:
+            log(f"resuming from epoch {progress.epoch + 1}, batch {progress.batch} (of {cfg.epochs} epochs x "
+                f"{n_batches} batches)")
     else:
-        for stale in (best_path, out_dir / DONE, out_dir / HISTORY):
+        for stale in (best_path, out_dir / DONE, out_dir / HISTORY, out_dir / DIVERGED):
             stale.unlink(missing_ok=True)
         if cfg.init_checkpoint is not None:
             try:
@@ -502,6 +558,16 @@ def train(cfg: TrainConfig | dict, *, train_source: TrainSource,
 
     if best_state is not None and not best_path.exists():
         save_best(progress.best.epoch)  # a workflow manager removed it after an interruption
+    record_divergence = cfg.divergence.policy == "record"
+    # policy record, before any best checkpoint: the last finite weights (epoch, CPU copy) stand in for it
+    finite: tuple[int, dict[str, Tensor]] | None = None
+
+    def keep_finite() -> None:
+        nonlocal finite
+        if record_divergence and best_state is None:
+            finite = (progress.epoch, {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()})
+
+    keep_finite()
     mark = time.monotonic()
 
     def tick() -> None:
@@ -536,6 +602,8 @@ def train(cfg: TrainConfig | dict, *, train_source: TrainSource,
                                                           grad_clip=cfg.grad_clip)
                 for key, value in values.items():
                     sums[key] = sums[key] + value.double() if key in sums else value.double()
+                if progress.first_loss is None:
+                    progress.first_loss = values["loss"].item()
                 progress.batch += 1
                 progress.iteration += 1
                 progress.epoch_steps += 1
@@ -551,7 +619,8 @@ def train(cfg: TrainConfig | dict, *, train_source: TrainSource,
                         f"exiting with code {128 + signals.signum} (a restart resumes)")
                     raise TrainingInterrupted(signals.signum)
                 every = cfg.checkpoint_every_batches
-                if every and progress.batch % every == 0 and progress.batch < n_batches:
+                if every and progress.batch % every == 0 and progress.batch < n_batches \
+                        and math.isfinite(sums["loss"].item()):  # never save a diverged state
                     tick()
                     save_last()
                 if cfg.max_seconds is not None:
@@ -578,16 +647,37 @@ def train(cfg: TrainConfig | dict, *, train_source: TrainSource,
             row.update({f"train_{key}": value for key, value in means.items()})
             if disc is not None:
                 row.update({"d_loss": d_loss, "d_lr": d_optimizer.param_groups[0]["lr"]})
-            if not math.isfinite(row["train_loss"]):
-                progress.stop_reason = "diverged"
+            reason = divergence_reason(row["train_loss"], progress.first_loss, cfg.divergence.factor)
             final = epoch + 1 == cfg.epochs or progress.stop_reason is not None
-            if (epoch + 1) % cfg.val_every == 0 or final:
+            if reason is None and ((epoch + 1) % cfg.val_every == 0 or final):
                 row.update(validate(model, valid_source, loss_fn, scale=cfg.scale, device=dev, amp_dtype=amp_dtype,
                                     channels_last=mode.channels_last, with_ssim=with_ssim))
+                if not math.isfinite(row["val_loss"]):
+                    reason = f"validation loss {row['val_loss']} is not finite"
             tick()
             row["seconds"] = progress.epoch_seconds
             row["samples_per_s"] = progress.epoch_samples / train_seconds if train_seconds > 0 else math.nan
             progress.history.append(row)
+            if reason is not None:  # checkpoint_last.pt stays at the last finite epoch
+                log(_epoch_line(row, cfg.epochs))
+                _write_history(out_dir / HISTORY, progress.history)
+                message = f"{label}: diverged in epoch {epoch + 1} of {cfg.epochs}: {reason}"
+                if not record_divergence:
+                    marker = out_dir / DIVERGED
+                    message += (f" (divergence.policy fail; recorded in {marker}: a rerun with this config stops here "
+                                f"at once; lower optimizer.lr, set divergence.policy: record, or delete that file)")
+                    write_json(marker, {"message": message, "epoch": epoch + 1, "reason": reason,
+                                        "train_loss": _json_value(row["train_loss"]), "config": cfg.to_dict()})
+                    raise DivergenceError(message)
+                log(message + " (divergence.policy record: the run ends here, marked diverged)")
+                progress.stop_reason = "diverged"
+                progress.diverged = {"epoch": epoch + 1, "reason": reason}
+                progress.epoch = epoch + 1
+                if best_state is None:
+                    assert finite is not None
+                    best_state = finite[1]
+                    save_best(finite[0])
+                break
 
             if row.get(progress.best.metric) is not None and progress.best.update(row[progress.best.metric], epoch + 1):
                 best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
@@ -603,6 +693,7 @@ def train(cfg: TrainConfig | dict, *, train_source: TrainSource,
             progress.epoch_steps = progress.epoch_samples = 0
             progress.epoch_seconds = 0.0
             sums = {}
+            keep_finite()
             _write_history(out_dir / HISTORY, progress.history)
             save_last()
             log(_epoch_line(row, cfg.epochs))
@@ -612,6 +703,9 @@ def train(cfg: TrainConfig | dict, *, train_source: TrainSource,
                 raise TrainingInterrupted(signals.signum)
 
     # 4. Summary.
+    if not best_path.exists():  # cannot happen (a non-finite validation is divergence); never end without it
+        raise SisrError(f"{label}: training ended without {best_path.name}: no validation gave a finite "
+                        f"{progress.best.metric}")
     if not (out_dir / HISTORY).exists():
         _write_history(out_dir / HISTORY, progress.history)
     result = TrainResult(out_dir=out_dir, epochs_run=progress.epoch, stop_reason=progress.stop_reason or "completed",
@@ -620,7 +714,8 @@ def train(cfg: TrainConfig | dict, *, train_source: TrainSource,
                          gpu_hours=progress.seconds_total / 3600 if dev.type == "cuda" else 0.0,
                          history=progress.history)
     summary = {k: _json_value(v) for k, v in asdict(result).items() if k not in ("out_dir", "history")}
-    summary.update({"mode": mode.to_dict(), "best_mode": progress.best.mode, "epochs_planned": cfg.epochs, "iterations": progress.iteration,
+    summary.update({"mode": mode.to_dict(), "best_mode": progress.best.mode, "epochs_planned": cfg.epochs,
+                    "iterations": progress.iteration, "diverged": progress.diverged,
                     "provenance": provenance({"device": device_name}), "config": cfg.to_dict()})
     with atomic_write(out_dir / DONE, "w") as fh:
         json.dump(summary, fh, indent=2)
