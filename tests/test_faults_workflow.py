@@ -38,27 +38,27 @@ LR10 = {"optimizer": {"name": "adam", "lr": 10.0}}
 
 def test_ci_tier_at_lr_10_stops_with_one_line_then_records_divergence_as_a_result(tmp_path):
     # default policy: the training job fails with one line naming study, run, epoch and loss
-    res = snakemake(tmp_path, ci_config(**LR10), "results/espcn/srcnn/train_done.json")
+    res = snakemake(tmp_path, ci_config(**LR10), "results/ci/espcn/srcnn/train_done.json")
     out = res.stdout + res.stderr
     assert res.returncode != 0
     lines = [line for line in out.splitlines() if "diverged in epoch" in line]
     assert len(lines) == 1 and lines[0].startswith("ERROR: espcn.runs.srcnn: diverged in epoch 1 of 2: training loss")
-    log = (tmp_path / "logs/train/espcn/srcnn.log").read_text()
+    log = (tmp_path / "logs/ci/train/espcn/srcnn.log").read_text()
     assert "Traceback" not in log and "Traceback" not in out
     # a rerun does not train into it again: it repeats the line at once
     t0 = time.monotonic()
-    res = snakemake(tmp_path, ci_config(**LR10), "results/espcn/srcnn/train_done.json")
+    res = snakemake(tmp_path, ci_config(**LR10), "results/ci/espcn/srcnn/train_done.json")
     assert res.returncode != 0 and "from a previous attempt" in res.stdout + res.stderr
-    assert "epoch 1/2" not in (tmp_path / "logs/train/espcn/srcnn.log").read_text().split(lines[0][7:])[-1]
+    assert "epoch 1/2" not in (tmp_path / "logs/ci/train/espcn/srcnn.log").read_text().split(lines[0][7:])[-1]
     assert time.monotonic() - t0 < 60
     # record policy: the workflow completes; the runs are marked diverged in the table, REPORT.md and summary
-    res = snakemake(tmp_path, ci_config(**LR10, divergence={"policy": "record"}), "results/espcn/tables/table1.md",
-                    "results/espcn/REPORT.md")
+    res = snakemake(tmp_path, ci_config(**LR10, divergence={"policy": "record"}), "results/ci/espcn/tables/table1.md",
+                    "results/ci/espcn/REPORT.md")
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    summary = pd.read_csv(tmp_path / "results/espcn/summary.csv")
+    summary = pd.read_csv(tmp_path / "results/ci/espcn/summary.csv")
     status = dict(zip(summary["run"], summary["status"].fillna("")))
     assert status["srcnn"] == "diverged" and status["bicubic"] == ""
-    table = (tmp_path / "results/espcn/tables/table1.md").read_text()
+    table = (tmp_path / "results/ci/espcn/tables/table1.md").read_text()
     assert "SRCNN (diverged)" in table and "divergence.policy record" in table
-    report = (tmp_path / "results/espcn/REPORT.md").read_text()
+    report = (tmp_path / "results/ci/espcn/REPORT.md").read_text()
     assert "- `srcnn` (diverged): epoch 1: training loss" in report

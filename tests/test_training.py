@@ -366,7 +366,7 @@ def test_changed_config_starts_fresh(tmp_path):
     assert result.epochs_run == 3 and len(read_history(out / "history.csv")) == 3
     again = []
     result, _ = run(tmp_path, epochs=3, log=again.append)  # finished run: resumes at the end, trains nothing
-    assert any("resuming from epoch 4, batch 0" in m for m in again) and result.epochs_run == 3
+    assert any("already ended after 3 of 3 epochs" in m for m in again) and result.epochs_run == 3
 
 
 def test_max_seconds_stops_cleanly(tmp_path):
