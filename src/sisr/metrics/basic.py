@@ -18,11 +18,11 @@ K = (0.01, 0.03), L = 255, 'valid' filtering); MS-SSIM as Wang, Simoncelli & Bov
 
 from __future__ import annotations
 
-import math
+import functools
 
 import numpy as np
-from scipy.ndimage import correlate1d
 
+from sisr import banded
 from sisr.errors import SisrError
 
 # BT.601 luma for RGB in [0, 1]: Y = 16 + 65.481 R + 128.553 G + 24.966 B (range 16..235).
@@ -94,24 +94,63 @@ def _gaussian_1d() -> np.ndarray:
 
 
 _GAUSS = _gaussian_1d()
+_BLOCK = 16  # output samples per banded block of the window (measured: docs/BENCHMARKS.md)
 
 
-def _filter_valid(img: np.ndarray) -> np.ndarray:
-    """2-D Gaussian filtering keeping only the 'valid' part (MATLAB ``filter2(w, img, 'valid')``)."""
-    out = correlate1d(correlate1d(img, _GAUSS, axis=0, mode="nearest"), _GAUSS, axis=1, mode="nearest")
-    r = _SSIM_WINDOW_SIZE // 2  # the border mode never reaches the valid region
-    return out[r:-r, r:-r]
+@functools.lru_cache(maxsize=64)
+def _window_blocks(length: int) -> tuple[banded.Block, ...]:
+    """The 11-tap Gaussian over ``length`` samples, 'valid' part only (``length - 10`` outputs), as blocks."""
+    n_out = length - _SSIM_WINDOW_SIZE + 1
+    indices = np.arange(n_out)[:, None] + np.arange(_SSIM_WINDOW_SIZE)[None, :]
+    return banded.make_blocks(np.broadcast_to(_GAUSS, indices.shape), indices, _BLOCK)
 
 
-def _ssim_maps(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """SSIM map and contrast-structure map of two single-channel float64 images ('valid' size)."""
-    mu_a, mu_b = _filter_valid(a), _filter_valid(b)
-    var_a = _filter_valid(a * a) - mu_a * mu_a
-    var_b = _filter_valid(b * b) - mu_b * mu_b
-    cov = _filter_valid(a * b) - mu_a * mu_b
-    cs_map = (2 * cov + _SSIM_C2) / (var_a + var_b + _SSIM_C2)
-    lum_map = (2 * mu_a * mu_b + _SSIM_C1) / (mu_a * mu_a + mu_b * mu_b + _SSIM_C1)
-    return lum_map * cs_map, cs_map
+def _ssim_means(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of the SSIM map and of the contrast-structure map of each channel of ``C x H x W`` float64 images.
+
+    As MATLAB ``ssim_index.m``: local means, variances and covariance from the 11 x 11 Gaussian window
+    ('valid' region, ``filter2(w, img, 'valid')``); four filtered maps suffice (a, b, a^2 + b^2, a b), since
+    the SSIM formula needs only the sum of the two variances. The window is separable: a pass along the
+    rows of all four maps at once, then, strip by strip, a pass along the columns followed by the SSIM
+    formula, so that the strips stay in the cache.
+    """
+    c, h, w = a.shape
+    stack = np.empty((h, 4, c, w))  # per image row: a, b, a^2 + b^2, a b (each C x W)
+    a_t, b_t = stack[:, 0], stack[:, 1]
+    a_t[...] = a.transpose(1, 0, 2)
+    b_t[...] = b.transpose(1, 0, 2)
+    np.multiply(a_t, a_t, out=stack[:, 2])
+    np.multiply(b_t, b_t, out=stack[:, 3])
+    stack[:, 2] += stack[:, 3]
+    np.multiply(a_t, b_t, out=stack[:, 3])
+    w_out = w - _SSIM_WINDOW_SIZE + 1
+    rows = banded.along_columns(_window_blocks(w), stack.reshape(h * 4 * c, w), np.empty((h * 4 * c, w_out)))
+    rows = rows.reshape(h, 4 * c * w_out)
+    ssim_sum, cs_sum = np.zeros(c), np.zeros(c)
+    for block in _window_blocks(h):
+        strip = (block.matrix @ rows[block.lo:block.hi]).reshape(-1, 4, c, w_out)
+        mu_a, mu_b, sq_sum, prod = strip[:, 0], strip[:, 1], strip[:, 2], strip[:, 3]
+        mu_ab = mu_a * mu_b
+        mu_sq = mu_a * mu_a
+        mu_sq += mu_b * mu_b
+        # contrast-structure (2 cov + C2) / (var_a + var_b + C2), with cov = E[ab] - mu_a mu_b and
+        # var_a + var_b = E[a^2 + b^2] - mu_a^2 - mu_b^2
+        cs = prod - mu_ab
+        cs *= 2.0
+        cs += _SSIM_C2
+        den = sq_sum - mu_sq
+        den += _SSIM_C2
+        cs /= den
+        # luminance (2 mu_a mu_b + C1) / (mu_a^2 + mu_b^2 + C1), times cs: the SSIM map
+        mu_ab *= 2.0
+        mu_ab += _SSIM_C1
+        mu_sq += _SSIM_C1
+        mu_ab /= mu_sq
+        mu_ab *= cs
+        ssim_sum += mu_ab.sum(axis=(0, 2))
+        cs_sum += cs.sum(axis=(0, 2))
+    n = (h - _SSIM_WINDOW_SIZE + 1) * w_out
+    return ssim_sum / n, cs_sum / n
 
 
 def _check_window(shape: tuple[int, ...], need: int, name: str) -> None:
@@ -120,8 +159,9 @@ def _check_window(shape: tuple[int, ...], need: int, name: str) -> None:
                         f"{need}x{need} needed")
 
 
-def _channels(a: np.ndarray) -> list[np.ndarray]:
-    return [a] if a.ndim == 2 else [a[:, :, c] for c in range(a.shape[2])]
+def _planes(a: np.ndarray) -> np.ndarray:
+    """``H x W`` or ``H x W x C`` -> ``C x H x W`` (a view)."""
+    return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
 
 
 def ssim(sr: np.ndarray, hr: np.ndarray, *, crop: int, y_channel: bool = True) -> float:
@@ -132,30 +172,30 @@ def ssim(sr: np.ndarray, hr: np.ndarray, *, crop: int, y_channel: bool = True) -
     """
     a, b = _prepare(sr, hr, crop, y_channel, "ssim")
     _check_window(a.shape, _SSIM_WINDOW_SIZE, "ssim")
-    return float(np.mean([_ssim_maps(ca, cb)[0].mean() for ca, cb in zip(_channels(a), _channels(b))]))
+    return float(np.mean(_ssim_means(_planes(a), _planes(b))[0]))
 
 
 def _halve(img: np.ndarray) -> np.ndarray:
     """2 x 2 average then keep every second pixel, as ``msssim.m`` (imfilter 'symmetric' + 1:2:end).
 
-    For even sizes this is 2 x 2 average pooling; an odd last row/column is averaged with its mirror
-    (itself), so the result has ``ceil(n / 2)`` rows and columns.
+    ``img``: ``C x H x W``. For even sizes this is 2 x 2 average pooling; an odd last row/column is averaged
+    with its mirror (itself), so the result has ``ceil(n / 2)`` rows and columns.
     """
-    h, w = img.shape
-    padded = np.pad(img, ((0, h % 2), (0, w % 2)), mode="symmetric")
-    return 0.25 * (padded[0::2, 0::2] + padded[1::2, 0::2] + padded[0::2, 1::2] + padded[1::2, 1::2])
+    _, h, w = img.shape
+    padded = np.pad(img, ((0, 0), (0, h % 2), (0, w % 2)), mode="symmetric")
+    return 0.25 * (padded[:, 0::2, 0::2] + padded[:, 1::2, 0::2] + padded[:, 0::2, 1::2] + padded[:, 1::2, 1::2])
 
 
-def _ms_ssim_channel(a: np.ndarray, b: np.ndarray) -> float:
+def _ms_ssim_channels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """MS-SSIM of each channel of ``C x H x W`` float64 images (nan where a scale's mean term is negative)."""
     levels = len(MS_SSIM_WEIGHTS)
-    value = 1.0
+    value = np.ones(a.shape[0])
     for level, weight in enumerate(MS_SSIM_WEIGHTS):
-        ssim_map, cs_map = _ssim_maps(a, b)
-        term = float(cs_map.mean() if level < levels - 1 else ssim_map.mean())
-        if term < 0:  # unrelated images: msssim.m would return a complex number
-            return math.nan
-        value *= term**weight
-        a, b = _halve(a), _halve(b)
+        ssim_mean, cs_mean = _ssim_means(a, b)
+        term = cs_mean if level < levels - 1 else ssim_mean
+        value = np.where(term < 0, np.nan, value * np.abs(term) ** weight)  # msssim.m: complex; we say nan
+        if level < levels - 1:
+            a, b = _halve(a), _halve(b)
     return value
 
 
@@ -174,4 +214,4 @@ def ms_ssim(sr: np.ndarray, hr: np.ndarray, *, crop: int, y_channel: bool = True
     if min(a.shape[:2]) < MS_SSIM_MIN_SIZE:
         raise SisrError(f"ms_ssim: the image is {a.shape[0]}x{a.shape[1]} after cropping {crop} pixels per side; "
                         f"5 scales with an 11x11 window need both sides >= {MS_SSIM_MIN_SIZE}")
-    return float(np.mean([_ms_ssim_channel(ca, cb) for ca, cb in zip(_channels(a), _channels(b))]))
+    return float(np.mean(_ms_ssim_channels(_planes(a), _planes(b))))
