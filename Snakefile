@@ -19,7 +19,9 @@
 #   <results_dir>/<tier>/{study}/tables/{table}.{csv,md,tex}        the study's tables, claimed beside ours
 #   <results_dir>/<tier>/{study}/figures/{figure}.{png,pdf}         the study's figures
 #   <results_dir>/<tier>/{study}/REPORT.md                          which claims reproduce
-#   <results_dir>/<tier>/leaderboard/leaderboard.{csv,md,tex}, psnr_vs_cost.{png,pdf}   every model with its cost
+#   <results_dir>/<tier>/{study}/{study}_claims_audit.html, tables/{study}_{table}.html   the same as HTML (--report)
+#   <results_dir>/<tier>/overview.html                       the report's front page: verdicts, leaderboard plot
+#   <results_dir>/<tier>/leaderboard/leaderboard.{csv,md,tex,html}, psnr_vs_cost.{png,pdf}   every model, its cost
 #   <logs_dir>/<tier>/{rule}/{study}/{run}.log               one log per job (data and weights jobs: <logs_dir>/{rule}/)
 
 from snakemake.utils import min_version

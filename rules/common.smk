@@ -255,11 +255,17 @@ def figure_inputs(wildcards):
     return inputs
 
 
+# The figure format shown in the HTML report (one entry per figure); the other formats are plain outputs.
+REPORT_FIGURE_FORMAT = next(f for f in ("png", "svg", "pdf") if f in CFG["figures"])
+OTHER_FIGURE_FORMATS = [f for f in CFG["figures"] if f != REPORT_FIGURE_FORMAT]
+
+
 def study_targets(name):
     study = STUDIES[name]
     fmts = CFG["figures"]
-    targets = [f"{RES}/{name}/summary.csv", f"{RES}/{name}/REPORT.md"]
+    targets = [f"{RES}/{name}/summary.csv", f"{RES}/{name}/REPORT.md", f"{RES}/{name}/{name}_claims_audit.html"]
     targets += [f"{RES}/{name}/tables/{t}.{ext}" for t in study.tables for ext in ("csv", "md", "tex")]
+    targets += [f"{RES}/{name}/tables/{name}_{t}.html" for t in study.tables]
     targets += [f"{RES}/{name}/figures/{f}.{ext}" for f in study.figures for ext in fmts]
     return targets
 
@@ -268,9 +274,17 @@ def leaderboard_targets():
     if not CFG["leaderboard"]:
         return []
     base = f"{RES}/leaderboard/leaderboard"
-    return [f"{base}.{ext}" for ext in ("csv", "md", "tex")] + [
+    return [f"{base}.{ext}" for ext in ("csv", "md", "tex", "html")] + [
         f"{RES}/leaderboard/psnr_vs_cost.{ext}" for ext in CFG["figures"]
     ]
+
+
+def overview_inputs(wildcards):
+    """The landing page of the HTML report: every study's claims audit and the leaderboard's plot."""
+    inputs = {"claims": [f"{RES}/{name}/REPORT.md" for name in STUDIES]}
+    if CFG["leaderboard"]:
+        inputs["leaderboard"] = f"{RES}/leaderboard/psnr_vs_cost.{REPORT_FIGURE_FORMAT}"
+    return inputs
 
 
 def all_summaries():
@@ -278,7 +292,7 @@ def all_summaries():
 
 
 def all_targets():
-    return [t for name in STUDIES for t in study_targets(name)] + leaderboard_targets()
+    return [t for name in STUDIES for t in study_targets(name)] + leaderboard_targets() + [f"{RES}/overview.html"]
 
 
 def print_outputs():
@@ -369,6 +383,13 @@ def claims_caption(wildcards):
     study = STUDIES[wildcards.study]
     return _caption(study, {"title": f"Claims audit of study {study.name}",
                             "caption": "Which claimed numbers reproduce within the study's stated tolerances."})
+
+
+def overview_caption(wildcards):
+    data = "; ".join(f"{s.name}: trained on {s.train_data}, evaluated on {', '.join(map(str, s.eval_data))} "
+                     f"(x{s.scale}, {s.channels.upper()})" for s in STUDIES.values())
+    return (f"Overview of tier {CFG['tier']}: every study's claims audit (claimed numbers beside ours, verdict within "
+            f"the study's tolerance) and the leaderboard's PSNR-versus-cost plot. Data: {data}. {PROTOCOL_NOTE}")
 
 
 def leaderboard_caption(wildcards):

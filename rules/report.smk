@@ -1,5 +1,8 @@
-# Tables, figures and the claims report of each study, all made from results/<study>/summary.csv
+# Tables, figures and the claims report of each study, all made from results/<tier>/<study>/summary.csv
 # (and the runs' history.csv / SR images for figures). Cheap: they run locally, also in cluster mode.
+# `snakemake --report` shows HTML and images inline (CSV/Markdown only as downloads), so the tables, the claims
+# audit and the leaderboard are also written as HTML pages, and only one format of each figure is in the report.
+# Report items have unique file names (the report's link targets are file names).
 
 
 rule table:
@@ -8,8 +11,7 @@ rule table:
         summary=f"{RES}/{{study}}/summary.csv",
         histories=histories,
     output:
-        csv=report(f"{RES}/{{study}}/tables/{{table}}.csv", caption="../report/caption.rst", category="{study}",
-                   subcategory="tables"),
+        csv=f"{RES}/{{study}}/tables/{{table}}.csv",
         md=f"{RES}/{{study}}/tables/{{table}}.md",
         tex=f"{RES}/{{study}}/tables/{{table}}.tex",
     params:
@@ -30,11 +32,12 @@ rule figure:
         unpack(figure_inputs),
     output:
         report(
-            expand(f"{RES}/{{{{study}}}}/figures/{{{{figure}}}}.{{ext}}", ext=CFG["figures"]),
+            f"{RES}/{{study}}/figures/{{figure}}.{REPORT_FIGURE_FORMAT}",
             caption="../report/caption.rst",
             category="{study}",
-            subcategory="figures",
+            subcategory="3. figures",
         ),
+        expand(f"{RES}/{{{{study}}}}/figures/{{{{figure}}}}.{{ext}}", ext=OTHER_FIGURE_FORMATS),
     params:
         caption=figure_caption,
         study_file=study_file,
@@ -55,8 +58,7 @@ rule claims_report:
         summary=f"{RES}/{{study}}/summary.csv",
         histories=histories,
     output:
-        report(f"{RES}/{{study}}/REPORT.md", caption="../report/caption.rst", category="{study}",
-               subcategory="claims audit"),
+        f"{RES}/{{study}}/REPORT.md",
     params:
         caption=claims_caption,
         study_file=study_file,
@@ -74,11 +76,12 @@ rule leaderboard:
     input:
         all_summaries(),
     output:
-        csv=report(f"{RES}/leaderboard/leaderboard.csv", caption="../report/caption.rst", category="leaderboard"),
+        csv=f"{RES}/leaderboard/leaderboard.csv",
         md=f"{RES}/leaderboard/leaderboard.md",
         tex=f"{RES}/leaderboard/leaderboard.tex",
-        figures=report(expand(f"{RES}/leaderboard/psnr_vs_cost.{{ext}}", ext=CFG["figures"]),
-                       caption="../report/caption.rst", category="leaderboard"),
+        figure=report(f"{RES}/leaderboard/psnr_vs_cost.{REPORT_FIGURE_FORMAT}", caption="../report/caption.rst",
+                      category="leaderboard"),
+        figures=expand(f"{RES}/leaderboard/psnr_vs_cost.{{ext}}", ext=OTHER_FIGURE_FORMATS),
     params:
         caption=leaderboard_caption,
         datasets=[r.label for r in LEADERBOARD],
@@ -88,3 +91,72 @@ rule leaderboard:
         "../envs/sisr.yaml"
     script:
         "../workflow_scripts/leaderboard.py"
+
+
+rule table_html:
+    input:
+        f"{RES}/{{study}}/tables/{{table}}.md",
+    output:
+        report(f"{RES}/{{study}}/tables/{{study}}_{{table}}.html", caption="../report/caption.rst",
+               category="{study}", subcategory="2. tables"),
+    params:
+        caption=table_caption,
+    localrule: True
+    log:
+        f"{TIER_LOGS}/html/{{study}}/{{table}}.log",
+    conda:
+        "../envs/sisr.yaml"
+    script:
+        "../workflow_scripts/html_page.py"
+
+
+rule claims_html:
+    input:
+        f"{RES}/{{study}}/REPORT.md",
+    output:
+        report(f"{RES}/{{study}}/{{study}}_claims_audit.html", caption="../report/caption.rst",
+               category="{study}", subcategory="1. claims audit"),
+    params:
+        caption=claims_caption,
+    localrule: True
+    log:
+        f"{TIER_LOGS}/html/{{study}}/claims_audit.log",
+    conda:
+        "../envs/sisr.yaml"
+    script:
+        "../workflow_scripts/html_page.py"
+
+
+rule leaderboard_html:
+    input:
+        f"{RES}/leaderboard/leaderboard.md",
+    output:
+        report(f"{RES}/leaderboard/leaderboard.html", caption="../report/caption.rst", category="leaderboard"),
+    params:
+        caption=leaderboard_caption,
+    localrule: True
+    log:
+        f"{TIER_LOGS}/html/leaderboard.log",
+    conda:
+        "../envs/sisr.yaml"
+    script:
+        "../workflow_scripts/html_page.py"
+
+
+rule overview:
+    input:
+        unpack(overview_inputs),
+    output:
+        page=report(f"{RES}/overview.html", caption="../report/caption.rst", category="overview"),
+        fragment=f"{RES}/overview.fragment.html",
+    params:
+        caption=overview_caption,
+        tier=CFG["tier"],
+        studies=list(STUDIES),
+    localrule: True
+    log:
+        f"{TIER_LOGS}/html/overview.log",
+    conda:
+        "../envs/sisr.yaml"
+    script:
+        "../workflow_scripts/overview.py"

@@ -100,6 +100,8 @@ def test_ci_tier_of_every_study_end_to_end(tmp_path):
     assert rep.returncode == 0, rep.stdout[-3000:] + rep.stderr[-3000:]
     html = (tmp_path / "report.html").read_text(errors="replace")
     assert "table1" in html and "fig3_examples" in html and "Standard protocol" in html
+    for page in ("espcn_claims_audit.html", "espcn_table1.html", "leaderboard.html", "overview.html"):
+        assert page in html, page  # tables, claims audits and the leaderboard as HTML inside the report
 
     # Tiers live side by side: a second tier in the same folder writes results/demo/ and logs/demo/, reuses the
     # shared data caches, leaves every file of the ci tier untouched, and leaves the ci tier up to date.

@@ -4,4 +4,4 @@ from sisr.jobs import job_log, leaderboard_job
 with job_log(snakemake.log[0]):
     leaderboard_job(summaries=list(snakemake.input), datasets=snakemake.params.datasets,
                     out_csv=snakemake.output.csv, out_md=snakemake.output.md, out_tex=snakemake.output.tex,
-                    figures=list(snakemake.output.figures))
+                    figures=[snakemake.output.figure, *snakemake.output.figures])

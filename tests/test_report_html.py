@@ -1,0 +1,81 @@
+"""Markdown results as HTML pages for `snakemake --report` (sisr.report_html)."""
+
+import re
+
+import numpy as np
+from PIL import Image
+
+from sisr.report_html import markdown_to_html, verdict_class, verdict_counts, write_markdown_page, write_overview
+
+CLAIMS = """# Claims audit: study `espcn`, tier `ci`
+
+CI tier - tiny nets.
+
+| Table | Dataset | Run | Metric | Claimed | Ours | Tolerance | Verdict |
+|---|---|---|---|---|---|---|---|
+| table1 | Set5 | ESPCN | PSNR | 30.57 | 25.10 | 0.3 | not reproduced |
+| table1 | Set5 | Bicubic | PSNR | 28.42 | 28.43 | 0.3 | reproduced |
+| table1 | Set5 | A+ | PSNR | 30.28 | 30.28 | 0.3 | quoted |
+| table1 | Set5 | SRCNN | LPIPS | 0.2 | - | - | not measured |
+| table1 | Set5 | SRCNN | SSIM | 0.86 | 0.80 | 0.01 | inconclusive |
+
+Totals: reproduced: 1, not reproduced: 1
+"""
+
+
+def test_verdicts_are_coloured_by_what_they_say():
+    assert verdict_class("reproduced") == "verdict-good"
+    assert verdict_class(" Not reproduced ") == "verdict-bad"  # never read as "reproduced"
+    assert verdict_class("not measured") == "verdict-none"
+    assert verdict_class("quoted") == "verdict-none"
+    assert verdict_class("inconclusive") == "verdict-other"
+
+
+def test_verdict_counts():
+    assert verdict_counts(CLAIMS) == {"good": 1, "bad": 1, "none": 2, "other": 1}
+    assert verdict_counts("| a | b |\n|---|---|\n| 1 | 2 |") == {"good": 0, "bad": 0, "none": 0, "other": 0}
+
+
+def test_claims_markdown_becomes_a_table_with_coloured_verdicts():
+    body = markdown_to_html(CLAIMS)
+    assert "<h1>Claims audit: study <code>espcn</code>, tier <code>ci</code></h1>" in body
+    assert body.count("<tr>") == 6  # header + 5 rows
+    cells = re.findall(r'<td class="verdict (verdict-\w+)">([^<]*)</td>', body)
+    assert cells == [("verdict-bad", "not reproduced"), ("verdict-good", "reproduced"), ("verdict-none", "quoted"),
+                     ("verdict-none", "not measured"), ("verdict-other", "inconclusive")]
+    assert "<p>Totals: reproduced: 1, not reproduced: 1</p>" in body
+    assert "<h3>" in markdown_to_html(CLAIMS, heading_offset=2)
+
+
+def test_markup_is_escaped_and_inline_formatting_kept():
+    body = markdown_to_html("**Set5** <b>x</b> *published* `a<b`\n\n- one\n- two")
+    assert "<strong>Set5</strong> &lt;b&gt;x&lt;/b&gt; <em>published</em> <code>a&lt;b</code>" in body
+    assert "<ul><li>one</li><li>two</li></ul>" in body
+
+
+def test_markdown_page_and_overview_files(tmp_path):
+    md = tmp_path / "REPORT.md"
+    md.write_text(CLAIMS)
+    page = tmp_path / "espcn_claims_audit.html"
+    write_markdown_page(md, page)
+    text = page.read_text()
+    assert text.startswith("<!DOCTYPE html>") and "<title>Claims audit: study espcn, tier ci</title>" in text
+    png = tmp_path / "psnr_vs_cost.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(png)
+    write_overview(claims={"espcn": md}, figure=png, tier="ci", out_page=tmp_path / "overview.html",
+                   out_fragment=tmp_path / "overview.fragment.html")
+    fragment = (tmp_path / "overview.fragment.html").read_text()
+    assert fragment.startswith('<div class="sisr-overview">')
+    assert '<img class="sisr-figure"' in fragment and "data:image/png;base64," in fragment
+    assert "<h3>Claims audit: study <code>espcn</code>" in fragment
+    # the verdict count per study comes first, coloured like the verdicts
+    summary = fragment.split('<table class="sisr-summary">')[1].split("</table>")[0]
+    assert re.findall(r'<td class="count[^"]*">(\d+)</td>', summary) == ["1", "1", "2", "1"]
+    body = fragment.split("</style>")[1]
+    assert body.index("sisr-summary") < body.index("sisr-figure") < body.index("Claims audit: study")
+    # the fragment's style applies only inside the overview or to the containers that hold it (it sits in the
+    # report's own page)
+    style = fragment.split("<style>")[1].split("</style>")[0]
+    selectors = [s.strip() for block in re.findall(r"([^{}]+)\{", style) for s in block.split(",")]
+    assert selectors and all(s.startswith(".sisr-overview") or ":has(.sisr-overview)" in s for s in selectors), \
+        selectors

@@ -1,0 +1,8 @@
+"""Rule overview: the report's landing page - every study's claims audit and the leaderboard's plot."""
+from sisr.jobs import job_log
+from sisr.report_html import write_overview
+
+with job_log(snakemake.log[0]):
+    write_overview(claims=dict(zip(snakemake.params.studies, snakemake.input.claims)),
+                   figure=snakemake.input.get("leaderboard"), tier=snakemake.params.tier,
+                   out_page=snakemake.output.page, out_fragment=snakemake.output.fragment)
