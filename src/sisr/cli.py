@@ -48,6 +48,9 @@ def cmd_downscale(args: argparse.Namespace) -> int:
     single = len(items) == 1 and Path(args.input).is_file()
     for path, stem in items:
         img = read_image(path, mode="any")
+        if min(img.shape[:2]) < args.scale:
+            raise SisrError(f"{path}: {img.shape[1]}x{img.shape[0]} pixels is smaller than the scale {args.scale}: "
+                            f"nothing to downscale")
         lr = downscale(img, args.scale, method=args.method)
         out = _out_path(Path(args.output), f"{stem}x{args.scale}" if args.suffix else stem, single)
         write_image(out, lr)
@@ -89,6 +92,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from sisr.evaluation import evaluate_folders
 
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    if not metrics:
+        raise SisrError(f"--metrics {args.metrics!r}: no metric named (e.g. --metrics psnr_y,ssim_y)")
     if args.weights_dir or any(m.startswith(("lpips", "fid")) for m in metrics):
         try:
             from sisr.metrics.perceptual import check_weights
@@ -199,8 +204,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except SisrError as exc:
-        print(f"sisr {args.command}: error: {exc}", file=sys.stderr)
+        print(f"sisr {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)  # one line
         return 2
+    except MemoryError:
+        print(f"sisr {args.command}: error: out of memory", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"sisr {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

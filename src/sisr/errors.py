@@ -23,3 +23,11 @@ class DataError(SisrError):
 
 class DivergenceError(SisrError):
     """A training run diverged (loss not finite, or far above its first batch's) under ``divergence.policy: fail``."""
+
+
+class RunLockedError(SisrError):
+    """A run folder is already used by another trainer; the message names the process holding it."""
+
+
+class DiskFullError(SisrError):
+    """No space left on the device while writing a file; the message names the file."""

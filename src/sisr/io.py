@@ -1,10 +1,23 @@
-"""Image and file I/O: strict image reading with clear errors, atomic writes."""
+"""Image and file I/O: strict image reading with clear errors, atomic writes.
+
+Limits and rules (README, Reliability):
+- Images up to ``MAX_IMAGE_PIXELS`` (1,000 megapixels by default, e.g. the 24000x24000 output of a 6000x6000
+  LR at x4; environment variable ``SISR_MAX_IMAGE_PIXELS``) are read; larger ones raise ImageError (Pillow's
+  own "decompression bomb" limit, 179 megapixels, is too low for SR outputs).
+- Only 8-bit images are read: 16-bit (and 32-bit) images, grayscale or RGB, are refused with one line, since
+  the SR protocol scores 8-bit values and a silent conversion would change them.
+- ``atomic_write`` names its temporary file ``.<name>.<host>.<pid>.<random>.tmp``; a later write of the same
+  file removes the temporary files that dead processes of this host left (a writer killed mid-write). A full
+  disk raises DiskFullError ("no space left on device writing PATH").
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import socket
 import tempfile
 import warnings
 from pathlib import Path
@@ -13,33 +26,82 @@ from typing import IO, Iterator
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from sisr.errors import ImageError
+from sisr.errors import DiskFullError, ImageError, SisrError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+MAX_IMAGE_PIXELS = int(os.environ.get("SISR_MAX_IMAGE_PIXELS", 1_000_000_000))
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS  # Pillow warns above it and refuses above twice it; we refuse above it
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+_HOST = socket.gethostname().replace(".", "_")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def sweep_stale_temp_files(path: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files of ``atomic_write(path)`` left by dead processes on this host; returns them."""
+    path = Path(path)
+    removed = []
+    for tmp in path.parent.glob(f".{path.name}.{_HOST}.*.tmp"):
+        pid = tmp.name[len(f".{path.name}.{_HOST}."):].split(".", 1)[0]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+                removed.append(tmp)
+    return removed
+
+
+def _disk_full(exc: BaseException | None) -> bool:
+    """Whether ``exc`` or an exception it was raised from is ENOSPC/EDQUOT (torch.save wraps it in RuntimeError)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success it replaces ``path`` in one step.
 
-    A crash or a full disk leaves either the old file or none, never a truncated one.
+    A crash or a full disk leaves either the old file or none, never a truncated one; the temporary files of
+    writers killed before they could clean up are removed by the next write (see the module docstring).
+    A full disk raises DiskFullError naming ``path``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sweep_stale_temp_files(path)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{_HOST}.{os.getpid()}.", suffix=".tmp")
+    except OSError as exc:
+        if _disk_full(exc):
+            raise DiskFullError(f"no space left on device writing {path}") from exc
+        raise SisrError(f"cannot write {path}: {exc.strerror or exc}") from exc
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are shared like any other file
     try:
-        with os.fdopen(fd, mode) as fh:
+        with _open_fd(fd, mode) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if _disk_full(exc):
+            raise DiskFullError(f"no space left on device writing {path}") from exc
         raise
+
+
+_open_fd = os.fdopen  # how atomic_write opens its temporary file (tests put a full-disk writer here)
 
 
 def read_image(path: str | os.PathLike, *, mode: str = "rgb") -> np.ndarray:
@@ -56,7 +118,20 @@ def read_image(path: str | os.PathLike, *, mode: str = "rgb") -> np.ndarray:
     if not path.is_file():
         raise ImageError(f"{path}: no such image file")
     try:
-        with Image.open(path) as im:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we check the size ourselves
+            im = Image.open(path)
+        with im:
+            width, height = im.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise ImageError(f"{path}: {width}x{height} pixels ({width * height / 1e6:.0f} megapixels) is above "
+                                 f"the limit of {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels (raise it with the environment "
+                                 f"variable SISR_MAX_IMAGE_PIXELS if this image is meant)")
+            if any(";16" in str(tile.args) or ";32" in str(tile.args) for tile in im.tile) or \
+                    im.mode.startswith(("I;16", "I", "F")):
+                data = im.tile[0].args if im.tile else im.mode
+                raise ImageError(f"{path}: a 16- or 32-bit image ({data}); sisr reads 8-bit images only (the SR "
+                                 f"protocol scores 8-bit values): convert it to 8 bits first")
             im.load()  # forces decoding: truncated files fail here, not later
             pil_mode = im.mode
             if pil_mode in ("RGBA", "LA", "PA") or (pil_mode == "P" and "transparency" in im.info):
@@ -73,6 +148,10 @@ def read_image(path: str | os.PathLike, *, mode: str = "rgb") -> np.ndarray:
                 arr = np.asarray(im.convert("RGB"))
     except ImageError:
         raise
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{path}: {exc}") from exc
+    except MemoryError as exc:
+        raise ImageError(f"{path}: not enough memory to decode this image") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageError(f"{path}: cannot decode image (corrupt or truncated?): {exc}") from exc
     return np.ascontiguousarray(arr)

@@ -7,7 +7,10 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
@@ -58,7 +61,7 @@ def job_log(path: str | Path | None) -> Iterator[None]:
         try:
             yield
         except SisrError as exc:  # bad input or a diverged run: one line in the log and on the console, no traceback
-            print(f"ERROR: {exc}", file=sys.stderr)
+            print(f"ERROR: {' '.join(str(exc).split())}", file=sys.stderr)
             raise SystemExit(2) from None
         except Exception as exc:  # the log names the failure, Snakemake shows the log path
             print(f"ERROR: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -144,6 +147,25 @@ def fetch_weights_job(*, filename: str, dest: str, mirror: str | None = None) ->
 # ---------------------------------------------------------------------------------------------- training
 
 
+def exit_with_parent(interval_s: float = 1.0) -> threading.Thread:
+    """Send this process SIGTERM when its parent (Snakemake, or a cluster job's shell) dies, even by SIGKILL.
+
+    A trainer then saves its checkpoint and exits (code 143) instead of running on as an orphan beside the
+    trainer a rerun would start. A daemon thread compares ``os.getppid()`` with the parent at start.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        print(f"the parent process {parent} is gone: stopping (SIGTERM to myself)", file=sys.stderr, flush=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
+    thread.start()
+    return thread
+
+
 def train_job(*, settings: Mapping, train_manifest: str, valid_manifest: str, out_dir: str, device: str = "auto",
               num_workers: int = 0, weights_dir: str | None = None, where: str = "run") -> None:
     """Train one run of a study (resuming from ``out_dir/checkpoint_last.pt`` if present)."""
@@ -162,6 +184,7 @@ def train_job(*, settings: Mapping, train_manifest: str, valid_manifest: str, ou
         patches_per_image=n if kind == "patches_per_image" else None, iterations=n if kind == "iterations" else None,
     )
     valid_source = open_valid_source(Path(valid_manifest).parent, scale=cfg.scale)
+    exit_with_parent()
     train(cfg, train_source=train_source, valid_source=valid_source, out_dir=out_dir, device=device, name=where)
 
 

@@ -15,6 +15,7 @@ Progress goes to the ``sisr.data.download`` logger, one line every 5 % (or every
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import http.client
 import json
@@ -28,6 +29,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
 
@@ -154,6 +156,8 @@ def download(
             _fetch_into(source, part, size)
             break
         except (urllib.error.URLError, http.client.HTTPException, ConnectionError, socket.timeout, OSError) as exc:
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise DataError(f"no space left on device writing {part}") from exc
             if isinstance(exc, urllib.error.HTTPError) and exc.code in (403, 404, 410):
                 raise DownloadError(f"{source}: HTTP {exc.code} {exc.reason}") from exc
             if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, FileNotFoundError):
@@ -265,6 +269,13 @@ def extract(archive: str | os.PathLike, dest_dir: str | os.PathLike) -> Path:
         log.info("extracting %s -> %s", archive, dest_dir)
         count = _unpack(archive, tmp)
         _merge_move(tmp, dest_dir)
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        raise DataError(f"{archive}: truncated or corrupt archive ({type(exc).__name__}: {exc}); delete it and "
+                        f"download it again") from exc
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DataError(f"no space left on device extracting {archive} into {dest_dir}") from exc
+        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     with atomic_write(marker, "w") as fh:

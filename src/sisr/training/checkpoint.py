@@ -52,8 +52,12 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device
         raise SisrError(f"{path}: no such checkpoint")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=False)
+    except MemoryError as exc:
+        raise SisrError(f"{path}: not enough memory to load this checkpoint") from exc
     except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
         raise SisrError(f"{path}: cannot read checkpoint (truncated or not a torch file?): {exc}") from exc
+    except Exception as exc:  # random bytes make the unpickler fail in arbitrary ways (ValueError, KeyError, ...)
+        raise SisrError(f"{path}: cannot read checkpoint (not a torch file?): {type(exc).__name__}: {exc}") from exc
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise SisrError(f"{path}: expected a sisr checkpoint of format {CHECKPOINT_FORMAT}, got {found!r}")
@@ -88,8 +92,14 @@ def load_model(checkpoint_path: str | os.PathLike, device: str | torch.device = 
     from sisr.models import create_model
 
     payload = load_checkpoint(checkpoint_path, map_location="cpu")
+    missing = [key for key in ("config", "model") if not isinstance(payload.get(key), dict)]
+    if missing:
+        raise SisrError(f"{checkpoint_path}: not a model checkpoint (no {' or '.join(missing)} in it)")
     cfg = TrainConfig.from_dict(payload["config"], where=f"{checkpoint_path}: config")
-    model = create_model(cfg.model, scale=cfg.scale, in_channels=cfg.in_channels, **cfg.model_args)
+    try:
+        model = create_model(cfg.model, scale=cfg.scale, in_channels=cfg.in_channels, **cfg.model_args)
+    except SisrError as exc:
+        raise SisrError(f"{checkpoint_path}: {exc}") from exc
     try:
         model.load_state_dict(payload["model"])
     except RuntimeError as exc:

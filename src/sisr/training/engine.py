@@ -49,11 +49,14 @@ CPU (the data source is deterministic in (seed, epoch, batch); RNG states and ru
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
+import os
 import random
 import signal
+import socket
 import sys
 import threading
 import time
@@ -65,7 +68,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from sisr.errors import ConfigError, DataError, DivergenceError, SisrError
+from sisr.errors import ConfigError, DataError, DivergenceError, RunLockedError, SisrError
 from sisr.io import atomic_write, write_json
 from sisr.losses import Loss, build_loss, discriminator_loss
 from sisr.provenance import provenance
@@ -75,7 +78,7 @@ from sisr.training.graphs import GraphedStep
 from sisr.training.modes import Mode, resolve as resolve_mode
 
 LAST, BEST, HISTORY, DONE = "checkpoint_last.pt", "checkpoint_best.pt", "history.csv", "train_done.json"
-DIVERGED = "diverged.json"
+DIVERGED, LOCK = "diverged.json", "train.lock"
 
 
 class TrainSource(Protocol):
@@ -431,10 +434,42 @@ class _StopSignals:
 # The loop
 
 
-def train(cfg: TrainConfig | dict, *, train_source: TrainSource,
-          valid_source: Iterable[tuple[str, Tensor, Tensor]], out_dir: str | Path,
-          device: str | torch.device = "auto", log: Callable[[str], None] = _print,
-          name: str | None = None) -> TrainResult:
+@contextlib.contextmanager
+def run_lock(out_dir: Path) -> Iterator[None]:
+    """Hold ``out_dir/train.lock`` (an flock) while training: a second trainer on the same run folder fails at
+    once with RunLockedError naming the process that holds it. The lock goes with the process (kill included)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    fd = os.open(out_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "a process"
+            raise RunLockedError(f"{out_dir}: another trainer is running in this run folder ({holder} holds "
+                                 f"{out_dir / LOCK}); wait for it to end or stop it") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"PID {os.getpid()} on {socket.gethostname()}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def train(cfg: TrainConfig | dict, *, out_dir: str | Path, **kwargs: Any) -> TrainResult:
+    """Train one run (see :func:`_train` for the arguments), holding the run folder's lock (:func:`run_lock`)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with run_lock(out_dir):
+        return _train(cfg, out_dir=out_dir, **kwargs)
+
+
+def _train(cfg: TrainConfig | dict, *, train_source: TrainSource,
+           valid_source: Iterable[tuple[str, Tensor, Tensor]], out_dir: str | Path,
+           device: str | torch.device = "auto", log: Callable[[str], None] = _print,
+           name: str | None = None) -> TrainResult:
     """Train ``cfg.model`` on ``train_source``, validating on ``valid_source``; see the module docstring.
 
     cfg: a TrainConfig (or a dict for ``TrainConfig.from_dict``). train_source: ``batches(epoch,
