@@ -137,3 +137,24 @@ def test_build_derived_reads_the_path_scheme_and_a_corrupt_source_is_named(data_
     with pytest.raises(ImageError, match="0802.png"):
         build_derived("inverted_unet", data_dir=data_dir, size=16)
     assert not (data_dir / "inverted_unet").exists()
+
+
+def test_inverted_unet_authors_data_path_pil_resize_and_full_range_y(data_dir, tmp_path):
+    """The workflow builds the report's data path: PIL's full-range YCbCr Y, PIL bicubic fit and LR."""
+    from PIL import Image
+
+    from sisr.data.derived import pil_luma
+
+    rgb = read_image(get_dataset("df2k", root=data_dir, split="valid", scale=2, lr="ours")[0].hr)
+    y = pil_luma(rgb)
+    assert np.array_equal(y, np.asarray(Image.fromarray(rgb).convert("YCbCr"))[..., 0])
+    assert y.dtype == np.uint8 and not np.array_equal(y, to_y(rgb))  # full range, not BT.601 studio range
+    manifest = json.loads(build_derived("inverted_unet", data_dir=data_dir, size=32).read_text())
+    assert manifest["params"]["resize"] == "pil" and manifest["params"]["luma"] == "pil"
+    pair = get_dataset("inverted_unet", root=data_dir / "inverted_unet", split="valid", scale=2)[0]
+    hr, lr = read_image(pair.hr, mode="any"), read_image(pair.lr, mode="any")
+    expected, _ = letterbox(y, 32, resize="pil")
+    np.testing.assert_array_equal(hr, expected)
+    np.testing.assert_array_equal(lr, downscale(expected, 2, method="pil"))
+    with pytest.raises(Exception, match="luma"):
+        build_inverted_unet([], [], tmp_path / "x", luma="yuv")

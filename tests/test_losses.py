@@ -166,3 +166,21 @@ def test_lpips_plumbing_with_random_trunk(random_weights):
     assert sr.grad.abs().sum() > 0
     y = torch.rand(1, 1, 32, 32)
     assert loss(y, 1 - y)[0].item() > 0  # single channel is repeated to 3
+
+
+def test_perceptual_squared_l2_is_eq5_of_the_rrdb_gan_report(random_weights):
+    """Eq. 5: the squared Euclidean distance of the feature maps, divided by their W*H (not by W*H*C)."""
+    torch.manual_seed(2)
+    sr, hr = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16)
+    features = make_layers(cfgs["E"])
+    features.load_state_dict({k[9:]: v for k, v in random_weights["vgg19"].items()})
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    cut = features[: VGG19_LAYERS["relu2_2"] + 1]
+    a, b = cut((sr - mean) / std), cut((hr - mean) / std)
+    n, c, h, w = a.shape
+    eq5 = sum(float(((a[i] - b[i]) ** 2).sum()) / (w * h) for i in range(n)) / n
+    loss = build_loss([{"name": "perceptual", "weight": 1.0, "layer": "relu2_2", "criterion": "squared_l2"}])
+    assert loss(sr, hr)[0].item() == pytest.approx(eq5, rel=1e-5)
+    mse = build_loss([{"name": "perceptual", "weight": 1.0, "layer": "relu2_2", "criterion": "mse"}])
+    assert loss(sr, hr)[0].item() == pytest.approx(c * mse(sr, hr)[0].item(), rel=1e-5)  # 128 x the mean

@@ -28,6 +28,8 @@ def test_verdicts_are_coloured_by_what_they_say():
     assert verdict_class(" Not reproduced ") == "verdict-bad"  # never read as "reproduced"
     assert verdict_class("not measured") == "verdict-none"
     assert verdict_class("quoted") == "verdict-none"
+    assert verdict_class("not comparable in this tier: claimed on Set5 x4") == "verdict-none"
+    assert verdict_class("reproduced (protocol not stated)") == "verdict-good"
     assert verdict_class("inconclusive") == "verdict-other"
 
 

@@ -12,6 +12,8 @@ SPEC = {
     "claimed": {"bicubic": {"psnr_y": 28.42, "ssim_y": 0.8104}, "aplus": {"psnr_y": 30.28},
                 "espcn": {"psnr_y": 30.57, "ssim_y": 0.7855}},
     "quoted": ["aplus"],
+    "claimed_on": {"data": "benchmark/Set5", "dataset": "Set5", "scale": 4, "protocol": "standard",
+                   "section": "Table 1"},
 }
 SUMMARY = pd.DataFrame([
     {"study": "s", "run": "bicubic", "model": "bicubic", "dataset": "Set5", "scale": 4, "n_images": 5,
@@ -37,6 +39,7 @@ def test_formats(tmp_path):
     md = out["md"].read_text()
     assert "| Metric | Bicubic | A+ | ESPCN |" in md
     assert "30.28 (quoted)" in md and "29.50 vs 30.57 (-1.07)" in md
+    assert "- Bicubic, A+, ESPCN: Table 1; measured on Set5 x4, standard protocol." in md
     tex = out["tex"].read_text()
     assert r"\toprule" in tex and r"\bottomrule" in tex and r"100\%" in tex and r"an\_underscore" in tex
     assert pd.read_csv(out["csv"]).shape[0] == len(long)
@@ -48,30 +51,72 @@ def _summary_csv(tmp_path):
     return path
 
 
+def _report_rows(text):
+    return {tuple(c.strip() for c in line.split("|")[2:4]): line for line in text.splitlines()
+            if line.startswith("| t1")}
+
+
 def test_claims_report_verdicts():
-    long = build_table(SUMMARY, SPEC, table="t1")
+    long = build_table(SUMMARY, SPEC, table="t1", scale=4)
     text = claims_report({"t1": long}, {"psnr_y": 0.05, "ssim_y": 0.01}, study="s", tier="demo")
-    lines = {tuple(c.strip() for c in line.split("|")[3:5]): line for line in text.splitlines() if line.startswith("| t1")}
+    lines = _report_rows(text)
     assert "| reproduced |" in lines[("Bicubic", "PSNR")]
     assert "| not reproduced |" in lines[("ESPCN", "PSNR")]
-    assert "| quoted |" in lines[("A+", "PSNR")]
-    assert "reproduced: 2" in text  # bicubic PSNR (0.01 <= 0.05) and SSIM (0.0008 <= 0.01)
+    assert "| quoted (not produced here) |" in lines[("A+", "PSNR")]
+    assert "Totals: reproduced: 2, not reproduced: 2" in text  # bicubic PSNR (0.01 <= 0.05) and SSIM (0.0008)
+    assert "**4 of 5 claimed values are comparable in this tier**" in text
+
+
+def test_a_claim_is_judged_only_on_its_own_dataset():
+    """A Set5 claim is not compared with our number on another set: no difference, no verdict, the reason."""
+    other = SUMMARY.assign(dataset="skimage-valid")
+    long = build_table(other, SPEC, table="t1", scale=4)
+    assert long["diff"].isna().all() and not long["comparable"].any()
+    md = to_markdown(long, SPEC)
+    assert "vs 28.42" not in md and "| 28.43 |" not in md.split("**skimage-valid**")[0]
+    text = claims_report({"t1": long}, {"psnr_y": 0.05, "ssim_y": 0.01}, study="s", tier="demo")
+    assert "reproduced |" not in text.replace("not comparable", "")
+    assert "| not comparable in this tier: claimed on Set5 x4 |" in _report_rows(text)[("Bicubic", "PSNR")]
+    assert "**0 of 5 claimed values are comparable in this tier**" in text
+    assert "Totals: reproduced: 0, not reproduced: 0, not measured: 0, no verdict: 0, quoted: 1, " \
+        "not comparable in this tier: 4" in text
+    # both sets evaluated: the claim is judged once, on Set5, and listed once
+    both = build_table(pd.concat([SUMMARY, other]), SPEC, table="t1", scale=4)
+    text = claims_report({"t1": both}, {"psnr_y": 0.05, "ssim_y": 0.01}, study="s", tier="paper")
+    assert len(_report_rows(text)) == 5 and "**4 of 5" in text
+    # another scale than the claim's is never comparable
+    assert not build_table(SUMMARY, SPEC, table="t1", scale=2)["comparable"].any()
+
+
+def test_protocol_picks_the_compared_column():
+    spec = {**SPEC, "their_protocol": {"psnr_y": "psnr_crop"},
+            "claimed_on": {**SPEC["claimed_on"], "protocol": "unstated"}}
+    long = build_table(SUMMARY.assign(psnr_crop=30.6), spec, table="t1", scale=4)
+    row = long[(long.run == "espcn") & (long.metric == "psnr_y")].iloc[0]
+    assert row.compared == 30.6 and abs(row["diff"] - 0.03) < 1e-9
+    text = claims_report({"t1": long}, {"psnr_y": 0.05}, study="s", tier="paper")
+    assert "| reproduced (protocol not stated) |" in _report_rows(text)[("ESPCN", "PSNR")]
+    standard = build_table(SUMMARY.assign(psnr_crop=30.6), {**spec, "claimed_on": SPEC["claimed_on"]}, table="t1")
+    assert standard[(standard.run == "espcn") & (standard.metric == "psnr_y")].iloc[0].compared == 29.50
 
 
 def test_markdown_and_latex_have_every_dataset():
     two = pd.concat([SUMMARY, SUMMARY.assign(dataset="div2k-valid")])
     long = build_table(two, SPEC, table="t1")
-    assert to_markdown(long, SPEC).count("| Metric |") == 2
-    assert to_latex(long, SPEC).count(r"\multicolumn") == 2
+    assert to_markdown(long, SPEC).count("| Metric |") == 3  # the claims, then one grid per set
+    assert to_latex(long, SPEC).count(r"\multicolumn") == 3
 
 
 def test_epoch_rows_reads_history_at_the_report_epochs():
     from sisr.tables import build_epoch_table, to_markdown
 
     spec = {"title": "per epoch", "layout": "epoch_rows", "epochs": [0, 2], "runs": {"a": "A"},
-            "metrics": {"val_psnr_y": "PSNR"}, "claimed": {"a": {2: {"val_psnr_y": 30.0}}}}
+            "metrics": {"val_psnr_y": "PSNR"}, "claimed": {"a": {2: {"val_psnr_y": 30.0}}},
+            "claimed_on": {"data": "div2k/valid", "dataset": "DIV2K valid", "scale": 4, "protocol": "unstated",
+                           "section": "Sec. 3"}}
     hist = pd.DataFrame({"epoch": [1, 2, 3], "val_psnr_y": [20.0, 25.0, 29.5]})
-    long = build_epoch_table({"a": hist}, spec, table="t")
+    assert not build_epoch_table({"a": hist}, spec, table="t", dataset="skimage-valid")["comparable"].any()
+    long = build_epoch_table({"a": hist}, spec, table="t", dataset="div2k-valid")
     by_epoch = long.set_index("epoch")
     assert by_epoch.loc[0, "ours"] == 20.0 and by_epoch.loc[2, "ours"] == 29.5  # report epoch e = our e + 1
     assert by_epoch.loc[2, "diff"] == -0.5 and pd.isna(by_epoch.loc[0, "claimed"])

@@ -88,7 +88,8 @@ def test_ci_tier_of_every_study_end_to_end(tmp_path):
     assert "generator initialised from" in (tmp_path / "logs" / "ci" / "train" / "rrdb_gan" / "gan_l1_adv.log").read_text()
     espcn = tmp_path / "results" / "ci" / "espcn"
     table = (espcn / "tables" / "table1.md").read_text()
-    assert "30.28 (quoted)" in table and "vs 30.57" in table
+    assert "30.28 (quoted)" in table and "vs 30.57" not in table  # claimed on DIV2K valid, not on the photographs
+    assert "not comparable in this tier: claimed on DIV2K valid (0801-0900) x4" in (espcn / "REPORT.md").read_text()
     assert "sisr-bench: study 'espcn'" in res.stdout + res.stderr
     board = pd.read_csv(tmp_path / "results" / "ci" / "leaderboard" / "leaderboard.csv")
     assert {"params", "gflops_per_mp", "psnr_y", "train_hours"} <= set(board.columns)

@@ -139,6 +139,33 @@ def sweep_plot(data: pd.DataFrame, *, x: str, hue: str, metrics: Sequence[str], 
     return fig
 
 
+def family_comparison(data: pd.DataFrame, *, metrics: Sequence[str], title: str) -> plt.Figure:
+    """Two model families side by side at the same (blocks, channels): one bar panel per metric.
+
+    ``data`` has one row per run with columns ``model``, ``blocks``, ``channels`` and the metrics; only the
+    (blocks, channels) that every family in ``data`` has are drawn (replicas of a configuration are averaged).
+    """
+    metrics = [m for m in metrics if m in data.columns]
+    part = data.dropna(subset=["blocks", "channels"]).copy()
+    part["config"] = [f"{int(b)} x {int(c)}" for b, c in zip(part["blocks"], part["channels"])]
+    families = part.groupby("config")["model"].nunique()
+    shared = families[families == part["model"].nunique()].index
+    part = part[part["config"].isin(shared)].sort_values(["blocks", "channels"])
+    fig, axes = plt.subplots(1, max(1, len(metrics)), figsize=(4.8 * max(1, len(metrics)), 3.8), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        if not part.empty:
+            sns.barplot(data=part, x="config", y=metric, hue="model", errorbar=None, ax=ax)
+            low, high = part[metric].min(), part[metric].max()
+            pad = (high - low) * 0.5 or abs(high) * 0.01 or 1.0
+            ax.set_ylim(low - pad, high + pad)  # the differences, not the distance from zero
+        ax.set_xlabel("blocks x channels")
+        ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+        ax.tick_params(axis="x", rotation=30)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def detailed_crop_box(hr: np.ndarray, size: int) -> tuple[int, int]:
     """Top-left corner of the ``size`` x ``size`` window with the most detail (largest gradient energy)."""
     gray = hr.astype(np.float64).mean(axis=2) if hr.ndim == 3 else hr.astype(np.float64)

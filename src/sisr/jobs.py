@@ -417,28 +417,55 @@ def _histories(paths: Sequence[str]) -> dict[str, pd.DataFrame]:
     return {Path(p).parent.name: pd.read_csv(p) for p in paths}
 
 
+def _table_inputs(study_file: str, tier: str, summary: str, histories: Sequence[str]):
+    """The resolved study and, per table, the long table (claims beside ours, judged for comparability)."""
+    from sisr.studies import load_study
+    from sisr.tables import build_long
+
+    study = load_study(study_file, tier)
+    summary_df = pd.read_csv(summary)
+    hist = _histories(histories)
+    info = None
+    longs = {}
+    for name, spec in study.tables.items():
+        frame = summary_df
+        if spec.get("layout") == "run_rows" or spec.get("values_from") == "training":
+            info = info if info is not None else run_info(study_file, tier, Path(summary).parent)
+        if spec.get("values_from") == "training":  # run-level numbers (training loss, time) on the training set
+            frame = pd.DataFrame([{"run": r, "dataset": study.train_data.label, **v} for r, v in info.items()]
+                                 or [{"run": "", "dataset": study.train_data.label}])
+        longs[name] = build_long(frame, spec, table=name, histories=hist, valid_label=study.valid_data.label,
+                                 scale=study.scale)
+    return study, longs, info
+
+
 def table_job(*, study_file: str, table: str, tier: str, summary: str, out_csv: str, out_md: str,
               out_tex: str, histories: Sequence[str] = ()) -> None:
-    from sisr.tables import write_table
+    from sisr.tables import to_latex, to_markdown
 
-    spec = _study_spec(study_file)
-    table_spec = spec["tables"][table]
-    info = run_info(study_file, tier, Path(summary).parent) if table_spec.get("layout") == "run_rows" else None
-    write_table(summary, table_spec, table=table, out_csv=out_csv, out_md=out_md, out_tex=out_tex,
-                tier_note=_tier_note(spec, tier), run_info=info, histories=_histories(histories))
+    study, longs, info = _table_inputs(study_file, tier, summary, histories)
+    spec = study.tables[table]
+    long = longs[table]
+    shown = info if spec.get("layout") == "run_rows" else None
+    if shown:
+        long = long.merge(pd.DataFrame.from_dict(shown, orient="index"), left_on="run", right_index=True,
+                          how="left", suffixes=("", "_run"))
+    note = _tier_note(study.spec, tier)
+    with atomic_write(out_csv, "w") as fh:
+        long.to_csv(fh, index=False)
+    with atomic_write(out_md, "w") as fh:
+        fh.write(to_markdown(long, spec, tier_note=note, run_info=shown))
+    with atomic_write(out_tex, "w") as fh:
+        fh.write(to_latex(long, spec, run_info=shown))
 
 
 def claims_report_job(*, study_file: str, tier: str, summary: str, out: str, histories: Sequence[str] = ()) -> None:
-    from sisr.tables import build_epoch_table, build_table, claims_report
+    from sisr.tables import claims_report
 
-    spec = _study_spec(study_file)
-    summary_df = pd.read_csv(summary)
-    hist = _histories(histories)
-    longs = {name: build_epoch_table(hist, t, table=name) if t.get("layout") == "epoch_rows"
-             else build_table(summary_df, t, table=name) for name, t in spec.get("tables", {}).items()}
-    diverged = diverged_runs(Path(summary).parent, list(dict.fromkeys(summary_df["run"])))
-    text = claims_report(longs, spec.get("tolerance", {}), study=spec["name"], tier=tier,
-                         tier_note=_tier_note(spec, tier), diverged=diverged)
+    study, longs, _ = _table_inputs(study_file, tier, summary, histories)
+    runs = list(dict.fromkeys(pd.read_csv(summary)["run"]))
+    text = claims_report(longs, study.spec.get("tolerance", {}), study=study.name, tier=tier,
+                         tier_note=_tier_note(study.spec, tier), diverged=diverged_runs(Path(summary).parent, runs))
     with atomic_write(out, "w") as fh:
         fh.write(text)
 
@@ -456,6 +483,10 @@ def figure_job(*, study_file: str, figure: str, tier: str, results_dir: str, sum
     hist = {Path(p).parent.name: pd.read_csv(p) for p in histories}
     if fig_spec.get("runs"):
         hist = {r: h for r, h in hist.items() if r in fig_spec["runs"]}
+    if fig_spec.get("best_by"):  # only the best run by a metric of the summary (e.g. "the best model's progress")
+        best = _best_run(summary, fig_spec["best_by"], [r for r in hist])
+        hist = {best: hist[best]} if best else {}
+        title = f"{title}: {best}" if best else title
     if kind in ("loss_curves", "loss_terms", "metric_curves") and not hist:
         raise SisrError(f"{study_file}: figures.{figure}: no training history to plot (runs {fig_spec.get('runs')})")
     if kind == "loss_curves":
@@ -468,18 +499,47 @@ def figure_job(*, study_file: str, figure: str, tier: str, results_dir: str, sum
         fig = _comparison_grid(spec, fig_spec, study_dir, summary, title)
     elif kind == "triptychs":
         fig = _triptychs(spec, fig_spec, study_dir, summary, title)
+    elif kind == "family_comparison":
+        data, dataset = _runs_with_info(study_file, tier, study_dir, summary, fig_spec)
+        fig = figures.family_comparison(data, metrics=fig_spec.get("metrics", ["psnr_y"]),
+                                        title=f"{title} ({dataset}, x{spec['scale']})")
     elif kind == "sweep":
-        summary_df = pd.read_csv(summary)
-        dataset = fig_spec.get("dataset") or summary_df["dataset"].iloc[0]
-        info = pd.DataFrame.from_dict(run_info(study_file, tier, study_dir), orient="index")
-        data = summary_df[summary_df["dataset"] == dataset].merge(info, left_on="run", right_index=True,
-                                                                  suffixes=("_summary", ""))
+        data, dataset = _runs_with_info(study_file, tier, study_dir, summary, fig_spec)
         fig = figures.sweep_plot(data, x=fig_spec.get("x", "channels"), hue=fig_spec.get("hue", "blocks"),
                                  style="model", metrics=fig_spec.get("metrics", ["psnr_y"]),
                                  title=f"{title} ({dataset}, x{spec['scale']})")
     else:
         raise SisrError(f"{study_file}: figures.{figure}.kind: {kind!r} is not implemented yet")
     figures.save_figure(fig, outputs)
+
+
+def _best_run(summary: str, metric: str, runs: Sequence[str]) -> str | None:
+    """The run with the best summary value of ``metric`` on the summary's first evaluation set."""
+    from sisr.tables import HIGHER_IS_BETTER
+
+    df = pd.read_csv(summary)
+    df = df[(df["dataset"] == df["dataset"].iloc[0]) & df["run"].isin(runs)].dropna(subset=[metric])
+    if df.empty:
+        return None
+    higher = HIGHER_IS_BETTER.get(metric, not metric.startswith("mse"))
+    return str(df.sort_values(metric, ascending=not higher)["run"].iloc[0])
+
+
+def _runs_with_info(study_file: str, tier: str, study_dir: Path, summary: str, fig_spec: Mapping):
+    """One row per run on the figure's evaluation set: summary metrics with hyper-parameters (run_info)."""
+    summary_df = pd.read_csv(summary)
+    dataset = _figure_dataset(fig_spec, summary_df)
+    info = pd.DataFrame.from_dict(run_info(study_file, tier, study_dir), orient="index")
+    data = summary_df[summary_df["dataset"] == dataset].merge(info, left_on="run", right_index=True,
+                                                              suffixes=("_summary", ""))
+    return data, dataset
+
+
+def _figure_dataset(fig_spec: Mapping, summary_df: pd.DataFrame) -> str:
+    """The figure's evaluation set: ``dataset`` where this tier has it, else the tier's first evaluation set."""
+    wanted = fig_spec.get("dataset")
+    present = list(dict.fromkeys(summary_df["dataset"]))
+    return wanted if wanted in present else present[0]
 
 
 def _comparison_grid(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, title: str):
@@ -489,7 +549,9 @@ def _comparison_grid(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary:
 
     summary_df = pd.read_csv(summary)
     scale = int(spec["scale"])
-    dataset = fig_spec.get("dataset") or summary_df["dataset"].iloc[0]
+    dataset = _figure_dataset(fig_spec, summary_df)
+    if fig_spec.get("dataset") and dataset != fig_spec["dataset"]:
+        title = f"{title}\n({fig_spec['dataset']} is not evaluated in this tier: {dataset} instead)"
     runs = fig_spec.get("runs") or list(dict.fromkeys(summary_df[summary_df["dataset"] == dataset]["run"]))
     n_images, crop = fig_spec.get("n_images", 3), fig_spec.get("crop", 96)
     first = study_dir / runs[0] / "sr" / f"{dataset}_x{scale}"
@@ -528,7 +590,7 @@ def _triptychs(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, 
 
     summary_df = pd.read_csv(summary)
     scale = int(spec["scale"])
-    dataset = fig_spec.get("dataset") or summary_df["dataset"].iloc[0]
+    dataset = _figure_dataset(fig_spec, summary_df)
     runs = fig_spec.get("runs") or [r for r in dict.fromkeys(summary_df["run"]) if r in spec.get("runs", {})]
     metric = (fig_spec.get("metrics") or ["ssim_y"])[0]
     crop = fig_spec.get("crop", 128)

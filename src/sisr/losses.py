@@ -14,8 +14,10 @@ Terms (inputs are float ``N x C x H x W`` in [0, 1], C = 1 or 3):
 - ``perceptual``: distance between VGG19 features (Johnson et al. 2016; ESRGAN, Wang et al. 2018) of SR
   and HR at one layer. Options: ``layer`` (default ``conv5_4``): ``convB_K`` is the output of a conv layer
   *before* its ReLU (ESRGAN's choice), ``reluB_K`` the same feature *after* it (SRGAN's); blocks B = 1..5,
-  K = 1..2 (blocks 1-2) or 1..4 (blocks 3-5). ``criterion``: ``l1`` (default) or ``mse``. Inputs are
-  normalised with the ImageNet mean/std torchvision's VGG19 was trained with.
+  K = 1..2 (blocks 1-2) or 1..4 (blocks 3-5). ``criterion``: ``l1`` (default; ESRGAN), ``mse``, or
+  ``squared_l2``: the squared Euclidean distance of the two feature maps divided by their size W*H (summed over
+  channels, averaged over positions and the batch; SRGAN's content loss, the rrdb_gan report's Eq. 5). Inputs
+  are normalised with the ImageNet mean/std torchvision's VGG19 was trained with.
 - ``lpips``: the LPIPS distance (Zhang et al. 2018, the ``lpips`` package, v0.1 linear heads), option
   ``net``: ``vgg`` (default; what the inverted_unet study trains with) or ``alex``.
 - ``adversarial``: the generator side of a standard GAN, ``-log D(G(x))`` computed as
@@ -118,8 +120,9 @@ def parse_term(data: Any, where: str = "loss[0]") -> LossTerm:
         if options["layer"] not in VGG19_LAYERS:
             raise ConfigError(f"{where}.layer: expected a VGG19 layer conv1_1..conv5_4 or relu1_1..relu5_4, "
                               f"got {options['layer']!r}")
-        if options["criterion"] not in ("l1", "mse"):
-            raise ConfigError(f"{where}.criterion: expected l1 or mse, got {options['criterion']!r}")
+        if options["criterion"] not in FEATURE_CRITERIA:
+            raise ConfigError(f"{where}.criterion: expected {', '.join(FEATURE_CRITERIA)}, "
+                              f"got {options['criterion']!r}")
     if name == "lpips" and options["net"] not in ("vgg", "alex"):
         raise ConfigError(f"{where}.net: expected vgg or alex, got {options['net']!r}")
     return LossTerm(name=name, weight=weight, options=tuple(options.items()))
@@ -130,6 +133,14 @@ def parse_terms(terms: Any, where: str = "loss") -> tuple[LossTerm, ...]:
     if isinstance(terms, (str, bytes)) or not isinstance(terms, Sequence) or len(terms) == 0:
         raise ConfigError(f"{where}: expected a non-empty list of {{name, weight}} terms, got {terms!r}")
     return tuple(parse_term(term, f"{where}[{i}]") for i, term in enumerate(terms))
+
+
+def squared_l2(a: Tensor, b: Tensor) -> Tensor:
+    """``1/(W H) * sum_{x,y} ||a[:, x, y] - b[:, x, y]||^2``, averaged over the batch (``N x C x H x W`` inputs)."""
+    return (a - b).pow(2).sum(dim=1).mean()
+
+
+FEATURE_CRITERIA = {"l1": F.l1_loss, "mse": F.mse_loss, "squared_l2": squared_l2}
 
 
 def _three_channels(x: Tensor) -> Tensor:
@@ -165,7 +176,7 @@ class VGGPerceptual(_Frozen):
         features = make_layers(cfgs["E"], batch_norm=False)
         features.load_state_dict({k[len("features."):]: v for k, v in state.items() if k.startswith("features.")})
         self.features = features[: VGG19_LAYERS[layer] + 1]
-        self.criterion = F.l1_loss if criterion == "l1" else F.mse_loss
+        self.criterion = FEATURE_CRITERIA[criterion]
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
         self.freeze()

@@ -19,7 +19,8 @@ from sisr.io import atomic_write
 # Verdict words -> CSS class, checked in this order (so "not reproduced" is never read as "reproduced").
 VERDICT_CLASSES = (
     (("not reproduced", "contradicted", "does not hold", "refuted", "fails", "failed"), "bad"),
-    (("not measured", "not run", "not checked", "quoted", "n/a", "no tolerance", "untested"), "none"),
+    (("not measured", "not run", "not checked", "quoted", "n/a", "no tolerance", "untested", "not comparable",
+      "no verdict"), "none"),
     (("reproduced", "holds", "confirmed", "consistent", "supported"), "good"),
 )
 
@@ -171,7 +172,8 @@ div.prose:has(.sisr-overview) { max-width: 68rem; }
 .sisr-overview td.count { text-align: right; }
 """
 
-SUMMARY_COLUMNS = (("good", "reproduced"), ("bad", "not reproduced"), ("none", "not measured or quoted"),
+SUMMARY_COLUMNS = (("good", "reproduced"), ("bad", "not reproduced"), ("none", "no verdict (not comparable here, "
+                                                                        "not measured, quoted)"),
                    ("other", "other verdicts"))
 
 

@@ -207,6 +207,12 @@ def load_study(path: str | Path, tier: str, *, train_overrides: Mapping | None =
     if tier_spec.get("sweep_subset"):
         keep = set(tier_spec["sweep_subset"])
         study_runs = {r: c for r, c in study_runs.items() if r in spec.get("runs", {}) or r in keep}
+    if "run_subset" in tier_spec:
+        keep = set(tier_spec["run_subset"])
+        unknown = sorted(keep - set(study_runs) - set(tier_spec.get("runs", {})))
+        if unknown:
+            raise ConfigError(f"{where}: tiers.{tier}.run_subset: no such run(s) {unknown}")
+        study_runs = {r: c for r, c in study_runs.items() if r in keep}
     runs: dict[str, dict] = {}
     names = list(study_runs) + [r for r in tier_spec.get("runs", {}) if r not in study_runs]
     for run in names:

@@ -3,15 +3,26 @@
 Input is the study's ``summary.csv`` (one row per run x dataset x scale, metric means as columns) and a
 table spec from the study file::
 
-    runs:    {run: column label}            # order kept; quoted-only runs listed in `quoted`
+    runs:    {run: column label}            # order kept; quoted-only runs listed in `quoted`; `run#tag` shows
+                                           # the same run again, beside a second claimed value for it
     metrics: {metric column: row label}
     claimed: {run: {metric: value}}        # what the study reports
+    claimed_on: {data, dataset, scale, protocol, section, quoted_from?, note?}   # where each claim comes from
+    claimed_on_runs: {run: {...}}          # per-run provenance, merged over claimed_on
     their_protocol: {metric: column}       # our value under the study authors' protocol, shown beside ours
     datasets: [labels]                     # evaluation sets to show (default: all in the summary)
 
+A claim is *comparable* on one evaluation set only: the set it was measured on (``claimed_on.data``, a
+``dataset/split`` of the workflow, at the study's scale). Its ``protocol`` says how the document measured it:
+``standard`` claims are compared with the table's metric column (standard protocol); ``study`` claims with the
+``their_protocol`` column where the table has one, else with the metric column (which then is itself a
+study-protocol metric, e.g. ``mse_noshave``); ``unstated`` (the document does not say how it measured) likewise,
+and the verdict says that the protocol is not stated. Our numbers are shown on every set; the difference to the
+claim and the verdict only where it is comparable.
+
 The tidy CSV has one row per (dataset, run, metric) with columns ``claimed``, ``ours`` (standard protocol),
-``ours_their_protocol`` and ``diff`` (= ours - claimed; under their protocol when the study has one, since
-that is what the claim was measured with).
+``ours_their_protocol``, ``diff`` (ours - claimed, comparable rows only), ``comparable``, ``claim_on`` (where the
+claim was measured), ``claim_source`` (the document's section, and the paper it quotes) and ``reason``.
 """
 
 from __future__ import annotations
@@ -30,8 +41,12 @@ HIGHER_IS_BETTER = {"lpips_alex": False, "lpips_vgg": False, "fid": False, "mse"
 def _fmt(value: float | None, metric: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    if "psnr" in metric or metric.startswith("fid"):
+    if "psnr" in metric or "fid" in metric:
         return f"{value:.2f}"
+    if "seconds" in metric:
+        return f"{value:.0f}"
+    if "mse" in metric or "loss" in metric:
+        return f"{value:.7f}"
     return f"{value:.4f}"
 
 
@@ -51,7 +66,50 @@ def table_runs(summary: pd.DataFrame, spec: Mapping) -> dict[str, str]:
     return {run: run for run in dict.fromkeys(summary["run"])}
 
 
-def build_table(summary: pd.DataFrame, spec: Mapping, *, table: str) -> pd.DataFrame:
+PROTOCOL_WORDS = {"standard": "standard protocol", "study": "the study's protocol",
+                  "unstated": "protocol not stated"}
+
+
+def claim_provenance(spec: Mapping, run: str) -> dict:
+    """Where the claim of ``run`` comes from: ``claimed_on`` merged with ``claimed_on_runs.<run>``."""
+    return {**(spec.get("claimed_on") or {}), **(spec.get("claimed_on_runs", {}).get(run) or {})}
+
+
+def claim_label(prov: Mapping) -> str:
+    """``DIV2K valid x4``: the dataset the claim was measured on, as the document names it, and its scale."""
+    if not prov:
+        return "not stated"
+    return f"{prov.get('dataset', prov.get('data', '?'))} x{prov.get('scale', '?')}"
+
+
+def claim_source(prov: Mapping) -> str:
+    """``Table 1, quoted from Dong et al. 2015``: the document's section, and the paper it quotes."""
+    text = prov.get("section", "")
+    if prov.get("quoted_from"):
+        text += f", quoted from {prov['quoted_from']}"
+    return text
+
+
+def _data_label(data: str) -> str:
+    from sisr.studies import DatasetRef
+
+    return DatasetRef.parse(data).label
+
+
+def _judge(prov: Mapping, dataset: str, ours: float | None, theirs: float | None, has_their: bool,
+           scale: int | None) -> tuple[bool, float | None, str]:
+    """(comparable, our value to compare, reason when not comparable) of one claim on one evaluation set."""
+    if not prov or "data" not in prov:
+        return False, None, "no provenance: the study file does not say where this number was measured"
+    where = f"claimed on {claim_label(prov)}"
+    if _data_label(prov["data"]) != dataset or (scale is not None and prov.get("scale") != scale):
+        return False, None, where
+    if prov.get("protocol") == "standard":
+        return True, ours, ""
+    return True, theirs if has_their else ours, ""
+
+
+def build_table(summary: pd.DataFrame, spec: Mapping, *, table: str, scale: int | None = None) -> pd.DataFrame:
     """The tidy long table of one study table (see the module docstring)."""
     present = set(summary["dataset"])
     datasets = [d for d in spec.get("datasets") or dict.fromkeys(summary["dataset"]) if d in present] or \
@@ -62,41 +120,52 @@ def build_table(summary: pd.DataFrame, spec: Mapping, *, table: str) -> pd.DataF
     rows = []
     for dataset in datasets:
         for run, run_label in table_runs(summary, spec).items():
-            if run in diverged:
+            prov = claim_provenance(spec, run)
+            base = run.split("#")[0]  # run#tag: the same run under a second claim (a document giving two values)
+            if base in diverged:
                 run_label = f"{run_label} {DIVERGED_MARK}"
             for metric, metric_label in spec["metrics"].items():
                 claimed = spec.get("claimed", {}).get(run, {}).get(metric)
-                ours = None if run in quoted else _summary_value(summary, dataset, run, metric)
-                theirs = None if run in quoted else _summary_value(summary, dataset, run, their.get(metric))
-                compare = theirs if theirs is not None else ours
-                diff = None if claimed is None or compare is None else compare - claimed
-                rows.append(
-                    {
-                        "table": table,
-                        "dataset": dataset,
-                        "run": run,
-                        "run_label": run_label,
-                        "metric": metric,
-                        "metric_label": metric_label,
-                        "claimed": claimed,
-                        "ours": ours,
-                        "ours_their_protocol": theirs,
-                        "diff": diff,
-                        "quoted": run in quoted,
-                    }
-                )
+                ours = None if run in quoted else _summary_value(summary, dataset, base, metric)
+                theirs = None if run in quoted else _summary_value(summary, dataset, base, their.get(metric))
+                rows.append(_row(table, dataset, run, run_label, metric, metric_label, claimed, ours, theirs,
+                                 metric in their, run in quoted, prov, scale))
     return pd.DataFrame(rows)
 
 
-def build_epoch_table(histories: Mapping[str, pd.DataFrame], spec: Mapping, *, table: str) -> pd.DataFrame:
+def _row(table, dataset, run, run_label, metric, metric_label, claimed, ours, theirs, has_their, quoted, prov,
+         scale, epoch=None) -> dict:
+    comparable, compare, reason = _judge(prov, dataset, ours, theirs, has_their, scale)
+    if claimed is None:
+        comparable, reason = False, ""
+    if quoted:
+        comparable, reason = False, "quoted by the study, not produced here"
+    diff = None if not comparable or claimed is None or compare is None else compare - claimed
+    row = {"table": table, "dataset": dataset}
+    if epoch is not None:
+        row["epoch"] = epoch
+    row.update({
+        "run": run, "run_label": run_label, "metric": metric, "metric_label": metric_label,
+        "claimed": claimed, "ours": ours, "ours_their_protocol": theirs, "diff": diff, "quoted": quoted,
+        "comparable": comparable, "compared": compare if comparable else None,
+        "protocol": prov.get("protocol", ""), "claim_on": claim_label(prov) if claimed is not None else "",
+        "claim_source": claim_source(prov) if claimed is not None else "", "reason": reason,
+    })
+    return row
+
+
+def build_epoch_table(histories: Mapping[str, pd.DataFrame], spec: Mapping, *, table: str,
+                      dataset: str = "validation", scale: int | None = None) -> pd.DataFrame:
     """Layout ``epoch_rows``: validation metrics from each run's history.csv at the report's epochs.
 
     The report counts epochs from 0 (its epoch ``e`` is the state after ``e + 1`` epochs, our history row
-    ``epoch == e + 1``). Values are our per-epoch validation (full validation images, standard protocol).
+    ``epoch == e + 1``). Values are our per-epoch validation (full validation images, standard protocol) on the
+    tier's validation set ``dataset`` (its label, e.g. ``div2k-valid``).
     """
     rows = []
     for run, run_label in spec["runs"].items():
-        hist = histories.get(run)
+        hist = histories.get(run.split("#")[0])
+        prov = claim_provenance(spec, run)
         for epoch in spec["epochs"]:
             for metric, metric_label in spec["metrics"].items():
                 claimed = (spec.get("claimed", {}).get(run, {}).get(epoch) or {}).get(metric)
@@ -104,10 +173,8 @@ def build_epoch_table(histories: Mapping[str, pd.DataFrame], spec: Mapping, *, t
                 if hist is not None and metric in hist.columns:
                     match = hist.loc[hist["epoch"] == epoch + 1, metric].dropna()
                     ours = float(match.iloc[0]) if len(match) else None
-                rows.append({"table": table, "dataset": "validation", "epoch": epoch, "run": run,
-                             "run_label": run_label, "metric": metric, "metric_label": metric_label,
-                             "claimed": claimed, "ours": ours, "ours_their_protocol": None,
-                             "diff": None if claimed is None or ours is None else ours - claimed, "quoted": False})
+                rows.append(_row(table, dataset, run, run_label, metric, metric_label, claimed, ours, None, False,
+                                 False, prov, scale, epoch=epoch))
     return pd.DataFrame(rows)
 
 
@@ -119,23 +186,41 @@ def _epoch_grid(long: pd.DataFrame) -> pd.DataFrame:
     grid = grid[list(dict.fromkeys(block["column"]))]
     grid.index.name = "Epoch"
     grid.columns.name = None
-    return grid
+    return grid.fillna("-")
 
 
 def _cell(row: pd.Series) -> str:
     metric = row["metric"]
     claimed = row["claimed"] if pd.notna(row["claimed"]) else None
     if row["quoted"]:
+        return "-"
+    if row.get("quoted_note") is True:
         return f"{_fmt(claimed, metric)} (quoted)"
     parts = [_fmt(row["ours"] if pd.notna(row["ours"]) else None, metric)]
     if pd.notna(row["ours_their_protocol"]):
         parts.append(f"[{_fmt(row['ours_their_protocol'], metric)}]")
-    if claimed is not None:
-        wide = "psnr" in metric or metric.startswith("fid")
+    if claimed is not None and row.get("comparable", False):
+        wide = "psnr" in metric or "fid" in metric
         diff = f" ({row['diff']:+.2f})" if pd.notna(row["diff"]) and wide else (
             f" ({row['diff']:+.4f})" if pd.notna(row["diff"]) else "")
         parts.append(f"vs {_fmt(claimed, metric)}{diff}")
     return " ".join(parts)
+
+
+def _claimed_block(long: pd.DataFrame) -> pd.DataFrame:
+    """The claims alone (one row per run x metric [x epoch]), shaped like a data block: ours := claimed."""
+    keys = ["run", "metric"] + (["epoch"] if "epoch" in long.columns else [])
+    block = long.drop_duplicates(keys).copy()
+    block["ours"] = block["claimed"]
+    block["ours_their_protocol"] = float("nan")
+    block["comparable"] = False
+    block["dataset"] = CLAIMED
+    block["quoted_note"] = block["quoted"]
+    block["quoted"] = False
+    return block
+
+
+CLAIMED = "Claimed (as the document reports them)"
 
 
 def _grid(long: pd.DataFrame, dataset: str) -> pd.DataFrame:
@@ -145,13 +230,13 @@ def _grid(long: pd.DataFrame, dataset: str) -> pd.DataFrame:
     grid = grid.loc[list(dict.fromkeys(block["metric_label"])), list(dict.fromkeys(block["run_label"]))]
     grid.index.name = "Metric"
     grid.columns.name = None
-    return grid
+    return grid.fillna("-")
 
 
 LEGEND = (
     "Cells: ours (standard protocol) [ours under the study's protocol, where it has one] "
-    "vs the claimed value (difference, ours - claimed). `-`: not measured in this tier. "
-    "(quoted): a number quoted by the study, not produced here."
+    "vs the claimed value (difference, ours - claimed), the comparison shown only on the set the claim was "
+    "measured on. `-`: not measured in this tier. (quoted): a number the study quotes, not produced here."
 )
 DIVERGED_MARK = "(diverged)"
 DIVERGED_LEGEND = ("(diverged): the run's training diverged (divergence.policy record); its values are those of "
@@ -174,35 +259,55 @@ def _run_rows(long: pd.DataFrame, dataset: str, spec: Mapping, run_info: Mapping
     block = long[long["dataset"] == dataset].copy()
     block["cell"] = block.apply(_cell, axis=1)
     grid = block.pivot(index="run", columns="metric_label", values="cell")
-    grid = grid[list(dict.fromkeys(block["metric_label"]))]
-    info = pd.DataFrame.from_dict({r: {k: _fmt_info(v) for k, v in run_info.get(r, {}).items()}
-                                   for r in grid.index}, orient="index")
+    grid = grid.loc[list(dict.fromkeys(block["run"])), list(dict.fromkeys(block["metric_label"]))]
+    shown = set(spec["metrics"])
+    info = pd.DataFrame.from_dict({r: {k: _fmt_info(v) for k, v in run_info.get(r.split("#")[0], {}).items()
+                                       if k not in shown} for r in grid.index}, orient="index")
     grid = pd.concat([info, grid], axis=1) if not info.empty else grid
     sort_by = spec.get("sort_by")
     if sort_by:
         key = block[block["metric"] == sort_by].set_index("run")["ours"].reindex(grid.index)
         ascending = not HIGHER_IS_BETTER.get(sort_by, not sort_by.startswith("mse"))
         grid = grid.loc[key.sort_values(ascending=ascending, na_position="last").index]
+    labels = dict(zip(block["run"], block["run_label"]))
+    grid.index = [labels[r] for r in grid.index]
     grid.index.name = "Run"
     return grid.fillna("-")
 
 
 def _grids(long: pd.DataFrame, spec: Mapping, run_info: Mapping[str, Mapping] | None) -> list[tuple[str, pd.DataFrame]]:
+    """(heading, grid) blocks: the claims first (when the table has any), then ours per evaluation set."""
+    if long["claimed"].notna().any():
+        long = pd.concat([_claimed_block(long[long["claimed"].notna()]), long], ignore_index=True)
     if spec.get("layout") == "run_rows":
         return [(d, _run_rows(long, d, spec, run_info or {})) for d in dict.fromkeys(long["dataset"])]
     if spec.get("layout") == "epoch_rows":
-        return [("validation, per epoch (report epoch e = after e + 1 epochs)", _epoch_grid(long))]
+        return [(d if d == CLAIMED else f"{d}, per epoch (report epoch e = after e + 1 epochs)",
+                 _epoch_grid(long[long["dataset"] == d])) for d in dict.fromkeys(long["dataset"])]
     return [(d, _grid(long, d)) for d in dict.fromkeys(long["dataset"])]
+
+
+def provenance_lines(long: pd.DataFrame) -> list[str]:
+    """One line per claim source: which runs' claims were measured where, under what protocol."""
+    claims = long[long["claimed"].notna()]
+    out = []
+    groups = claims.groupby(["claim_source", "claim_on", "protocol"], sort=False)["run_label"]
+    for (source, on, protocol), labels in groups:
+        runs = ", ".join(dict.fromkeys(labels))
+        out.append(f"- {runs}: {source or 'source not stated'}; measured on {on}, "
+                   f"{PROTOCOL_WORDS.get(protocol, protocol or 'protocol not stated')}.")
+    return out
 
 
 def to_markdown(long: pd.DataFrame, spec: Mapping, *, tier_note: str = "",
                 run_info: Mapping[str, Mapping] | None = None) -> str:
-    """Markdown: one grid per evaluation set, in the study's layout (rows = metrics or rows = runs)."""
+    """Markdown: the claims, then one grid per evaluation set, in the study's layout (rows = metrics or runs)."""
     out = [f"### {spec['title']}", ""]
     if spec.get("caption"):
         out += [spec["caption"], ""]
-    if spec.get("claimed_on"):
-        out += [f"Claimed values measured on: {spec['claimed_on']}.", ""]
+    lines = provenance_lines(long)
+    if lines:
+        out += ["Where the claimed values come from:", "", *lines, ""]
     for dataset, grid in _grids(long, spec, run_info):
         out += [f"**{dataset}**", "", f"| {grid.index.name} | " + " | ".join(map(str, grid.columns)) + " |",
                 "|---|" + "---|" * len(grid.columns)]
@@ -248,19 +353,18 @@ def to_latex(long: pd.DataFrame, spec: Mapping, *, run_info: Mapping[str, Mappin
 
 def write_table(summary_csv: str | Path, spec: Mapping, *, table: str, out_csv: str | Path, out_md: str | Path,
                 out_tex: str | Path, tier_note: str = "", run_info: Mapping[str, Mapping] | None = None,
-                histories: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+                histories: Mapping[str, pd.DataFrame] | None = None, valid_label: str = "validation",
+                scale: int | None = None) -> pd.DataFrame:
     """Make one study table from summary.csv in all three formats (atomic writes).
 
     ``run_info``: run -> extra columns (hyper-parameters, runtime) shown by the ``run_rows`` layout and added
-    to the tidy CSV. ``histories``: run -> history.csv, read by the ``epoch_rows`` layout.
+    to the tidy CSV. ``histories``: run -> history.csv, read by the ``epoch_rows`` layout, whose values are on the
+    tier's validation set ``valid_label``. ``scale``: the study's scale (a claim at another scale never compares).
     """
-    if spec.get("layout") == "epoch_rows":
-        long = build_epoch_table(histories or {}, spec, table=table)
-    else:
-        long = build_table(pd.read_csv(summary_csv), spec, table=table)
+    long = build_long(summary_csv, spec, table=table, histories=histories, valid_label=valid_label, scale=scale)
     if run_info:
         info = pd.DataFrame.from_dict(run_info, orient="index")
-        long = long.merge(info, left_on="run", right_index=True, how="left")
+        long = long.merge(info, left_on="run", right_index=True, how="left", suffixes=("", "_run"))
     with atomic_write(out_csv, "w") as fh:
         long.to_csv(fh, index=False)
     with atomic_write(out_md, "w") as fh:
@@ -270,12 +374,65 @@ def write_table(summary_csv: str | Path, spec: Mapping, *, table: str, out_csv: 
     return long
 
 
+def build_long(summary: str | Path | pd.DataFrame, spec: Mapping, *, table: str,
+               histories: Mapping[str, pd.DataFrame] | None = None, valid_label: str = "validation",
+               scale: int | None = None) -> pd.DataFrame:
+    """The tidy long table of one study table, whatever its layout."""
+    if spec.get("layout") == "epoch_rows":
+        return build_epoch_table(histories or {}, spec, table=table, dataset=valid_label, scale=scale)
+    frame = summary if isinstance(summary, pd.DataFrame) else pd.read_csv(summary)
+    return build_table(frame, spec, table=table, scale=scale)
+
+
+NOT_COMPARABLE = "not comparable in this tier"
+
+
+def verdict(row: Mapping, tolerance: Mapping[str, float]) -> str:
+    """The verdict on one claim (the row of the evaluation set it is judged on)."""
+    if row["quoted"]:
+        return "quoted (not produced here)"
+    if not row["comparable"]:
+        return f"{NOT_COMPARABLE}: {row['reason']}"
+    if pd.isna(row["compared"]):
+        return "not measured"
+    tol = tolerance.get(row["metric"])
+    if tol is None:
+        return "no verdict: the study file states no tolerance for this metric"
+    word = "reproduced" if abs(row["compared"] - row["claimed"]) <= tol else "not reproduced"
+    return f"{word} (protocol not stated)" if row["protocol"] == "unstated" else word
+
+
+def claims(long_tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per claimed value (table x run x metric [x epoch]): the comparable row where there is one."""
+    picked = []
+    for long in long_tables.values():
+        rows = long[long["claimed"].notna()].copy()
+        if rows.empty:
+            continue
+        if "epoch" not in rows.columns:
+            rows["epoch"] = float("nan")
+        rows["_key"] = rows["epoch"].fillna(-1)
+        rows = rows.sort_values("comparable", ascending=False, kind="stable")
+        picked.append(rows.drop_duplicates(["table", "run", "metric", "_key"]).drop(columns="_key"))
+    if not picked:
+        return pd.DataFrame(columns=["table", "run", "metric", "claimed", "comparable"])
+    out = pd.concat(picked, ignore_index=True)
+    order = {k: i for i, k in enumerate(long_tables)}
+    return out.sort_values(["table"], key=lambda c: c.map(order), kind="stable").reset_index(drop=True)
+
+
 def claims_report(long_tables: Mapping[str, pd.DataFrame], tolerance: Mapping[str, float], *, study: str,
                   tier: str, tier_note: str = "", diverged: Mapping[str, str] | None = None) -> str:
-    """REPORT.md: every claimed number, whether ours reproduces it within the study's tolerance.
+    """REPORT.md: every claimed value once, grouped by where it comes from, with its verdict.
 
-    ``diverged``: run -> "epoch E: reason" for runs whose training diverged (listed; their rows are marked).
+    A verdict is given only where the claim is comparable in this tier (its dataset evaluated here, its protocol
+    computed); totals count verdicts of comparable claims only. ``diverged``: run -> "epoch E: reason" for runs
+    whose training diverged (listed; their rows are marked).
     """
+    table = claims(long_tables)
+    table["verdict"] = [verdict(r, tolerance) for _, r in table.iterrows()]
+    n = len(table)
+    k = int(table["comparable"].sum()) if n else 0
     lines = [f"# Claims audit: study `{study}`, tier `{tier}`", ""]
     if tier_note:
         lines += [tier_note, ""]
@@ -284,34 +441,27 @@ def claims_report(long_tables: Mapping[str, pd.DataFrame], tolerance: Mapping[st
                   "finite weights):", ""]
         lines += [f"- `{run}` {DIVERGED_MARK}: {why}" for run, why in diverged.items()] + [""]
     lines += [
-        "A claim reproduces when |ours - claimed| <= the tolerance of its metric stated in the study file "
-        "(ours under the study's own protocol when it has one, else the standard protocol).",
+        f"**{k} of {n} claimed values are comparable in this tier** (measured on a dataset this tier evaluates, "
+        "under a protocol computed here); only those get a verdict. A comparable claim reproduces when "
+        "|ours - claimed| <= the tolerance of its metric stated in the study file.",
         "",
-        "| Table | Dataset | Run | Metric | Claimed | Ours | Tolerance | Verdict |",
-        "|---|---|---|---|---|---|---|---|",
     ]
-    counts = {"reproduced": 0, "not reproduced": 0, "not measured": 0, "quoted": 0}
-    for table, long in long_tables.items():
-        for _, row in long.iterrows():
-            if pd.isna(row["claimed"]):
-                continue
-            metric = row["metric"]
-            ours = row["ours_their_protocol"] if pd.notna(row["ours_their_protocol"]) else row["ours"]
-            tol = tolerance.get(metric)
-            if row["quoted"]:
-                verdict = "quoted"
-            elif pd.isna(ours):
-                verdict = "not measured"
-            elif tol is None:
-                verdict = "not measured"  # no tolerance stated: no verdict
-            else:
-                verdict = "reproduced" if abs(ours - row["claimed"]) <= tol else "not reproduced"
-            counts[verdict] += 1
-            where = row["dataset"] if pd.isna(row.get("epoch", float("nan"))) else f"{row['dataset']}, epoch {row['epoch']}"
-            lines.append(
-                f"| {table} | {where} | {row['run_label']} | {row['metric_label']} | "
-                f"{_fmt(row['claimed'], metric)} | {_fmt(None if pd.isna(ours) else ours, metric)} | "
-                f"{'-' if tol is None else tol} | {verdict} |"
-            )
-    lines += ["", "Totals: " + ", ".join(f"{k}: {v}" for k, v in counts.items()), ""]
+    if n:
+        groups = table.groupby(["claim_source", "claim_on", "protocol"], sort=False)
+        for (source, on, protocol), rows in groups:
+            lines += [f"## {source or 'source not stated'}: measured on {on}, "
+                      f"{PROTOCOL_WORDS.get(protocol, protocol or 'protocol not stated')}", "",
+                      "| Table | Run | Metric | Claimed | Ours (compared) | Tolerance | Verdict |",
+                      "|---|---|---|---|---|---|---|"]
+            for _, row in rows.iterrows():
+                metric = row["metric"]
+                what = row["metric_label"] if pd.isna(row["epoch"]) else f"{row['metric_label']}, epoch {int(row['epoch'])}"
+                tol = tolerance.get(metric)
+                ours = row["compared"] if row["comparable"] and pd.notna(row["compared"]) else None
+                lines.append(f"| {row['table']} | {row['run_label']} | {what} | {_fmt(row['claimed'], metric)} | "
+                             f"{_fmt(ours, metric)} | {'-' if tol is None else tol} | {row['verdict']} |")
+            lines.append("")
+    words = ["reproduced", "not reproduced", "not measured", "no verdict", "quoted", NOT_COMPARABLE]
+    counts = {w: int(sum(v.split(" (")[0].split(":")[0] == w for v in table["verdict"])) for w in words}
+    lines += ["Totals: " + ", ".join(f"{w}: {c}" for w, c in counts.items()), ""]
     return "\n".join(lines)

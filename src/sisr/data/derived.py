@@ -21,9 +21,11 @@ Builders (defaults are the studies' numbers; see docs/STUDIES.md):
                   halve="opencv" (default, the authors' code: OpenCV's default bilinear resize to half size,
                   which for an exact factor 2 is the mean of each 2x2 block, rounded half up; odd last
                   rows/columns are dropped first) or "matlab" (MATLAB bicubic x1/2).
-  inverted_unet   DF2K train (3450) / DIV2K valid (100): BT.601 Y channel, fitted into 512x512 keeping the aspect
-                  ratio (MATLAB bicubic resize, or resize="pil" for PIL bicubic as the authors), centred on a black
-                  (0) canvas; LR = bicubic x1/2 of the letterboxed image (256x256). No randomness (seed unused).
+  inverted_unet   DF2K train (3450) / DIV2K valid (100): Y channel, fitted into 512x512 keeping the aspect ratio,
+                  centred on a black (0) canvas; LR = bicubic x1/2 of the letterboxed image (256x256). No
+                  randomness (seed unused). The builder's defaults are the standard protocol's (BT.601 studio-range
+                  Y, MATLAB bicubic); the workflow builds the authors' data path (``AUTHORS_DATA_PATH``: PIL's
+                  full-range YCbCr Y, PIL bicubic), which the study's report describes.
 """
 
 from __future__ import annotations
@@ -197,6 +199,17 @@ def build_rrdb_gan(sources: Sequence[Pair], out_dir: str | os.PathLike, *, count
     return manifest
 
 
+# What the workflow's derived datasets use where the builders' defaults differ (the study reports' data paths).
+AUTHORS_DATA_PATH = {"inverted_unet": {"resize": "pil", "luma": "pil"}}
+
+
+def pil_luma(img: np.ndarray) -> np.ndarray:
+    """Y of PIL's ``convert("YCbCr")`` (JPEG's full-range 0.299 R + 0.587 G + 0.114 B); a gray image is kept."""
+    if img.ndim == 2:
+        return img
+    return np.asarray(Image.fromarray(img).convert("YCbCr"))[..., 0].copy()
+
+
 def letterbox(img: np.ndarray, size: int, *, resize: str = "matlab") -> tuple[np.ndarray, list[int]]:
     """Fit a single-channel image into ``size x size`` keeping its aspect ratio, centred on zeros.
 
@@ -221,14 +234,19 @@ def letterbox(img: np.ndarray, size: int, *, resize: str = "matlab") -> tuple[np
 
 
 def build_inverted_unet(train: Sequence[Pair], valid: Sequence[Pair], out_dir: str | os.PathLike, *, size: int = 512,
-                        scale: int = 2, resize: str = "matlab", on_bad: str = "error") -> dict[str, Any]:
+                        scale: int = 2, resize: str = "matlab", luma: str = "bt601",
+                        on_bad: str = "error") -> dict[str, Any]:
     """Letterboxed Y-channel HR (``size``) and LR (``size / scale``) for the inverted_unet study.
 
     train / valid: the source HR images (the study: DF2K train 3450 / DIV2K valid 100).
     resize: ``matlab`` (default, standard protocol) or ``pil`` (the authors' PIL bicubic), used for the fit
         and for the LR.
+    luma: ``bt601`` (default, standard protocol: studio range 16-235) or ``pil`` (PIL's full-range YCbCr, as the
+        authors convert).
     """
     check_on_bad(on_bad)
+    if luma not in ("bt601", "pil"):
+        raise ConfigError(f"inverted_unet luma: expected 'bt601' or 'pil', got {luma!r}")
     if size % scale:
         raise ConfigError(f"inverted_unet size: {size} is not a multiple of the scale {scale}")
     skipped: list[dict[str, str]] = []
@@ -241,7 +259,7 @@ def build_inverted_unet(train: Sequence[Pair], valid: Sequence[Pair], out_dir: s
             items = []
             for p in pairs:
                 try:
-                    y = load_image(p.hr, "y")
+                    y = load_image(p.hr, "y") if luma == "bt601" else pil_luma(load_image(p.hr, "rgb"))
                 except ImageError as exc:
                     bad_item(on_bad, exc)
                     skipped.append({"name": p.name, "reason": str(exc)})
@@ -252,7 +270,8 @@ def build_inverted_unet(train: Sequence[Pair], valid: Sequence[Pair], out_dir: s
                               **_write_pair(tmp, split, p.name, hr, lr, scale)})
             splits[split] = items
         manifest = {"dataset": "inverted_unet", "seed": None, "sources": _sources(all_sources), "splits": splits,
-                    "params": {"size": size, "scale": scale, "resize": resize, "channel": "y"}, "skipped": skipped}
+                    "params": {"size": size, "scale": scale, "resize": resize, "channel": "y", "luma": luma},
+                    "skipped": skipped}
         write_json(tmp / "manifest.json", manifest)
     return manifest
 
@@ -278,7 +297,8 @@ def build_derived(name: str, *, data_dir: str | os.PathLike, out_dir: str | os.P
         div2k = [p for s in ("train", "valid") for p in get_dataset("div2k", root=data_dir / "div2k", split=s, **hr_only)]
         build_rrdb_gan(div2k, out, seed=seed, on_bad=on_bad, **params)
     elif name == "inverted_unet":
-        build_inverted_unet(df2k("train"), df2k("valid"), out, on_bad=on_bad, **params)
+        build_inverted_unet(df2k("train"), df2k("valid"), out, on_bad=on_bad,
+                            **{**AUTHORS_DATA_PATH["inverted_unet"], **params})
     else:
         raise ConfigError(f"derived dataset {name!r}: unknown; valid: {', '.join(DERIVED)}")
     return out / "manifest.json"
