@@ -157,7 +157,7 @@ def family_comparison(data: pd.DataFrame, *, metrics: Sequence[str], title: str)
             sns.barplot(data=part, x="config", y=metric, hue="model", errorbar=None, ax=ax)
             low, high = part[metric].min(), part[metric].max()
             pad = (high - low) * 0.5 or abs(high) * 0.01 or 1.0
-            ax.set_ylim(low - pad, high + pad)  # the differences, not the distance from zero
+            ax.set_ylim(max(0.0, low - pad) if low >= 0 else low - pad, high + pad)  # show the differences
         ax.set_xlabel("blocks x channels")
         ax.set_ylabel(METRIC_LABELS.get(metric, metric))
         ax.tick_params(axis="x", rotation=30)
