@@ -716,3 +716,59 @@ def test_full_disk_during_a_download_is_no_space_left_naming_the_part_file(tmp_p
     monkeypatch.setattr(dl, "_fetch_into", full)
     with pytest.raises(DataError, match=f"no space left on device writing {re.escape(str(tmp_path))}/a.bin.part"):
         dl.download("http://127.0.0.1:9/a.bin", tmp_path / "a.bin", sha256="0" * 64, retries=3, backoff_s=0)
+
+
+# ---------------------------------------------------------------------------------------------- large images
+
+
+def _espcn_and_lr(size: int = 90):
+    from sisr.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("espcn", scale=2).eval()
+    return model, np.random.default_rng(5).integers(0, 256, (size, size + 7, 3), dtype=np.uint8)
+
+
+def test_inference_tiles_by_itself_when_the_whole_image_exceeds_the_memory_it_may_use(monkeypatch):
+    """The CPU path of `sisr upscale` without --tile on an image too large for memory, with a small budget."""
+    import sisr.inference as inf
+
+    model, lr = _espcn_and_lr()
+    whole = inf.super_resolve(model, lr, scale=2, memory=10**12)
+    per_pixel = inf.bytes_per_lr_pixel(model, 3, torch.device("cpu"))
+    budget = int(per_pixel * 80**2)  # room for an 80 x 80 LR tile, not for the 90 x 97 image
+    tiles = []
+    real = inf._forward
+    monkeypatch.setattr(inf, "_forward", lambda m, x, tile, overlap, scale: tiles.append((tile, overlap)) or
+                        real(m, x, tile, overlap, scale))
+    tiled = inf.super_resolve(model, lr, scale=2, memory=budget)
+    assert tiles == [(80, inf.FALLBACK_OVERLAP)]
+    diff = np.abs(whole.astype(int) - tiled.astype(int))  # equal up to float rounding (see tests/test_inference.py)
+    assert tiled.shape == whole.shape and diff.max() <= 1 and (diff > 0).mean() < 0.01
+
+
+def test_cpu_allocator_failure_on_a_whole_image_falls_back_to_tiles(monkeypatch):
+    import sisr.inference as inf
+
+    model, lr = _espcn_and_lr(40)
+    whole = inf.super_resolve(model, lr, scale=2, memory=10**12)
+    real = inf._forward
+
+    def no_memory_for_whole_images(m, x, tile, overlap, scale):
+        if tile is None:
+            raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")
+        return real(m, x, tile, overlap, scale)
+
+    monkeypatch.setattr(inf, "_forward", no_memory_for_whole_images)
+    monkeypatch.setattr(inf, "FALLBACK_TILE", 24)
+    monkeypatch.setattr(inf, "FALLBACK_OVERLAP", 6)
+    tiled = inf.super_resolve(model, lr, scale=2, memory=10**12)
+    assert np.abs(whole.astype(int) - tiled.astype(int)).max() <= 1
+
+
+def test_not_enough_memory_even_for_a_tile_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    lr = tmp_path / "lr.png"
+    lr.write_bytes(_good_png(64, 64))
+    monkeypatch.setenv("SISR_INFERENCE_MEMORY", "1000")
+    code, err = run_cli(["upscale", "--model", "bicubic", "--scale", "2", lr, tmp_path / "sr.png"], capsys)
+    assert_one_line_error(code, err, "not enough memory for inference", "SISR_INFERENCE_MEMORY")

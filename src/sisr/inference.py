@@ -2,7 +2,9 @@
 
 Tiled inference cuts the LR image into ``tile`` x ``tile`` windows that overlap by ``overlap`` pixels on
 each side, runs each window and keeps only its centre part. With ``overlap`` at least the model's receptive
-radius (in LR pixels) the result equals whole-image inference up to floating-point rounding.
+radius (in LR pixels) the result equals whole-image inference up to floating-point rounding. When no tile is
+given, ``super_resolve`` estimates the memory a whole-image forward needs and tiles by itself when it exceeds
+what it may use (:func:`memory_budget`; ``$SISR_INFERENCE_MEMORY``), on CPU as on GPU.
 """
 
 from __future__ import annotations
@@ -36,9 +38,11 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
 
 
 @torch.no_grad()
-def _forward(model: nn.Module, x: torch.Tensor, tile: int | None, overlap: int, scale: int) -> torch.Tensor:
+def _forward(model: nn.Module, x: torch.Tensor, tile: int | None, overlap: int, scale: int) -> np.ndarray:
+    """The uint8 SR image of ``x``: whole, or tile by tile into a uint8 array (the float SR image of a huge LR
+    never exists at once; quantising tile by tile equals quantising the whole, as it is elementwise)."""
     if tile is None or (x.shape[2] <= tile and x.shape[3] <= tile):
-        return model(x)
+        return to_uint8(model(x))
     _, _, h, w = x.shape
     out = None
     step = tile - 2 * overlap
@@ -50,11 +54,85 @@ def _forward(model: nn.Module, x: torch.Tensor, tile: int | None, overlap: int, 
             y1, x1 = min(top + step + overlap, h), min(left + step + overlap, w)
             sr = model(x[:, :, y0:y1, x0:x1])
             if out is None:
-                out = x.new_zeros(x.shape[0], sr.shape[1], h * scale, w * scale)
+                out = np.empty((h * scale, w * scale, sr.shape[1]), np.uint8)
             ky, kx = (top - y0) * scale, (left - x0) * scale
             hh, ww = (min(top + step, h) - top) * scale, (min(left + step, w) - left) * scale
-            out[:, :, top * scale: top * scale + hh, left * scale: left * scale + ww] = sr[:, :, ky: ky + hh, kx: kx + ww]
-    return out
+            part = to_uint8(sr[:, :, ky: ky + hh, kx: kx + ww])
+            out[top * scale: top * scale + hh, left * scale: left * scale + ww] = part.reshape(hh, ww, -1)
+    return out[:, :, 0] if out.shape[2] == 1 else out
+
+
+# Memory: inference picks tiles itself when a whole image would not fit the memory it may use (CPU and GPU).
+PEAK_FACTOR = 4  # peak of a forward ~ 4 x the largest module output (its input, its output, a skip, workspace)
+
+
+def memory_budget(device: torch.device) -> int:
+    """Bytes that inference may use: ``$SISR_INFERENCE_MEMORY`` (bytes, e.g. 4e9) when set; else on CUDA 80 %
+    of the free GPU memory, on CPU half of the available memory (MemAvailable, or the cgroup limit if lower)."""
+    import os
+
+    if os.environ.get("SISR_INFERENCE_MEMORY"):
+        return int(float(os.environ["SISR_INFERENCE_MEMORY"]))
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0] * 0.8)
+    available = None
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(limit_file) as fh:
+                text = fh.read().strip()
+            if text.isdigit():
+                available = min(available or int(text), int(text))
+        except OSError:
+            pass
+    return int((available or 8 * 2**30) * 0.5)
+
+
+@torch.no_grad()
+def bytes_per_lr_pixel(model: nn.Module, channels: int, device: torch.device, probe: int = 32) -> float:
+    """Estimated peak memory of a whole-image forward per LR pixel: a forward of a ``probe`` x ``probe`` patch
+    records every module's output size; PEAK_FACTOR x the largest, plus the input and the output."""
+    largest, hooks = [0], []
+
+    def hook(_module, _inputs, output):
+        if isinstance(output, torch.Tensor):
+            largest[0] = max(largest[0], output.numel() * output.element_size())
+
+    for module in model.modules():
+        hooks.append(module.register_forward_hook(hook))
+    try:
+        x = torch.zeros(1, channels, probe, probe, device=device)
+        out = model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    total = PEAK_FACTOR * largest[0] + x.numel() * 4 + out.numel() * 4
+    return total / probe**2
+
+
+def auto_tile(model: nn.Module, lr_shape: tuple[int, ...], device: torch.device, overlap: int,
+              budget: int | None = None) -> int | None:
+    """None when the whole image fits ``budget`` (default :func:`memory_budget`), else the LR tile side that fits."""
+    from sisr.errors import SisrError
+
+    h, w = lr_shape[:2]
+    channels = 1 if len(lr_shape) == 2 else lr_shape[2]
+    per_pixel = bytes_per_lr_pixel(model, channels, device)
+    budget = memory_budget(device) if budget is None else budget
+    if h * w * per_pixel <= budget:
+        return None
+    tile = int((budget / per_pixel) ** 0.5)
+    if tile < 2 * overlap + 16:
+        raise SisrError(f"not enough memory for inference: {budget / 2**20:.0f} MiB allowed, a tile of "
+                        f"{2 * overlap + 16} LR pixels needs {(2 * overlap + 16) ** 2 * per_pixel / 2**20:.0f} MiB "
+                        f"(SISR_INFERENCE_MEMORY sets the allowance)")
+    return tile
 
 
 def model_input(lr: np.ndarray, in_channels: int | None) -> np.ndarray:
@@ -75,23 +153,35 @@ FALLBACK_TILE, FALLBACK_OVERLAP = 256, 32  # LR pixels; the overlap exceeds the 
 
 @torch.no_grad()
 def super_resolve(model: nn.Module, lr: np.ndarray, *, scale: int, device: torch.device | str = "cpu",
-                  tile: int | None = None, overlap: int = 16) -> np.ndarray:
+                  tile: int | None = None, overlap: int = 16, memory: int | None = None) -> np.ndarray:
     """Upscale one uint8 LR image with ``model`` (eval mode, float32) and return the uint8 SR image.
 
-    Whole-image inference unless ``tile`` is given; when the GPU runs out of memory on a whole image, the
-    image is done again in overlapping tiles (FALLBACK_TILE / FALLBACK_OVERLAP), which gives the same result.
+    Whole-image inference unless ``tile`` is given, or unless the whole image would not fit the memory
+    inference may use (``memory`` bytes; default :func:`memory_budget`), on CPU as on GPU: then it is done in
+    overlapping tiles (overlap FALLBACK_OVERLAP), which gives the same result. When the device still runs out
+    of memory on a whole image, it is done again in FALLBACK_TILE tiles.
     """
+    import logging
+
     device = torch.device(device) if isinstance(device, str) else device
     model.eval()
+    if tile is None:
+        tile = auto_tile(model, lr.shape, device, FALLBACK_OVERLAP, memory)
+        if tile is not None:
+            overlap = FALLBACK_OVERLAP
+            logging.getLogger("sisr").warning("a %sx%s image does not fit the memory allowed for inference: tiled "
+                                              "inference (tile %d, overlap %d)", lr.shape[1], lr.shape[0], tile,
+                                              overlap)
     x = to_tensor(lr, device)
     try:
-        return to_uint8(_forward(model, x, tile, overlap, scale))
-    except torch.OutOfMemoryError:
-        if tile is not None and tile <= FALLBACK_TILE:
+        return _forward(model, x, tile, overlap, scale)
+    except (torch.OutOfMemoryError, RuntimeError) as exc:
+        out_of_memory = isinstance(exc, torch.OutOfMemoryError) or "can't allocate memory" in str(exc) or \
+            "not enough memory" in str(exc)
+        if not out_of_memory or (tile is not None and tile <= FALLBACK_TILE):
             raise
-        torch.cuda.empty_cache()
-        import logging
-
-        logging.getLogger("sisr").warning("out of GPU memory on a %sx%s image: tiled inference (tile %d, overlap %d)",
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        logging.getLogger("sisr").warning("out of memory on a %sx%s image: tiled inference (tile %d, overlap %d)",
                                           lr.shape[1], lr.shape[0], FALLBACK_TILE, FALLBACK_OVERLAP)
-        return to_uint8(_forward(model, x, FALLBACK_TILE, FALLBACK_OVERLAP, scale))
+        return _forward(model, x, FALLBACK_TILE, FALLBACK_OVERLAP, scale)
