@@ -51,3 +51,7 @@ rule all:
 
 onsuccess:
     print_outputs()
+
+
+onerror:
+    print_interrupted_runs()

@@ -2,6 +2,7 @@
 # Everything with logic lives in src/sisr (sisr.studies, sisr.jobs); this file only wires paths.
 
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e .`
@@ -302,6 +303,23 @@ def print_outputs():
         print(f"  report  : {RES}/{name}/REPORT.md")
         print(f"  tables  : {RES}/{name}/tables/ (CSV, Markdown, LaTeX)")
         print(f"  figures : {RES}/{name}/figures/")
+
+
+STARTED = time.time()
+
+
+def print_interrupted_runs():
+    """After a failed run: name the jobs of this run that were interrupted (Ctrl-C, SIGTERM), saying how to go on."""
+    lines = []
+    for log in sorted(Path(TIER_LOGS).glob("**/*.log")):
+        if log.stat().st_mtime >= STARTED:
+            text = log.read_text(errors="replace").strip().splitlines()
+            if text and " interrupted" in f" {text[-1]}":
+                lines.append(f"  {text[-1]}")
+    if lines:
+        print("\nsisr-bench: interrupted. Rerun the same command to continue; training runs resume from the "
+              "checkpoint they saved (the errors above are how Snakemake reports an interruption):")
+        print("\n".join(lines))
 
 
 def study_file(wildcards):

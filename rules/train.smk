@@ -15,6 +15,8 @@ rule train:
         device=CFG["device"],
         num_workers=CFG["num_workers"],
         weights_dir=WEIGHTS,
+        progress_every_s=CFG["progress_every_s"],
+        tensorboard=CFG["tensorboard"],
     resources:
         gpu=train_gpus,
         mem_mb=train_mem_mb,

@@ -1,7 +1,7 @@
 """Rule evaluate: one model (baseline or trained run) on one evaluation set, standard protocol."""
 from sisr.jobs import evaluate_job, job_log
 
-with job_log(snakemake.log[0]):
+with job_log(snakemake.log[0], prefix=f"{snakemake.wildcards.study}/{snakemake.wildcards.run}"):
     from sisr.cluster import pin_job_gpus
 
     pin_job_gpus(snakemake.resources.gpu)  # distinct GPUs per job on a workstation; SLURM's choice under SLURM

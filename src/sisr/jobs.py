@@ -26,12 +26,23 @@ log = logging.getLogger("sisr")
 
 
 class _Tee:
-    def __init__(self, *streams):
+    """Writes to several streams, starting every line with ``prefix`` (e.g. ``study/run``) when given."""
+
+    def __init__(self, *streams, prefix: str = ""):
         self.streams = streams
+        self.prefix = prefix
+        self.console = streams[0]  # the terminal (a progress bar goes there only, not into the log file)
+        self._line_start = True
 
     def write(self, data):
+        text = data
+        if self.prefix and data:
+            lines = data.splitlines(keepends=True)
+            text = "".join((f"{self.prefix} " if (self._line_start if i == 0 else True) else "") + line
+                           for i, line in enumerate(lines))
+            self._line_start = data.endswith("\n")
         for s in self.streams:
-            s.write(data)
+            s.write(text)
             s.flush()
         return len(data)
 
@@ -44,15 +55,20 @@ class _Tee:
 
 
 @contextlib.contextmanager
-def job_log(path: str | Path | None) -> Iterator[None]:
-    """Send stdout, stderr and the ``sisr`` logger to ``path`` (and keep them on the console)."""
+def job_log(path: str | Path | None, prefix: str = "") -> Iterator[None]:
+    """Send stdout, stderr and the ``sisr`` logger to ``path`` (and keep them on the console).
+
+    With ``prefix`` (``study/run``), every line starts with it, so that the lines of parallel jobs can be told
+    apart on the console. Interrupted (Ctrl-C / SIGTERM) after saving a checkpoint, the job ends with the
+    trainer's one-line message and exit code 128 + signal, without a traceback.
+    """
     if not path:
         yield
         return
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as fh:
         out, err = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = _Tee(out, fh), _Tee(err, fh)
+        sys.stdout, sys.stderr = _Tee(out, fh, prefix=prefix), _Tee(err, fh, prefix=prefix)
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
         root = logging.getLogger()
@@ -63,6 +79,10 @@ def job_log(path: str | Path | None) -> Iterator[None]:
         except SisrError as exc:  # bad input or a diverged run: one line in the log and on the console, no traceback
             print(f"ERROR: {' '.join(str(exc).split())}", file=sys.stderr)
             raise SystemExit(2) from None
+        except KeyboardInterrupt:  # Ctrl-C outside training (a trainer saves first, then exits 130 itself)
+            print("interrupted (Ctrl-C); rerun the same command to continue (training resumes from its last "
+                  "checkpoint)", file=sys.stderr)
+            raise SystemExit(130) from None
         except Exception as exc:  # the log names the failure, Snakemake shows the log path
             print(f"ERROR: {type(exc).__name__}: {exc}", file=sys.stderr)
             raise
@@ -167,8 +187,12 @@ def exit_with_parent(interval_s: float = 1.0) -> threading.Thread:
 
 
 def train_job(*, settings: Mapping, train_manifest: str, valid_manifest: str, out_dir: str, device: str = "auto",
-              num_workers: int = 0, weights_dir: str | None = None, where: str = "run") -> None:
-    """Train one run of a study (resuming from ``out_dir/checkpoint_last.pt`` if present)."""
+              num_workers: int = 0, weights_dir: str | None = None, where: str = "run",
+              progress_every_s: float = 60.0, tensorboard: bool = False) -> None:
+    """Train one run of a study (resuming from ``out_dir/checkpoint_last.pt`` if present).
+
+    ``tensorboard``: also write the history as TensorBoard scalars to ``out_dir/tensorboard/``.
+    """
     from sisr.data.loader import open_train_source, open_valid_source
     from sisr.training import TrainConfig, train
 
@@ -185,7 +209,17 @@ def train_job(*, settings: Mapping, train_manifest: str, valid_manifest: str, ou
     )
     valid_source = open_valid_source(Path(valid_manifest).parent, scale=cfg.scale)
     exit_with_parent()
-    train(cfg, train_source=train_source, valid_source=valid_source, out_dir=out_dir, device=device, name=where)
+    board = None
+    if tensorboard:
+        from sisr.tensorboard import TensorBoardHistory
+
+        board = TensorBoardHistory(Path(out_dir) / "tensorboard")
+    try:
+        train(cfg, train_source=train_source, valid_source=valid_source, out_dir=out_dir, device=device, name=where,
+              progress_every_s=progress_every_s, on_epoch=board)
+    finally:
+        if board is not None:
+            board.close()
 
 
 # ---------------------------------------------------------------------------------------------- evaluation
@@ -208,8 +242,19 @@ def load_any_model(name_or_checkpoint: str, *, scale: int, in_channels: int, dev
     return model, cfg.model, cfg.in_channels
 
 
+def image_line(name: str, row: Mapping, metrics: Sequence[str]) -> str:
+    """One readable log line per evaluated image: ``Set5 x4 baby: psnr_y 33.91 dB, ssim_y 0.9040, 0.12 s``."""
+    parts = []
+    for metric in metrics:
+        value = row.get(metric)
+        if isinstance(value, (int, float)):
+            parts.append(f"{metric} {value:.2f} dB" if metric.startswith("psnr") else f"{metric} {value:.4f}")
+    parts.append(f"{row['seconds']:.2f} s")
+    return f"{name}: " + ", ".join(parts)
+
+
 def evaluate_pairs(model, pairs, *, scale: int, metrics: Sequence[str], sr_dir: str | Path, device: str = "auto",
-                   tile: int | None = None, in_channels: int = 3) -> pd.DataFrame:
+                   tile: int | None = None, in_channels: int = 3, label: str = "") -> pd.DataFrame:
     """Super-resolve every LR of ``pairs``, write the SR PNGs to ``sr_dir`` and score them (standard protocol).
 
     LR images the dataset does not ship are made from the HR with MATLAB-compatible bicubic (modcrop first).
@@ -257,7 +302,7 @@ def evaluate_pairs(model, pairs, *, scale: int, metrics: Sequence[str], sr_dir: 
                 row[metric] = METRICS[metric](sr_u8, hr_u8, scale)
         rows.append(row)
         scored.append((pair.name, sr_path, Path(pair.hr)))
-        log.info("%s: %s", pair.name, {k: round(v, 4) for k, v in row.items() if isinstance(v, float)})
+        log.info("%s", image_line(f"{label} {pair.name}" if label else pair.name, row, metrics))
     df = pd.DataFrame(rows)
     df.attrs["set_metrics"] = {m: SET_METRICS[m](scored, scale) for m in metrics if m in SET_METRICS}
     return df
@@ -280,7 +325,7 @@ def evaluate_job(*, study: str, run: str, model: str, checkpoint: str | None, da
                                                    device=dev)
     pairs = get_dataset(dataset, root=root, split=split, scale=scale)
     df = evaluate_pairs(net, pairs, scale=scale, metrics=metrics, sr_dir=sr_dir, device=dev,
-                        in_channels=in_channels if in_channels == 1 else net_channels)
+                        in_channels=in_channels if in_channels == 1 else net_channels, label=f"{label} x{scale}")
     set_metrics = df.attrs.get("set_metrics", {})
     df.insert(0, "study", study)
     df.insert(1, "run", run)

@@ -86,6 +86,8 @@ CONFIG_DEFAULTS = {
     "leaderboard": True,
     "leaderboard_sets": None,
     "figures": ["png", "pdf"],
+    "progress_every_s": 60,
+    "tensorboard": False,
 }
 
 

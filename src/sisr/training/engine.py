@@ -469,7 +469,8 @@ def train(cfg: TrainConfig | dict, *, out_dir: str | Path, **kwargs: Any) -> Tra
 def _train(cfg: TrainConfig | dict, *, train_source: TrainSource,
            valid_source: Iterable[tuple[str, Tensor, Tensor]], out_dir: str | Path,
            device: str | torch.device = "auto", log: Callable[[str], None] = _print,
-           name: str | None = None) -> TrainResult:
+           name: str | None = None, progress_every_s: float = 60.0,
+           on_epoch: Callable[[list[dict[str, Any]]], None] | None = None) -> TrainResult:
     """Train ``cfg.model`` on ``train_source``, validating on ``valid_source``; see the module docstring.
 
     cfg: a TrainConfig (or a dict for ``TrainConfig.from_dict``). train_source: ``batches(epoch,
@@ -477,6 +478,9 @@ def _train(cfg: TrainConfig | dict, *, train_source: TrainSource,
     deterministic in (seed, epoch). valid_source: re-iterable of (name, LR 1xCxhxw, HR 1xCxHxW) uint8.
     out_dir: the run folder. device: "auto" (CUDA if available), "cpu", "cuda", ... log: message sink.
     name: how errors name the run (the workflow: ``<study>.runs.<run>``; default: out_dir).
+    progress_every_s: without a terminal (a log file), a progress line (batch, loss, samples/s, ETA) every this
+    many seconds within an epoch; on a terminal a tqdm bar instead. Every epoch line carries the run's ETA.
+    on_epoch: called with the history (a list of rows, as in history.csv) after every epoch (TensorBoard).
     Raises TrainingInterrupted (SystemExit 143/130) after saving, on SIGTERM/SIGINT; DivergenceError when the
     run diverges under ``divergence.policy: fail``.
     """
@@ -614,7 +618,9 @@ def _train(cfg: TrainConfig | dict, *, train_source: TrainSource,
         mark = now
 
     # 3. Epochs.
-    interactive = sys.stderr.isatty()
+    console = getattr(sys.stderr, "console", sys.stderr)  # the job log's terminal side (sisr.jobs.job_log)
+    interactive = console.isatty()
+    last_report = time.monotonic()
     with _StopSignals() as signals:
         while progress.epoch < cfg.epochs and progress.stop_reason is None:
             epoch = progress.epoch
@@ -622,7 +628,8 @@ def _train(cfg: TrainConfig | dict, *, train_source: TrainSource,
             train_g = phase in ("train", "g")
             _set_trainable(model, g_params, train_g)
             _set_trainable(disc, d_params, not train_g)
-            bar = _progress_bar(n_batches, progress.batch, f"epoch {epoch + 1}/{cfg.epochs}", interactive)
+            bar = _progress_bar(n_batches, progress.batch, f"{name + ' ' if name else ''}epoch {epoch + 1}/{cfg.epochs}",
+                                interactive, console)
             for lr_u8, hr_u8 in train_source.batches(epoch, start_batch=progress.batch):
                 lr, hr = to_float(lr_u8, dev, mode.channels_last), to_float(hr_u8, dev, mode.channels_last)
                 if graphed is not None:
@@ -647,11 +654,17 @@ def _train(cfg: TrainConfig | dict, *, train_source: TrainSource,
                     bar.update(1)
                     if progress.batch % 20 == 0:
                         bar.set_postfix(loss=f"{values['loss'].item():.4g}")
+                elif progress_every_s and time.monotonic() - last_report >= progress_every_s \
+                        and progress.batch < n_batches:
+                    tick()
+                    last_report = time.monotonic()
+                    log(_batch_line(progress, epoch, cfg.epochs, n_batches, sums["loss"].item()))
                 if signals.signum is not None:
                     tick()
                     save_last()
-                    log(f"signal {signals.signum}: saved {last_path} at epoch {epoch + 1}, batch {progress.batch}; "
-                        f"exiting with code {128 + signals.signum} (a restart resumes)")
+                    log(f"interrupted by signal {signals.signum}: saved {last_path} at epoch {epoch + 1}, batch "
+                        f"{progress.batch}; exiting with code {128 + signals.signum}; rerun the same command to "
+                        f"resume from there")
                     raise TrainingInterrupted(signals.signum)
                 every = cfg.checkpoint_every_batches
                 if every and progress.batch % every == 0 and progress.batch < n_batches \
@@ -731,10 +744,13 @@ def _train(cfg: TrainConfig | dict, *, train_source: TrainSource,
             keep_finite()
             _write_history(out_dir / HISTORY, progress.history)
             save_last()
-            log(_epoch_line(row, cfg.epochs))
+            if on_epoch is not None:
+                on_epoch(progress.history)
+            log(_epoch_line(row, cfg.epochs, eta=_run_eta(progress, cfg.epochs)))
+            last_report = time.monotonic()
             if signals.signum is not None:
-                log(f"signal {signals.signum}: saved {last_path} after epoch {epoch + 1}; exiting with code "
-                    f"{128 + signals.signum} (a restart resumes)")
+                log(f"interrupted by signal {signals.signum}: saved {last_path} after epoch {epoch + 1}; exiting "
+                    f"with code {128 + signals.signum}; rerun the same command to resume from there")
                 raise TrainingInterrupted(signals.signum)
 
     # 4. Summary.
@@ -764,19 +780,52 @@ def _mode_text(mode: Mode) -> str:
     return "+".join([mode.amp if mode.amp != "off" else "fp32"] + on)
 
 
-def _progress_bar(total: int, initial: int, desc: str, interactive: bool):
-    """A tqdm bar for interactive runs; None otherwise (one log line per epoch instead)."""
+def _progress_bar(total: int, initial: int, desc: str, interactive: bool, file: Any = None):
+    """A tqdm bar on the terminal for interactive runs; None otherwise (progress lines in the log instead)."""
     if not interactive:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=initial, desc=desc, leave=False, dynamic_ncols=True)
+    return tqdm(total=total, initial=initial, desc=desc, leave=False, dynamic_ncols=True, file=file)
 
 
-def _epoch_line(row: dict[str, Any], epochs: int) -> str:
+def format_duration(seconds: float) -> str:
+    """``1h02m``, ``4m05s``, ``12s``: for ETAs."""
+    if not math.isfinite(seconds):
+        return "?"
+    seconds = max(0, int(round(seconds)))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
+def _run_eta(progress: "_Progress", epochs: int) -> float:
+    """Seconds left for the run at the mean time per epoch so far (early stopping may end it sooner)."""
+    done = progress.epoch
+    return progress.seconds_total / done * (epochs - done) if done else math.nan
+
+
+def _batch_line(progress: "_Progress", epoch: int, epochs: int, n_batches: int, loss_sum: float) -> str:
+    """A progress line within a long epoch: batch, running loss, speed, the epoch's and the run's ETA."""
+    seconds = max(progress.epoch_seconds, 1e-9)
+    epoch_left = seconds / max(progress.epoch_steps, 1) * (n_batches - progress.batch)
+    done = progress.seconds_total - progress.epoch_seconds  # the epochs before this one (with validation)
+    per_epoch = done / epoch if epoch else seconds + epoch_left
+    run_left = epoch_left + (epochs - epoch - 1) * per_epoch
+    return (f"epoch {epoch + 1}/{epochs} batch {progress.batch}/{n_batches} "
+            f"({100 * progress.batch / n_batches:.0f}%) loss {loss_sum / max(progress.epoch_steps, 1):.5g}, "
+            f"{progress.epoch_samples / seconds:.1f} samples/s, epoch ETA {format_duration(epoch_left)}, "
+            f"run ETA {format_duration(run_left)}")
+
+
+def _epoch_line(row: dict[str, Any], epochs: int, eta: float = math.nan) -> str:
     parts = [f"epoch {row['epoch']}/{epochs}", f"[{row['phase']}]", f"lr {row['lr']:.3g}"]
     for key in ("train_loss", "d_loss", "val_loss", "val_psnr_y", "val_ssim_y"):
         if row.get(key) is not None:
             parts.append(f"{key} {row[key]:.5g}")
     parts.append(f"{row['seconds']:.1f} s, {row['samples_per_s']:.1f} samples/s")
+    if row["epoch"] < epochs:
+        parts.append(f"ETA {format_duration(eta)}")
     return " ".join(parts)
