@@ -152,8 +152,13 @@ def seed_everything(seed: int) -> None:
 
 
 def autocast(device: torch.device, dtype: torch.dtype | None) -> torch.autocast:
-    """``torch.autocast`` for ``device``, disabled when ``dtype`` is None."""
-    return torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
+    """``torch.autocast`` for ``device``, disabled when ``dtype`` is None.
+
+    While a CUDA graph is captured its cast-weight cache is off (PyTorch's rule for autocast in graphs).
+    """
+    capturing = device.type == "cuda" and torch.cuda.is_current_stream_capturing()
+    return torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None,
+                          cache_enabled=False if capturing else None)
 
 
 def make_optimizer(cfg: OptimizerConfig, params: Iterable[nn.Parameter], **options: Any) -> torch.optim.Optimizer:
