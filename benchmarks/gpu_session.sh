@@ -60,7 +60,7 @@ else
     T91_A=(--val-every 2)
     T91_B=(--set batch_size=256 --set optimizer.lr=2.0e-3 --set epoch_def.n=192 --val-every 4)
     SMALL=(espcn_bn_residual srcnn espcn_t91 rrdb_b2 rrdb_b10 rrdb_b15 deep_residual_b8_c64 bicubic_refiner_b8_c64
-           inverted_unet srcnn_y_x2 espcn_y_x2 srresnet edsr_baseline)
+           srcnn_y_x2 espcn_y_x2 srresnet edsr_baseline)
 fi
 BIG=(edsr_like edsr_like_b16_p48 deep_residual_b24_c612_bs16)
 COMPILE=(edsr_like_b16_p48 edsr_like deep_residual_b24_c612_bs16 deep_residual_b24_c612 srresnet rrdb_b15)
