@@ -11,11 +11,15 @@ The modes (benchmarks/train_throughput.py, one training step: forward, loss, bac
   channels_last  NHWC activations and weights (tensor-core convolutions without layout changes)
   compile        torch.compile of the model (kernel fusion; minutes of compilation per run)
   cuda_graph     the whole step replayed as one CUDA graph (sisr.training.graphs)
-Where the table has no row for a model, its auto mode is float32, eager, no graph.
+``FASTEST`` holds, per model and measured training shape, the fastest mode of each precision with its measured
+patches/s; a run uses the row whose shape is nearest its own (parameters x batch x LR patch pixels). Where the
+table has no row for a model, its auto mode is float32, eager, no graph. Every row was measured on one card
+(``MEASURED_ON``); on another GPU the ranking may differ: re-run benchmarks/gpu_session.sh there.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
@@ -36,31 +40,142 @@ class Mode:
         return asdict(self)
 
 
-# The fastest measured mode per registered model, with the measurement beside it (filled from
-# benchmarks/results/; docs/BENCHMARKS.md has every mode's numbers).
-FASTEST: dict[str, Mode] = {}
+@dataclass(frozen=True)
+class Measured:
+    """One model measured at one training shape: the fastest mode of each precision, fastest first.
+
+    work: parameters x batch x LR patch pixels (how runs find their nearest measured shape).
+    modes: ((mode, patches/s), ...). baseline: patches/s of the eager float32 step with Adam as torch builds
+    it (issue #15's first column), on the same card in the same session.
+    """
+
+    shape: str
+    work: float
+    modes: tuple[tuple[Mode, float], ...]
+    baseline: float
+    gan: bool = False
+
+
+def _m(amp: str, cl: bool = False, compiled: bool = False, graph: bool = False) -> Mode:
+    return Mode(amp=amp, channels_last=cl, compile=compiled, cuda_graph=graph)
+
+
+MEASURED_ON = "NVIDIA H200, torch 2.11.0+cu130, 2026-11-26 (benchmarks/results/h200_2026-11-26/throughput.csv)"
+# Per model, per measured shape: the fastest mode of each precision with its patches/s (train step: forward, loss,
+# backward, Adam; the engine's fused Adam, capturable under a graph), and the eager float32 baseline.
+# Measured on MEASURED_ON by benchmarks/gpu_session.sh (docs/BENCHMARKS.md has every mode of every case).
+FASTEST: dict[str, tuple[Measured, ...]] = {
+    "espcn": (
+        Measured("b64 17x17 Y x3 (T91 check)", 22729 * 64 * 17**2,
+                 ((_m("off", graph=True), 239_542), (_m("bf16", cl=True, graph=True), 216_234)), baseline=44_178),
+        Measured("b8 256x256 Y x2 (inverted_unet)", 21284 * 8 * 256**2,
+                 ((_m("bf16", cl=True, graph=True), 4_816), (_m("off", graph=True), 3_216)), baseline=3_108),
+    ),
+    "espcn_bn_residual": (
+        Measured("b16 40x40 x4 (espcn)", 37392 * 16 * 40**2,
+                 ((_m("bf16", cl=True, graph=True), 34_701), (_m("off", graph=True), 32_347)), baseline=8_542),
+    ),
+    "srcnn": (
+        Measured("b16 40x40 x4 (espcn)", 20099 * 16 * 40**2,
+                 ((_m("bf16", cl=True, graph=True), 10_219), (_m("off", graph=True), 7_544)), baseline=7_199),
+        Measured("b8 256x256 Y x2 (inverted_unet)", 8129 * 8 * 256**2,
+                 ((_m("bf16", graph=True), 1_140), (_m("off", graph=True), 799)), baseline=786),
+    ),
+    "srresnet": (
+        Measured("b32 24x24 x4 (srresnet_edsr)", 1549462 * 32 * 24**2,
+                 ((_m("bf16", cl=True, graph=True), 4_620), (_m("off", graph=True), 3_572)), baseline=2_843),
+    ),
+    "edsr_like": (
+        Measured("b32 24x24 x4 (srresnet_edsr)", 43089923 * 32 * 24**2,
+                 ((_m("bf16", cl=True, compiled=True), 2_339), (_m("off"), 837)), baseline=852),
+        Measured("b16 48x48 x4", 43089923 * 16 * 48**2,
+                 ((_m("bf16", cl=True, compiled=True), 700), (_m("off"), 236)), baseline=234),
+    ),
+    "edsr_baseline": (
+        Measured("b32 24x24 x4", 1517571 * 32 * 24**2,
+                 ((_m("bf16", cl=True, graph=True), 7_918), (_m("off", graph=True), 5_805)), baseline=4_172),
+    ),
+    "bicubic_refiner": (
+        Measured("8 blocks x 64, b32 32x32 x4 (residual_sweep)", 298947 * 32 * 32**2,
+                 ((_m("bf16", cl=True, graph=True), 6_098), (_m("off", graph=True), 2_285)), baseline=2_249),
+        Measured("24 blocks x 256, b32 32x32 x4 (residual_sweep)", 14176003 * 32 * 32**2,
+                 ((_m("bf16", cl=True), 388), (_m("off"), 136)), baseline=138),
+    ),
+    "deep_residual": (
+        Measured("8 blocks x 64, b32 32x32 x4 (residual_sweep)", 889795 * 32 * 32**2,
+                 ((_m("bf16", cl=True, graph=True), 8_944), (_m("off", graph=True), 6_182)), baseline=5_709),
+        Measured("16 blocks x 256, b32 32x32 x4 (residual_sweep)", 23617283 * 32 * 32**2,
+                 ((_m("bf16", cl=True), 1_719), (_m("off"), 894)), baseline=886),
+        Measured("24 blocks x 612, b16 32x32 x4", 188838111 * 16 * 32**2,
+                 ((_m("bf16", cl=True, compiled=True), 276), (_m("off"), 127)), baseline=124),
+        Measured("24 blocks x 612, b32 32x32 x4 (residual_sweep)", 188838111 * 32 * 32**2,
+                 ((_m("bf16", cl=True, compiled=True), 297), (_m("off"), 136)), baseline=134),
+    ),
+    "rrdb": (
+        Measured("2 blocks, b16 32x32 x4 (rrdb_gan)", 1590083 * 16 * 32**2,
+                 ((_m("bf16", cl=True, graph=True), 3_710), (_m("off", graph=True), 2_401)), baseline=1_697),
+        Measured("10 blocks, b16 32x32 x4 (rrdb_gan)", 7345475 * 16 * 32**2,
+                 ((_m("bf16", cl=True, graph=True), 1_026), (_m("off", graph=True), 712)), baseline=483),
+        Measured("15 blocks, b16 32x32 x4 (rrdb_gan)", 10942595 * 16 * 32**2,
+                 ((_m("bf16", cl=True, graph=True), 700), (_m("off", graph=True), 495)), baseline=315),
+        # GAN generator phase (+ patch discriminator); no graphs for GANs. Discriminator phase: fp32 2,749.
+        Measured("GAN, 2 blocks, b16 32x32 x4, generator phase (rrdb_gan)", 1590083 * 16 * 32**2,
+                 ((_m("off"), 1_699), (_m("bf16", cl=True), 1_410)), baseline=1_492, gan=True),
+    ),
+    "inverted_unet": (
+        # channels_last fails here: PyTorch's NHWC nearest-upsampling backward refuses tensors of >= 2**31
+        # elements (8 x 64 x 2048 x 2048), so only NCHW modes are listed.
+        Measured("b8 256x256 Y x2 (inverted_unet)", 97729 * 8 * 256**2,
+                 ((_m("bf16"), 70), (_m("off"), 48)), baseline=48),
+    ),
+}
 
 # Device data is used automatically when the training cache takes at most this share of the GPU's memory.
 DEVICE_DATA_SHARE = 0.25
 
 
-def resolve(cfg, device: torch.device, *, cache_bytes: Callable[[], int] | None = None,
+def nearest(model: str, work: float | None, gan: bool = False) -> Measured | None:
+    """The measured shape of ``model`` (GAN or not) closest to ``work`` (parameters x batch x LR pixels, in
+    log scale); None when the model has none."""
+    rows = [m for m in FASTEST.get(model, ()) if m.gan == gan]
+    if not rows:
+        return None
+    if work is None or work <= 0:
+        return rows[0]
+    return min(rows, key=lambda m: abs(math.log(m.work / work)))
+
+
+def resolve(cfg, device: torch.device, *, work: float | None = None, cache_bytes: Callable[[], int] | None = None,
             log: Callable[[str], None] = print) -> Mode:
     """The mode ``cfg`` (a TrainConfig) trains with on ``device``.
 
-    cache_bytes: returns the size of the training data (for the automatic ``data_on_device``); None when the
-    training source cannot live on the device.
+    work: parameters x batch x LR patch pixels of the run (picks the nearest measured shape). cache_bytes:
+    returns the size of the training data (for the automatic ``data_on_device``); None when the training
+    source cannot live on the device. Settings given in ``cfg`` win; with ``amp`` given, the fastest measured
+    mode of that precision fills in the rest. CUDA graphs are chosen automatically only without gradient
+    clipping (not measured with it); never with fp16, torch.compile or a GAN.
     """
     cuda = device.type == "cuda"
-    best = FASTEST.get(cfg.model, Mode()) if cuda else Mode()
-    amp = best.amp if cfg.amp == "auto" else cfg.amp
-    channels_last = best.channels_last if cfg.channels_last is None else cfg.channels_last
-    compile_model = best.compile if cfg.compile is None else cfg.compile
-    # graphs: CUDA only; never with fp16 (GradScaler), compile or a GAN (ConfigError when asked for explicitly)
-    graph_ok = cuda and amp != "fp16" and not compile_model and cfg.gan is None
+    row = nearest(cfg.model, work, cfg.gan is not None) if cuda else None
+    if row is None:
+        pick = Mode(amp="off" if cfg.amp == "auto" else cfg.amp)
+    elif cfg.amp == "auto":
+        pick = row.modes[0][0]
+    else:
+        pick = next((m for m, _ in row.modes if m.amp == cfg.amp), Mode(amp=cfg.amp))
+    amp = pick.amp if cfg.amp == "auto" else cfg.amp
+    channels_last = pick.channels_last if cfg.channels_last is None else cfg.channels_last
     if cfg.cuda_graph and not cuda:
         log(f"cuda_graph ignored on {device.type}")
-    cuda_graph = graph_ok and (best.cuda_graph if cfg.cuda_graph is None else cfg.cuda_graph)
+    graph_possible = cuda and amp != "fp16" and cfg.gan is None and not cfg.compile
+    if cfg.cuda_graph is not None:
+        cuda_graph = bool(cfg.cuda_graph) and graph_possible
+    else:
+        cuda_graph = graph_possible and pick.cuda_graph and cfg.grad_clip is None
+    if cfg.compile is not None:
+        compile_model = cfg.compile
+    else:
+        compile_model = pick.compile and not cfg.cuda_graph
     if cfg.data_on_device is not None:
         on_device = cfg.data_on_device and cache_bytes is not None
     elif cuda and cache_bytes is not None:
