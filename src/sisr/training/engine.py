@@ -171,11 +171,12 @@ def make_optimizer(cfg: OptimizerConfig, params: Iterable[nn.Parameter], **optio
 
 
 def optimizer_options(device: torch.device, cuda_graph: bool = False) -> dict[str, bool]:
-    """Adam's implementation for ``device``: CUDA fused (one kernel per step), or capturable for a CUDA graph
-    (multi-tensor, step counters on the GPU); the CPU keeps torch's default."""
+    """Adam's implementation for ``device``: on CUDA fused (one kernel per step; capturable, step counters on
+    the GPU, for a CUDA graph: faster than the multi-tensor capturable one on every graphed case measured,
+    docs/BENCHMARKS.md); the CPU keeps torch's default."""
     if device.type != "cuda":
         return {}
-    return {"capturable": True, "foreach": True} if cuda_graph else {"fused": True}
+    return {"capturable": True, "fused": True} if cuda_graph else {"fused": True}
 
 
 def make_scheduler(cfg: SchedulerConfig, optimizer: torch.optim.Optimizer,
@@ -497,8 +498,6 @@ def _train(cfg: TrainConfig | dict, *, train_source: TrainSource,
     label = name or str(out_dir)
     _check_divergence_marker(out_dir / DIVERGED, cfg, log)
     dev = resolve_device(device)
-    mode = resolve_mode(cfg, dev, cache_bytes=getattr(train_source, "nbytes", None), log=log)
-    amp_dtype = resolve_amp(mode.amp, dev, log)
     if dev.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
@@ -507,8 +506,11 @@ def _train(cfg: TrainConfig | dict, *, train_source: TrainSource,
 
     # 1. Build everything: missing pretrained weights or a bad model argument fail here, not mid-run.
     loss_fn = build_loss(cfg.loss).to(dev)
-    memory_format = torch.channels_last if mode.channels_last else torch.contiguous_format
     model = create_model(cfg.model, scale=cfg.scale, in_channels=cfg.in_channels, **cfg.model_args)
+    work = count_parameters(model) * cfg.batch_size * cfg.patch_size**2  # finds the nearest measured shape
+    mode = resolve_mode(cfg, dev, work=work, cache_bytes=getattr(train_source, "nbytes", None), log=log)
+    amp_dtype = resolve_amp(mode.amp, dev, log)
+    memory_format = torch.channels_last if mode.channels_last else torch.contiguous_format
     model = model.to(dev, memory_format=memory_format)
     optimizer = make_optimizer(cfg.optimizer, model.parameters(), **optimizer_options(dev, mode.cuda_graph))
     scheduler = make_scheduler(cfg.scheduler, optimizer, cfg.epochs)
