@@ -62,3 +62,173 @@ def test_ci_tier_at_lr_10_stops_with_one_line_then_records_divergence_as_a_resul
     assert "SRCNN (diverged)" in table and "divergence.policy record" in table
     report = (tmp_path / "results/ci/espcn/REPORT.md").read_text()
     assert "- `srcnn` (diverged): epoch 1: training loss" in report
+
+
+# ---------------------------------------------------------------------------------------------- killing Snakemake
+
+
+@pytest.fixture(scope="module")
+def shared_data(tmp_path_factory):
+    """The ci tier's data (scikit-image photographs, caches) made once for the kill cases."""
+    root = tmp_path_factory.mktemp("kill_data")
+    res = snakemake(root, {**ci_config(), "data_dir": str(root / "data")},
+                    *(f"{root}/data/cache/skimage/{split}/x4_rgb/manifest.json" for split in ("train", "valid")))
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    return root / "data"
+
+
+def _start_snakemake(tmp_path: Path, cfg: dict, target: str) -> subprocess.Popen:
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    cmd = [sys.executable, "-m", "snakemake", target, "--snakefile", str(ROOT / "Snakefile"), "--cores", "1",
+           "--directory", str(tmp_path), "--configfile", str(path)]
+    log = open(tmp_path / "snakemake.out", "w")
+    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def _trainer_pid(run_dir: Path, snake: subprocess.Popen, timeout: float = 300) -> int:
+    """The training process's PID (from its run-folder lock) once it has saved a first epoch."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lock = run_dir / "train.lock"
+        if (run_dir / "checkpoint_last.pt").exists() and lock.exists() and lock.read_text().startswith("PID "):
+            return int(lock.read_text().split()[1])
+        assert snake.poll() is None, (run_dir.parent.parent.parent.parent / "snakemake.out").read_text()[-3000:]
+        time.sleep(0.2)
+    raise AssertionError(f"no trainer in {run_dir} after {timeout} s")
+
+
+def _gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        try:  # a zombie (exited, not yet reaped by its dead parent's reaper) counts as gone
+            if Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z":
+                return True
+        except OSError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _lock_is_free(run_dir: Path) -> bool:
+    import fcntl
+
+    with open(run_dir / "train.lock") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGINT", "SIGTERM"])
+def test_killing_snakemake_leaves_no_training_orphan_and_a_whole_checkpoint(tmp_path, shared_data, sig):
+    import signal
+
+    from sisr.training import load_checkpoint
+
+    epochs = 20 if sig == "SIGTERM" else 1000  # SIGTERM: Snakemake lets running jobs finish (its documented way)
+    cfg = {**ci_config(epochs=epochs), "data_dir": str(shared_data)}
+    run_dir = tmp_path / "results/ci/espcn/espcn"
+    snake = _start_snakemake(tmp_path, cfg, "results/ci/espcn/espcn/train_done.json")
+    try:
+        trainer = _trainer_pid(run_dir, snake)
+        if sig == "SIGINT":  # Ctrl-C in a terminal: the whole foreground process group gets it
+            os.killpg(snake.pid, signal.SIGINT)
+        else:  # kill -9 (or the OOM killer) / kill: Snakemake alone
+            os.kill(snake.pid, getattr(signal, sig))
+        assert snake.wait(timeout=300 if sig == "SIGTERM" else 60) != 0 or sig == "SIGTERM"
+        assert _gone(trainer, timeout=60), f"the trainer {trainer} runs on after Snakemake got {sig}"
+    finally:
+        with __import__("contextlib").suppress(ProcessLookupError):
+            os.killpg(snake.pid, signal.SIGKILL)  # never leave anything behind, whatever failed above
+    last = load_checkpoint(run_dir / "checkpoint_last.pt")  # whole, loadable
+    assert last["epoch"] >= 1 and _lock_is_free(run_dir)
+    assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
+    log = (tmp_path / "logs/ci/train/espcn/espcn.log").read_text()
+    assert "Traceback" not in log
+    if sig == "SIGKILL":  # the trainer noticed its parent was gone, saved and stopped
+        assert "is gone: stopping" in log and "exiting with code 143" in log
+    if sig == "SIGINT":
+        assert "exiting with code 130" in log
+    if sig == "SIGTERM":
+        assert (run_dir / "train_done.json").is_file() and last["epoch"] == epochs
+
+
+# ---------------------------------------------------------------------------------------------- downloads
+
+
+class _CuttingHandler:
+    """HTTP handler factory: honours Range or not; cuts the first response of each file after a third of it."""
+
+    @staticmethod
+    def make(honour_range: bool):
+        import http.server
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                srv = self.server
+                name = self.path.lstrip("/")
+                srv.requests.append(self.headers.get("Range"))
+                data = srv.files.get(name)
+                if data is None:
+                    self.send_error(404)
+                    return
+                start, rng = 0, self.headers.get("Range")
+                if rng and honour_range:
+                    start = int(rng.split("=")[1].split("-")[0])
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                else:
+                    self.send_response(200)
+                body = data[start:]
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if name not in srv.cut_done:
+                    srv.cut_done.add(name)
+                    self.wfile.write(body[: len(body) // 3])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+
+@pytest.mark.parametrize("honour_range", [True, False], ids=["server_resumes_range", "server_ignores_range"])
+def test_download_cut_mid_file_through_the_workflow_ends_verified(tmp_path, honour_range):
+    import hashlib
+    import http.server
+    import threading
+
+    from test_workflow_data import _benchmark_tar
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CuttingHandler.make(honour_range))
+    srv.files, srv.requests, srv.cut_done, srv.daemon_threads = {"benchmark.tar": _benchmark_tar()}, [], set(), True
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        data = srv.files["benchmark.tar"]
+        cfg = {"tier": "demo", "studies": ["espcn"], "studies_dir": str(ROOT / "studies"),
+               "mirror": f"http://127.0.0.1:{srv.server_address[1]}/",
+               "archives": {"benchmark.tar": {"md5": hashlib.md5(data).hexdigest()}},
+               "leaderboard_sets": ["benchmark/Set5"]}
+        res = snakemake(tmp_path, cfg, "data/datasets/benchmark/ready.json")
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert (tmp_path / "data/downloads/benchmark.tar").read_bytes() == data
+    assert not list((tmp_path / "data/downloads").glob("*.part"))
+    assert len(srv.requests) == 2 and srv.requests[0] is None
+    assert srv.requests[1] == f"bytes={len(data) // 3}-"  # the second request resumes where the cut left off
+    log = (tmp_path / "logs/download/benchmark.tar.log").read_text()
+    assert "retrying" in log and "Traceback" not in log

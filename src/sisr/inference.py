@@ -64,11 +64,14 @@ def _forward(model: nn.Module, x: torch.Tensor, tile: int | None, overlap: int, 
 
 # Memory: inference picks tiles itself when a whole image would not fit the memory it may use (CPU and GPU).
 PEAK_FACTOR = 4  # peak of a forward ~ 4 x the largest module output (its input, its output, a skip, workspace)
+CPU_MEMORY_CAP = 4 * 2**30  # bytes: the most that inference plans to use on a CPU by default
 
 
 def memory_budget(device: torch.device) -> int:
-    """Bytes that inference may use: ``$SISR_INFERENCE_MEMORY`` (bytes, e.g. 4e9) when set; else on CUDA 80 %
-    of the free GPU memory, on CPU half of the available memory (MemAvailable, or the cgroup limit if lower)."""
+    """Bytes that inference may use: ``$SISR_INFERENCE_MEMORY`` (bytes, e.g. 8e9) when set; else on CUDA 80 %
+    of the free GPU memory, on CPU half of the available memory (MemAvailable, or the cgroup limit if lower)
+    and at most CPU_MEMORY_CAP (tiles of a few megapixels run as fast as whole images on a CPU, and a machine
+    shared with other jobs keeps its memory)."""
     import os
 
     if os.environ.get("SISR_INFERENCE_MEMORY"):
@@ -91,7 +94,7 @@ def memory_budget(device: torch.device) -> int:
                 available = min(available or int(text), int(text))
         except OSError:
             pass
-    return int((available or 8 * 2**30) * 0.5)
+    return min(int((available or 8 * 2**30) * 0.5), CPU_MEMORY_CAP)
 
 
 @torch.no_grad()
