@@ -24,7 +24,8 @@ def _cfg(**overrides) -> TrainConfig:
 
 
 def _row(shape, work, *modes, gan=False):
-    return modes_mod.Measured(shape, work, tuple((m, 100.0 - i) for i, m in enumerate(modes)), baseline=1.0, gan=gan)
+    return modes_mod.Measured(shape, int(work), 1, 1, tuple((m, 100.0 - i) for i, m in enumerate(modes)),
+                              baseline=1.0, gan=gan)
 
 
 def test_auto_is_all_off_on_the_cpu_and_explicit_settings_win(monkeypatch):

@@ -6,6 +6,7 @@
     sisr evaluate --scale 4 SR_DIR HR_DIR [--metrics psnr_y,ssim_y] [--csv out.csv]
     sisr models [--scale 4]
     sisr fetch-weights [--dest weights] [--mirror URL_OR_DIR] [NAME ...]
+    sisr plan [--tier quick paper] [--studies all]    estimated GPU-hours per training job, study and tier
 
 Errors about inputs (unreadable image, wrong size, unknown model or metric) print one line and exit 2.
 """
@@ -148,6 +149,18 @@ def cmd_fetch_weights(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from sisr.plan import format_plan, plan, study_files
+
+    jobs = []
+    for tier in args.tier:
+        jobs += plan(study_files(args.studies_dir, args.studies), tier)
+    if not jobs:
+        raise SisrError(f"no training jobs in tier(s) {', '.join(args.tier)} of {args.studies_dir}")
+    print(format_plan(jobs))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sisr", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -196,6 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mirror", default=None, help="URL prefix, file:// URL or folder holding the files")
     p.add_argument("names", nargs="*", help="which weights (default: all)")
     p.set_defaults(func=cmd_fetch_weights)
+
+    p = sub.add_parser("plan", help="estimated GPU-hours of each training job, per study and tier (measured step times)")
+    p.add_argument("--tier", nargs="+", default=["quick", "paper"], help="tiers (default: quick paper)")
+    p.add_argument("--studies", nargs="+", default=["all"], help="study names (default: all)")
+    p.add_argument("--studies-dir", default="studies", help="folder of the study files (default: studies)")
+    p.set_defaults(func=cmd_plan)
     return parser
 
 
