@@ -96,6 +96,20 @@ def _expected_srresnet_edsr(text: str) -> dict:
         for epoch, values in block.items():
             out.update({(table, run, m, epoch): v for m, v in zip(names, values)})
         out.update({("table_final", run, m): v for m, v in zip(("psnr_y", "ssim_y", "fid"), block[49])})
+    # per-image SSIM of named validation images (Secs. 3.6.1, 3.7.4), and of the best / worst image (3.4.1.4, 3.5.6)
+    columns = {"SRResNet My Model": ("srresnet", "edsr_l1"), "Our model L1 Ablated Model MSE": ("edsr_l1", "edsr_mse")}
+    for image, header, a, b in re.findall(r"Performed (?:Well|Poorly|Better) \u2014 (\d{4})\.png\n+(.+)\n"
+                                          r"SSIM: ([\d.]+) SSIM: ([\d.]+)", text):
+        for run, value in zip(columns[header.strip()], (a, b)):
+            out[("table_images", run, "ssim_y", image)] = float(value)
+    found = {("srresnet", "worst"): r"did not get a very good \*\*SSIM \(([\d.]+)\)\*\*",
+             ("srresnet", "best"): r"relatively high SSIM score of ([\d.]+)",
+             ("edsr_l1", "best"): r"reflected in the high SSIM value of ([\d.]+), indicating strong structural"
+                                  r" similarity to the original\n\nLow Resolution",
+             ("edsr_l1", "worst"): r"Worst Results \(Lowest SSIM\)\nSuper Resolution\nSSIM: ([\d.]+)"}
+    for (run, image), pattern in found.items():
+        (value,) = re.findall(pattern, text)
+        out[("table_images", run, "ssim_y", image)] = float(value)
     return out
 
 

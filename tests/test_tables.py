@@ -135,3 +135,23 @@ def test_run_rows_sorted_with_info_columns():
     body = [line for line in md.splitlines() if line.startswith("| ") and "Run" not in line]
     assert [line.split("|")[1].strip() for line in body] == ["best", "big", "small"]
     assert "| big | 16 | 0.0001 |" in md
+
+
+def test_image_rows_read_named_images_and_the_best_and_worst():
+    from sisr.tables import build_image_table
+
+    spec = {"title": "images", "layout": "image_rows", "images": ["0801", "best", "worst"], "runs": {"a": "A"},
+            "metrics": {"ssim_y": "SSIM"}, "claimed": {"a": {"0801": {"ssim_y": 0.30}, "worst": {"ssim_y": 0.1}}},
+            "claimed_on": {"data": "div2k/valid", "dataset": "DIV2K valid", "scale": 4, "protocol": "unstated",
+                           "section": "Sec. 3.6"}}
+    frame = pd.DataFrame({"image": ["0801", "0802", "0803"], "ssim_y": [0.32, 0.9, 0.2]})
+    long = build_image_table({("a", "div2k-valid"): frame, ("a", "Set5"): frame}, spec, table="t",
+                             datasets=["div2k-valid", "Set5"], scale=4).set_index(["dataset", "image"])
+    assert long.loc[("div2k-valid", "0801"), "ours"] == 0.32 and long.loc[("div2k-valid", "best"), "ours"] == 0.9
+    assert long.loc[("div2k-valid", "worst"), "ours"] == 0.2 and long.loc[("div2k-valid", "0801"), "comparable"]
+    assert abs(long.loc[("div2k-valid", "0801"), "diff"] - 0.02) < 1e-12
+    assert not long.loc[("Set5", "0801"), "comparable"]
+    text = claims_report({"t": long.reset_index()}, {"ssim_y": 0.05}, study="s", tier="paper")
+    assert "| t | A | SSIM, image 0801 | 0.3000 | 0.3200 | 0.05 | reproduced (protocol not stated) |" in text
+    assert "| t | A | SSIM, image worst | 0.1000 | 0.2000 | 0.05 | not reproduced (protocol not stated) |" in text
+    assert "| 0801 | 0.3200 vs 0.3000 (+0.0200) |" in to_markdown(long.reset_index(), spec)

@@ -479,9 +479,22 @@ def _table_inputs(study_file: str, tier: str, summary: str, histories: Sequence[
         if spec.get("values_from") == "training":  # run-level numbers (training loss, time) on the training set
             frame = pd.DataFrame([{"run": r, "dataset": study.train_data.label, **v} for r, v in info.items()]
                                  or [{"run": "", "dataset": study.train_data.label}])
+        per_image = _per_image(Path(summary).parent, spec, study) if spec.get("layout") == "image_rows" else None
         longs[name] = build_long(frame, spec, table=name, histories=hist, valid_label=study.valid_data.label,
-                                 scale=study.scale)
+                                 scale=study.scale, per_image=per_image,
+                                 eval_labels=[r.label for r in study.eval_data])
     return study, longs, info
+
+
+def _per_image(study_dir: Path, spec: Mapping, study) -> dict[tuple[str, str], pd.DataFrame]:
+    """(run, evaluation-set label) -> the run's per-image evaluation CSV (written before summary.csv)."""
+    out = {}
+    for run in dict.fromkeys(r.split("#")[0] for r in spec["runs"]):
+        for ref in study.eval_data:
+            path = study_dir / run / "eval" / f"{ref.label}_x{study.scale}.csv"
+            if path.is_file():
+                out[(run, ref.label)] = pd.read_csv(path, dtype={"image": str})
+    return out
 
 
 def table_job(*, study_file: str, table: str, tier: str, summary: str, out_csv: str, out_md: str,

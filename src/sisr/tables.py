@@ -178,6 +178,53 @@ def build_epoch_table(histories: Mapping[str, pd.DataFrame], spec: Mapping, *, t
     return pd.DataFrame(rows)
 
 
+IMAGE_AGGREGATES = {"best": "max", "worst": "min"}  # image_rows: the best / worst image of the set by the metric
+
+
+def build_image_table(per_image: Mapping[tuple[str, str], pd.DataFrame], spec: Mapping, *, table: str,
+                      datasets: list[str], scale: int | None = None) -> pd.DataFrame:
+    """Layout ``image_rows``: per-image values (the evaluation CSVs) of the images in ``images``.
+
+    ``per_image``: (run, evaluation-set label) -> the run's per-image CSV on that set. An image named ``best`` or
+    ``worst`` is the set's highest / lowest value of the metric (as "the image with the highest SSIM").
+    """
+    datasets = [d for d in datasets if d in (spec.get("datasets") or datasets)] or datasets
+    rows = []
+    for dataset in datasets:
+        for run, run_label in spec["runs"].items():
+            frame = per_image.get((run.split("#")[0], dataset))
+            prov = claim_provenance(spec, run)
+            for image in spec["images"]:
+                for metric, metric_label in spec["metrics"].items():
+                    claimed = (spec.get("claimed", {}).get(run, {}).get(image) or {}).get(metric)
+                    ours = None
+                    if frame is not None and metric in frame.columns:
+                        if image in IMAGE_AGGREGATES:
+                            ours = float(frame[metric].agg(IMAGE_AGGREGATES[image]))
+                        else:
+                            match = frame.loc[frame["image"].astype(str) == str(image), metric].dropna()
+                            ours = float(match.iloc[0]) if len(match) else None
+                    row = _row(table, dataset, run, run_label, metric, metric_label, claimed, ours, None, False,
+                               False, prov, scale)
+                    row["image"] = str(image)
+                    rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _key_grid(long: pd.DataFrame, key: str, name: str, order: list | None = None) -> pd.DataFrame:
+    """Rows = ``key`` (epoch or image, in ``order`` where given), columns = run x metric."""
+    block = long.copy()
+    block["cell"] = block.apply(_cell, axis=1)
+    block["column"] = block["run_label"] + ": " + block["metric_label"]
+    grid = block.pivot(index=key, columns="column", values="cell")
+    order = [k for k in (order or []) if k in grid.index]
+    rows = order + [k for k in dict.fromkeys(block[key]) if k not in order]
+    grid = grid.loc[rows, list(dict.fromkeys(block["column"]))]
+    grid.index.name = name
+    grid.columns.name = None
+    return grid.fillna("-")
+
+
 def _epoch_grid(long: pd.DataFrame) -> pd.DataFrame:
     block = long.copy()
     block["cell"] = block.apply(_cell, axis=1)
@@ -209,7 +256,7 @@ def _cell(row: pd.Series) -> str:
 
 def _claimed_block(long: pd.DataFrame) -> pd.DataFrame:
     """The claims alone (one row per run x metric [x epoch]), shaped like a data block: ours := claimed."""
-    keys = ["run", "metric"] + (["epoch"] if "epoch" in long.columns else [])
+    keys = ["run", "metric"] + [k for k in ("epoch", "image") if k in long.columns]
     block = long.drop_duplicates(keys).copy()
     block["ours"] = block["claimed"]
     block["ours_their_protocol"] = float("nan")
@@ -284,6 +331,10 @@ def _grids(long: pd.DataFrame, spec: Mapping, run_info: Mapping[str, Mapping] | 
     if spec.get("layout") == "epoch_rows":
         return [(d if d == CLAIMED else f"{d}, per epoch (report epoch e = after e + 1 epochs)",
                  _epoch_grid(long[long["dataset"] == d])) for d in dict.fromkeys(long["dataset"])]
+    if spec.get("layout") == "image_rows":
+        order = [str(i) for i in spec.get("images", [])]
+        return [(d, _key_grid(long[long["dataset"] == d], "image", "Image", order))
+                for d in dict.fromkeys(long["dataset"])]
     return [(d, _grid(long, d)) for d in dict.fromkeys(long["dataset"])]
 
 
@@ -376,10 +427,13 @@ def write_table(summary_csv: str | Path, spec: Mapping, *, table: str, out_csv: 
 
 def build_long(summary: str | Path | pd.DataFrame, spec: Mapping, *, table: str,
                histories: Mapping[str, pd.DataFrame] | None = None, valid_label: str = "validation",
-               scale: int | None = None) -> pd.DataFrame:
-    """The tidy long table of one study table, whatever its layout."""
+               scale: int | None = None, per_image: Mapping[tuple[str, str], pd.DataFrame] | None = None,
+               eval_labels: list[str] | None = None) -> pd.DataFrame:
+    """The tidy long table of one study table, whatever its layout (``per_image``, ``eval_labels``: image_rows)."""
     if spec.get("layout") == "epoch_rows":
         return build_epoch_table(histories or {}, spec, table=table, dataset=valid_label, scale=scale)
+    if spec.get("layout") == "image_rows":
+        return build_image_table(per_image or {}, spec, table=table, datasets=list(eval_labels or []), scale=scale)
     frame = summary if isinstance(summary, pd.DataFrame) else pd.read_csv(summary)
     return build_table(frame, spec, table=table, scale=scale)
 
@@ -411,7 +465,9 @@ def claims(long_tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
             continue
         if "epoch" not in rows.columns:
             rows["epoch"] = float("nan")
-        rows["_key"] = rows["epoch"].fillna(-1)
+        if "image" not in rows.columns:
+            rows["image"] = ""
+        rows["_key"] = rows["epoch"].fillna(-1).astype(str) + "/" + rows["image"].fillna("").astype(str)
         rows = rows.sort_values("comparable", ascending=False, kind="stable")
         picked.append(rows.drop_duplicates(["table", "run", "metric", "_key"]).drop(columns="_key"))
     if not picked:
@@ -455,7 +511,11 @@ def claims_report(long_tables: Mapping[str, pd.DataFrame], tolerance: Mapping[st
                       "|---|---|---|---|---|---|---|"]
             for _, row in rows.iterrows():
                 metric = row["metric"]
-                what = row["metric_label"] if pd.isna(row["epoch"]) else f"{row['metric_label']}, epoch {int(row['epoch'])}"
+                what = row["metric_label"]
+                if pd.notna(row["epoch"]):
+                    what += f", epoch {int(row['epoch'])}"
+                if isinstance(row.get("image"), str) and row["image"]:
+                    what += f", image {row['image']}"
                 tol = tolerance.get(metric)
                 ours = row["compared"] if row["comparable"] and pd.notna(row["compared"]) else None
                 lines.append(f"| {row['table']} | {row['run_label']} | {what} | {_fmt(row['claimed'], metric)} | "
