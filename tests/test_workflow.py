@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -35,6 +36,18 @@ def test_dry_run_default_config_is_fast(tmp_path):
                  "claims_report"):
         assert rule in res.stdout, f"rule {rule} missing from the dry run"
     assert elapsed < 10, f"dry run took {elapsed:.1f} s"
+
+
+def test_dry_run_paper_tier_trains_every_row_of_residual_sweep(tmp_path):
+    """The paper tier plans one training per row of the report's two tables (31; names repeated = replicas)."""
+    res = snakemake("-n", "--cores", "1", "--directory", str(tmp_path), "--configfile", str(ROOT / "config.yaml"),
+                    "--config", "tier=paper", "studies=all", f"studies_dir={ROOT / 'studies'}", "leaderboard=False")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    trained = set(re.findall(r"results/paper/residual_sweep/([a-z0-9_]+)/checkpoint_best\.pt", res.stdout))
+    claimed = set()
+    for name in ("table_deep", "table_refiner"):
+        claimed |= set(yaml.safe_load((ROOT / "studies" / "residual_sweep.yaml").read_text())["tables"][name]["claimed"])
+    assert len(claimed) == 31 and claimed <= trained, sorted(claimed - trained)
 
 
 def test_invalid_config_fails_before_any_job(tmp_path):
