@@ -128,6 +128,24 @@ def needed_downloads():
     return sorted({f"{DATA}/downloads/{a}" for archives in NEEDED_ARCHIVES.values() for a in archives})
 
 
+def download_summary():
+    """What `snakemake download_all` (-n) fetches for the selected tier and studies, or that it needs nothing."""
+    from sisr.data.sources import archive
+
+    what = f"tier {CFG['tier']} of {', '.join(STUDIES)}"
+    files = needed_downloads()
+    if not files:
+        sources = sorted({ref.dataset for s in STUDIES.values() for ref in (s.train_data, s.valid_data, *s.eval_data)})
+        where = [f"{d} (local folder {dataset_root(d)})" if d in LOCAL_DATASETS else
+                 f"{d} (bundled with scikit-image)" if d == "skimage" else d for d in sources]
+        return f"download_all: {what} needs no downloads; its data: {', '.join(where)}"
+    sizes = [archive(Path(f).name, CFG["archives"]).size for f in files]
+    total = f"{sum(s for s in sizes if s) / 1e9:.1f} GB" + ("" if all(sizes) else " + archives of unpublished size")
+    present = [f for f in files if Path(f).is_file()]
+    return (f"download_all: {what} needs {len(files)} archives ({total}) in {DATA}/downloads/, "
+            f"{len(present)} already there: {', '.join(Path(f).name for f in files)}")
+
+
 def dataset_archives(wildcards):
     return sorted(extraction_marker(a) for a in NEEDED_ARCHIVES.get(wildcards.dataset, ()))
 

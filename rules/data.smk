@@ -1,6 +1,8 @@
 # Data: downloads (local rules: they run on the login node in cluster mode), extraction, embedded and derived
 # datasets, and the decoded uint8 caches that training reads. Archives are verified against published
-# checksums (sisr/data/sources.py); a partial or unverified file never takes a final name.
+# checksums (sisr/data/sources.py); a partial or unverified file never takes a final name. A download retries
+# network errors itself (resuming the partial file), so the rule has no Snakemake `retries`: a failed download
+# (e.g. offline) is reported once, in one line.
 
 
 rule download:
@@ -13,7 +15,6 @@ rule download:
     message:
         "download {wildcards.archive}: {params.source}"
     localrule: True
-    retries: 2
     log:
         f"{LOGS}/download/{{archive}}.log",
     conda:
@@ -125,6 +126,8 @@ rule local_dataset:
 rule download_all:
     input:
         needed_downloads(),
+    message:
+        download_summary()
     localrule: True
 
 

@@ -128,13 +128,44 @@ def test_cut_without_retries_keeps_the_part_file_and_a_later_call_resumes(server
     data = _payload()
     server.files["a.bin"] = data
     server.cut.add("a.bin")
-    with pytest.raises(dl.DownloadError, match="kept and will be resumed"):
+    with pytest.raises(dl.DownloadError, match=r"bytes kept in .*a\.bin\.part, the next attempt resumes"):
         dl.download(f"{server.url}/a.bin", tmp_path / "a.bin", sha256=_sha(data), retries=0)
     assert not (tmp_path / "a.bin").exists()
     assert (tmp_path / "a.bin.part").stat().st_size == len(data) // 2
     dl.download(f"{server.url}/a.bin", tmp_path / "a.bin", sha256=_sha(data), retries=0)
     assert (tmp_path / "a.bin").read_bytes() == data
     assert server.requests[-1] == ("a.bin", f"bytes={len(data) // 2}-")
+
+
+def test_offline_download_fails_at_once_in_one_line_without_promising_a_part_file(tmp_path, monkeypatch):
+    import socket
+    import urllib.error
+
+    calls = []
+
+    def offline(url, part, size):
+        calls.append(url)
+        raise urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
+
+    monkeypatch.setattr(dl, "_fetch_into", offline)
+    with pytest.raises(dl.DownloadError) as info:
+        dl.download("https://example.invalid/a.bin", tmp_path / "a.bin", sha256="0" * 64, retries=3, backoff_s=0)
+    message = str(info.value)
+    assert len(calls) == 1  # no DNS: retrying cannot help
+    assert "\n" not in message and "cannot resolve the host name" in message and "URLError" not in message
+    assert ".part" not in message and not (tmp_path / "a.bin.part").exists()
+    assert f"into {tmp_path}/" in message and "mirror" in message  # what to do instead
+
+
+def test_refused_connection_retries_then_says_why(tmp_path, monkeypatch):
+    def refused(url, part, size):
+        raise urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))
+
+    import urllib.error
+
+    monkeypatch.setattr(dl, "_fetch_into", refused)
+    with pytest.raises(dl.DownloadError, match=r"download failed after 3 attempts: connection refused; fetch a\.bin"):
+        dl.download("http://127.0.0.1:9/a.bin", tmp_path / "a.bin", sha256="0" * 64, retries=2, backoff_s=0)
 
 
 @pytest.mark.parametrize("honour_range", [True, False])

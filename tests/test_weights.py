@@ -145,11 +145,8 @@ def test_unknown_name_lists_valid_ones(tmp_path):
 
 def test_weights_dir_precedence_and_use_cache(tmp_path, monkeypatch):
     monkeypatch.delenv("SISR_WEIGHTS", raising=False)
-    monkeypatch.delenv("TORCH_HOME", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert weights.weights_dir() == tmp_path / "xdg" / "torch"  # torch's own default
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
-    assert weights.weights_dir() == tmp_path / "th"
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))  # torch's own cache is not ours
+    assert weights.weights_dir() == Path("weights")  # the workflow's default weights_dir, one cache for both
     monkeypatch.setenv("SISR_WEIGHTS", str(tmp_path / "sw"))
     assert weights.weights_dir() == tmp_path / "sw"
     root = weights.use_cache(tmp_path / "job")

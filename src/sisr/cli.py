@@ -3,7 +3,8 @@
     sisr downscale --scale 4 HR_DIR LR_DIR            MATLAB-compatible bicubic (default) or PIL
     sisr upscale --model bicubic --scale 4 LR_DIR SR_DIR
     sisr upscale --checkpoint results/demo/espcn/espcn/checkpoint_best.pt --scale 4 LR_DIR SR_DIR
-    sisr evaluate --scale 4 SR_DIR HR_DIR [--metrics psnr_y,ssim_y] [--csv out.csv]
+        [--tile 256 --tile-overlap 16] [--half]
+    sisr evaluate --scale 4 SR_DIR HR_DIR [--metrics psnr_y,ssim_y] [--crop-border 4] [--csv out.csv]
     sisr models [--scale 4]
     sisr fetch-weights [--dest weights] [--mirror URL_OR_DIR] [NAME ...]
     sisr plan [--tier quick paper] [--studies all]    estimated GPU-hours per training job, study and tier
@@ -66,7 +67,13 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     from sisr.io import read_image, write_image
     from sisr.jobs import load_any_model
 
+    if args.tile is not None and args.tile <= 2 * args.tile_overlap:
+        raise SisrError(f"--tile {args.tile}: a tile must exceed twice --tile-overlap ({args.tile_overlap}): use "
+                        f"--tile {2 * args.tile_overlap + 1} or more, or a smaller --tile-overlap")
     device = pick_device(args.device)
+    if args.half and device.type != "cuda":
+        print(f"sisr upscale: --half ignored on {device.type}: float16 inference needs CUDA; using float32",
+              file=sys.stderr)
     items = _inputs(Path(args.input))
     single = len(items) == 1 and Path(args.input).is_file()
     first = read_image(items[0][0], mode="any")
@@ -76,11 +83,15 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     trained_scale = getattr(model, "scale", args.scale)
     if trained_scale != args.scale:
         raise SisrError(f"--scale {args.scale}: the model {args.checkpoint or args.model} upscales x{trained_scale}")
+    if args.half and device.type == "cuda":
+        from sisr.inference import HalfPrecision
+
+        model = HalfPrecision(model)
     with torch.no_grad():
         for path, stem in items:
             lr = model_input(read_image(path, mode="any"), model_channels)  # gray -> RGB model: repeated
             name = stem[: -len(f"x{args.scale}")] if stem.endswith(f"x{args.scale}") else stem
-            sr = super_resolve(model, lr, scale=args.scale, device=device, tile=args.tile)
+            sr = super_resolve(model, lr, scale=args.scale, device=device, tile=args.tile, overlap=args.tile_overlap)
             out = _out_path(Path(args.output), name, single)
             write_image(out, sr)
             print(f"{path} -> {out} {sr.shape[1]}x{sr.shape[0]}")
@@ -95,22 +106,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
     if not metrics:
         raise SisrError(f"--metrics {args.metrics!r}: no metric named (e.g. --metrics psnr_y,ssim_y)")
+    if args.crop_border is not None and args.crop_border < 0:
+        raise SisrError(f"--crop-border {args.crop_border}: must be 0 or more pixels")
     if args.weights_dir or any(m.startswith(("lpips", "fid")) for m in metrics):
+        from sisr.weights import use_cache
+
+        use_cache(args.weights_dir)  # the same cache as the workflow's: --weights-dir, $SISR_WEIGHTS or ./weights
         try:
             from sisr.metrics.perceptual import check_weights
-            from sisr.weights import use_cache
-
-            if args.weights_dir:
-                use_cache(args.weights_dir)
-            check_weights(metrics)
         except ImportError:
-            pass
-    df = evaluate_folders(args.sr_dir, args.hr_dir, scale=args.scale, metrics=metrics)
+            check_weights = None
+        if check_weights is not None:
+            check_weights(metrics)
+    df = evaluate_folders(args.sr_dir, args.hr_dir, scale=args.scale, metrics=metrics, border=args.crop_border)
+    border = args.scale if args.crop_border is None else args.crop_border
     set_metrics = df.attrs.get("set_metrics", {})
     with pd.option_context("display.width", 160, "display.max_columns", 20, "display.float_format", "{:.4f}".format):
         print(df.to_string(index=False))
     means = {m: float(df[m].mean()) for m in metrics if m in df.columns}
-    print(f"\nmean over {len(df)} images (x{args.scale}, standard protocol):")
+    print(f"\nmean over {len(df)} images (x{args.scale}, standard protocol, border {border} pixels):")
     for m, v in means.items():
         print(f"  {m:12s} {v:.4f}")
     for m, v in set_metrics.items():
@@ -167,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("downscale", help="make LR images (HR cropped to a multiple of the scale first)")
-    p.add_argument("--scale", type=int, required=True, choices=(2, 3, 4))
+    p.add_argument("--scale", type=int, required=True, choices=(2, 3, 4), help="downscaling factor")
     p.add_argument("--method", choices=("matlab", "pil"), default="matlab",
                    help="matlab: MATLAB imresize bicubic with antialiasing (default); pil: Pillow BICUBIC")
     p.add_argument("--suffix", action="store_true", help="name outputs <stem>x<scale>.png (EDSR layout)")
@@ -180,34 +194,49 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--model", choices=("bicubic", "bilinear", "nearest"),
                    help="non-learned upsampling (bicubic is MATLAB-compatible)")
     g.add_argument("--checkpoint", help="a checkpoint written by training (checkpoint_best.pt)")
-    p.add_argument("--scale", type=int, required=True, choices=(2, 3, 4))
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--tile", type=int, default=None, help="LR tile size for tiled inference of large images")
-    p.add_argument("input")
-    p.add_argument("output")
+    p.add_argument("--scale", type=int, required=True, choices=(2, 3, 4),
+                   help="upscaling factor (a checkpoint's must match)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="auto: CUDA when available, else CPU (default)")
+    p.add_argument("--tile", type=int, default=None,
+                   help="cut the LR image into tiles of this many pixels (default: whole images, tiled "
+                        "automatically when an image would not fit in memory)")
+    p.add_argument("--tile-overlap", type=int, default=16,
+                   help="LR pixels each tile shares with its neighbours, cut off after inference; at least the "
+                        "model's receptive radius for a result equal to whole-image inference (default 16)")
+    p.add_argument("--half", action="store_true",
+                   help="float16 inference on CUDA (faster, less memory; ignored on CPU)")
+    p.add_argument("input", help="an LR image file or a folder of LR images (a trailing x<scale> in a name is dropped)")
+    p.add_argument("output", help="output file (for one input file) or folder for the SR PNGs")
     p.set_defaults(func=cmd_upscale)
 
     p = sub.add_parser("evaluate", help="score an SR folder against an HR folder (standard SR protocol)",
                        description="Pairs files by stem ignoring a trailing x<scale>; HR is cropped to the SR "
                                    "size; PSNR/SSIM on Y (BT.601) or RGB with a border of <scale> pixels removed.")
-    p.add_argument("--scale", type=int, required=True, choices=(2, 3, 4))
+    p.add_argument("--scale", type=int, required=True, choices=(2, 3, 4),
+                   help="the SR factor (pairs x<scale> names; the default border)")
     p.add_argument("--metrics", default="psnr_y,ssim_y,psnr_rgb,ssim_rgb",
                    help="comma-separated: psnr_y, ssim_y, psnr_rgb, ssim_rgb, ms_ssim, mse, lpips_alex, "
                         "lpips_vgg, fid, and the their-protocol columns")
+    p.add_argument("--crop-border", "--shave", type=int, default=None, metavar="PIXELS",
+                   help="pixels removed at each border before PSNR/SSIM/MS-SSIM/MSE (default: the scale, as SR "
+                        "papers do; 0: none). The their-protocol columns keep their own crops")
     p.add_argument("--csv", help="write per-image values to this CSV")
-    p.add_argument("--weights-dir", help="cache of pretrained weights (LPIPS/FID); default $SISR_WEIGHTS or ./weights")
-    p.add_argument("sr_dir")
-    p.add_argument("hr_dir")
+    p.add_argument("--weights-dir", help="cache of pretrained weights (LPIPS/FID), the workflow's weights_dir: "
+                                         "default $SISR_WEIGHTS, else ./weights")
+    p.add_argument("sr_dir", help="folder of SR images")
+    p.add_argument("hr_dir", help="folder of HR (ground-truth) images, paired with the SR images by file stem")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("models", help="list the registered models with their parameter counts")
-    p.add_argument("--scale", type=int, default=4, choices=(2, 3, 4))
+    p.add_argument("--scale", type=int, default=4, choices=(2, 3, 4), help="count parameters at this scale (default 4)")
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("fetch-weights", help="download the pretrained backbones (LPIPS, VGG19, FID) once, verified")
-    p.add_argument("--dest", default=None, help="weights cache folder (default $SISR_WEIGHTS or ./weights)")
+    p.add_argument("--dest", default=None, help="weights cache folder, the workflow's weights_dir (default "
+                                                "$SISR_WEIGHTS, else ./weights)")
     p.add_argument("--mirror", default=None, help="URL prefix, file:// URL or folder holding the files")
-    p.add_argument("names", nargs="*", help="which weights (default: all)")
+    p.add_argument("names", nargs="*", help="which weights: alexnet, vgg16, vgg19, fid_inception (default: all)")
     p.set_defaults(func=cmd_fetch_weights)
 
     p = sub.add_parser("plan", help="estimated GPU-hours of each training job, per study and tier (measured step times)")

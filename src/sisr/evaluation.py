@@ -87,6 +87,8 @@ METRICS: dict[str, PerImageMetric] = {
 SET_METRICS: dict[str, SetMetric] = {**PERCEPTUAL_SET_METRICS, **PROTOCOL_SET_METRICS}  # fid, ...
 
 DEFAULT_METRICS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb")
+# The standard metrics whose third argument is the border removed (``scale`` in the standard protocol).
+BORDER_METRICS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "ms_ssim", "mse")
 
 
 def register_metric(name: str, fn: PerImageMetric | SetMetric, *, set_level: bool = False) -> None:
@@ -173,8 +175,12 @@ def evaluate_folders(
     *,
     scale: int,
     metrics: Sequence[str] = DEFAULT_METRICS,
+    border: int | None = None,
 ) -> pd.DataFrame:
     """Per-image metrics of the SR folder against the HR folder (see the module docstring for the protocol).
+
+    ``border``: pixels removed at each border by the standard metrics (``BORDER_METRICS``) instead of ``scale``
+    (``sisr evaluate --crop-border``); the their-protocol and perceptual metrics keep their own crops.
 
     Returns a DataFrame with columns ``image, height, width`` (the scored size, before the border crop)
     and one column per per-image metric, one row per image sorted by name. Set-level metrics in
@@ -189,7 +195,8 @@ def evaluate_folders(
         sr, hr = load_pair(sr_path, hr_path, scale=scale)
         row: dict[str, object] = {"image": name, "height": sr.shape[0], "width": sr.shape[1]}
         for metric in per_image:
-            row[metric] = METRICS[metric](sr, hr, scale)
+            crop = border if border is not None and metric in BORDER_METRICS else scale
+            row[metric] = METRICS[metric](sr, hr, crop)
         rows.append(row)
     df = pd.DataFrame(rows, columns=["image", "height", "width", *per_image])
     df.attrs["set_metrics"] = {m: SET_METRICS[m](pairs, scale) for m in metrics if m in SET_METRICS}

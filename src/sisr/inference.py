@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from sisr.errors import ConfigError
+
 
 def pick_device(device: str = "auto") -> torch.device:
     """``auto``: CUDA when available, else CPU. ``cuda`` without a GPU falls back to CPU with a warning."""
@@ -23,6 +25,18 @@ def pick_device(device: str = "auto") -> torch.device:
             warnings.warn("device 'cuda' requested but CUDA is not available: using the CPU", stacklevel=2)
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+class HalfPrecision(nn.Module):
+    """``model`` in float16 (CUDA): float32 input cast to float16, the output back to float32."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model.half()
+        self.scale = getattr(model, "scale", None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x.half()).float()
 
 
 def to_tensor(img: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -47,7 +61,8 @@ def _forward(model: nn.Module, x: torch.Tensor, tile: int | None, overlap: int, 
     out = None
     step = tile - 2 * overlap
     if step <= 0:
-        raise ValueError(f"tile {tile} must exceed twice the overlap {overlap}")
+        raise ConfigError(f"tile {tile} must exceed twice the tile overlap {overlap} (use a tile of at least "
+                          f"{2 * overlap + 1}, or a smaller overlap)")
     for top in range(0, h, step):
         for left in range(0, w, step):
             y0, x0 = max(top - overlap, 0), max(left - overlap, 0)

@@ -5,12 +5,11 @@ ImageNet weights through torch hub, which downloads on first use. Compute nodes 
 so the workflow fetches every file once (``sisr fetch-weights`` / ``snakemake fetch_weights``) into a
 cache directory and every job points torch at it.
 
-The cache directory (``weights_dir()``), first match wins:
-  1. ``$SISR_WEIGHTS``;
-  2. ``$TORCH_HOME``;
-  3. torch's own default (``$XDG_CACHE_HOME/torch``, usually ``~/.cache/torch``).
-The workflow calls ``use_cache(config["weights_dir"])`` at the start of each job that needs weights: it
-sets both variables, so our checks and torch's loaders look at the same files.
+The cache directory (``weights_dir()``): ``$SISR_WEIGHTS``, else ``./weights``, the workflow's default
+``weights_dir`` (run from the project folder, the ``sisr`` command and the workflow share one cache).
+The workflow calls ``use_cache(config["weights_dir"])`` at the start of each job that needs weights, the
+``sisr`` command ``use_cache(--weights-dir or --dest)``: it sets ``$SISR_WEIGHTS`` and ``$TORCH_HOME``, so our
+checks and torch's loaders look at the same files.
 
 Layout: torch hub's, ``<dir>/hub/checkpoints/<filename>``, so that ``TORCH_HOME=<dir>`` makes torchvision,
 lpips and pytorch-fid find the files without network (``torch.hub.load_state_dict_from_url`` reads an
@@ -87,14 +86,13 @@ WEIGHTS: dict[str, WeightSpec] = {
 _VERIFIED: dict[tuple[str, int, int], WeightSpec] = {}
 
 
+DEFAULT_DIR = "weights"  # the workflow's default weights_dir (config.yaml), relative to the current folder
+
+
 def weights_dir() -> Path:
-    """The cache directory: ``$SISR_WEIGHTS``, else ``$TORCH_HOME``, else torch's default (module docstring)."""
-    for var in (ENV_WEIGHTS, "TORCH_HOME"):
-        value = os.environ.get(var)
-        if value:
-            return Path(value).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
-    return Path(xdg, "torch").expanduser()
+    """The cache directory: ``$SISR_WEIGHTS``, else ``./weights`` (the workflow's default; module docstring)."""
+    value = os.environ.get(ENV_WEIGHTS)
+    return Path(value).expanduser() if value else Path(DEFAULT_DIR)
 
 
 def use_cache(cache: str | os.PathLike | None = None) -> Path:

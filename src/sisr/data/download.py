@@ -119,6 +119,23 @@ def _fetch_into(url: str, part: Path, size: int | None) -> None:
             raise http.client.IncompleteRead(b"", total - done)
 
 
+def network_reason(exc: BaseException) -> str:
+    """A network error in words: ``cannot resolve cv.snu.ac.kr (offline, or no DNS)``, ``connection refused``."""
+    reason = getattr(exc, "reason", exc)
+    if isinstance(reason, socket.gaierror):
+        return f"cannot resolve the host name ({reason.strerror or reason}): offline, or no DNS"
+    if isinstance(reason, (socket.timeout, TimeoutError)):
+        return "timed out"
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(reason, ConnectionResetError):
+        return "connection reset by the server"
+    if isinstance(exc, http.client.IncompleteRead):
+        return "the connection closed before the end of the file"
+    text = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
+    return " ".join(str(text).split())
+
+
 def download(
     url: str,
     dest: str | os.PathLike,
@@ -162,10 +179,18 @@ def download(
                 raise DownloadError(f"{source}: HTTP {exc.code} {exc.reason}") from exc
             if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, FileNotFoundError):
                 raise DownloadError(f"{source}: no such file (is the mirror complete?)") from exc
-            if attempt == retries:
-                raise DownloadError(f"{source}: download failed after {retries + 1} attempts: {exc!r} "
-                                    f"(the partial file {part} is kept and will be resumed)") from exc
-            log.warning("%s: %r; retrying (%d/%d)", source, exc, attempt + 1, retries)
+            reason = network_reason(exc)
+            offline = isinstance(getattr(exc, "reason", None), socket.gaierror)  # no DNS: retrying will not help
+            if attempt == retries or offline:
+                kept = part.stat().st_size if part.exists() else 0
+                tried = "" if offline else f" after {attempt + 1} attempts"
+                raise DownloadError(
+                    f"{source}: download failed{tried}: {reason}"
+                    + (f"; {kept:,} bytes kept in {part}, the next attempt resumes" if kept else "")
+                    + f"; fetch {dest.name} on a machine with internet into {dest.parent}/, or use a mirror "
+                      f"(config mirror:, sisr fetch-weights --mirror)") from None
+            log.warning("%s: %s; retrying in %.0f s (%d/%d)", source, reason, backoff_s * (attempt + 1),
+                        attempt + 1, retries)
             time.sleep(backoff_s * (attempt + 1))
     got_size = part.stat().st_size
     if size is not None and got_size != size:
