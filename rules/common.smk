@@ -140,7 +140,8 @@ def download_summary():
                  f"{d} (bundled with scikit-image)" if d == "skimage" else d for d in sources]
         return f"download_all: {what} needs no downloads; its data: {', '.join(where)}"
     sizes = [archive(Path(f).name, CFG["archives"]).size for f in files]
-    total = f"{sum(s for s in sizes if s) / 1e9:.1f} GB" + ("" if all(sizes) else " + archives of unpublished size")
+    unpublished = "" if all(sizes) else " and archives of unpublished size"
+    total = f"{sum(s for s in sizes if s) / 1e9:.1f} GB{unpublished}"
     present = [f for f in files if Path(f).is_file()]
     return (f"download_all: {what} needs {len(files)} archives ({total}) in {DATA}/downloads/, "
             f"{len(present)} already there: {', '.join(Path(f).name for f in files)}")
