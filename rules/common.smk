@@ -1,15 +1,14 @@
 # Helper functions of the workflow: configuration, study resolution and path construction.
 # Everything with logic lives in src/sisr (sisr.studies, sisr.jobs); this file only wires paths.
 
+import dataclasses
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e .`
 
-import dataclasses
-
-from sisr.studies import DatasetRef, load_config, load_study, train_settings
+from sisr.studies import DatasetRef, load_config, load_study, rehearsal_run, train_settings
 from sisr.training.config import TrainConfig
 from sisr.metrics.perceptual import METRIC_WEIGHTS
 from sisr.weights import WEIGHTS as WEIGHT_SPECS
@@ -29,6 +28,10 @@ STUDIES = {
     )
     for name in CFG["studies"]
 }
+REHEARSAL = CFG["rehearsal"]  # None, or the caps of a dress rehearsal (schedules shortened, same jobs)
+if REHEARSAL:
+    STUDIES = {name: dataclasses.replace(study, runs={run: rehearsal_run(cfg, REHEARSAL) for run, cfg in study.runs.items()})
+               for name, study in STUDIES.items()}
 # The leaderboard's evaluation sets (standard benchmarks; the embedded set in the demo and ci tiers) are evaluated
 # for every study at its scale, beside the study's own evaluation sets.
 LEADERBOARD_SETS = {
@@ -186,6 +189,14 @@ def run_settings(wildcards):
     if settings.get("init_checkpoint"):
         settings = {**settings, "init_checkpoint": init_checkpoint_path(wildcards.study, settings["init_checkpoint"])}
     return settings
+
+
+def derived_params(wildcards):
+    return CFG["derived"].get(wildcards.derived, {})
+
+
+def rehearsal_cap(key):
+    return REHEARSAL[key] if REHEARSAL else None
 
 
 def run_resources(wildcards):
@@ -395,6 +406,8 @@ def archive_source(wildcards):
     return ", ".join(parts)
 
 
+REHEARSAL_NOTE = ("REHEARSAL on look-alike data with capped schedules (and random-init backbones where weights are "
+                  "needed): these numbers mean nothing about super-resolution. ") if REHEARSAL else ""
 PROTOCOL_NOTE = ("Standard protocol: MATLAB-bicubic LR, SR quantised to uint8, Y of BT.601, border = scale, "
                  "SSIM 11x11 Gaussian (sigma 1.5); mean over images.")
 
@@ -402,7 +415,7 @@ PROTOCOL_NOTE = ("Standard protocol: MATLAB-bicubic LR, SR quantised to uint8, Y
 def _caption(study, spec):
     data = f"Data: train {study.train_data}, validation {study.valid_data}, evaluation " + \
         ", ".join(str(r) for r in study.eval_data) + f"; x{study.scale}, {study.channels.upper()}."
-    return " ".join(filter(None, [spec.get("title", ""), spec.get("caption", ""), data,
+    return " ".join(filter(None, [REHEARSAL_NOTE, spec.get("title", ""), spec.get("caption", ""), data,
                                   f"Tier: {study.tier} - {study.tier_description}", PROTOCOL_NOTE]))
 
 
@@ -431,6 +444,6 @@ def overview_caption(wildcards):
 
 def leaderboard_caption(wildcards):
     sets = ", ".join(str(r) for r in LEADERBOARD)
-    return (f"Every model of the studies {', '.join(STUDIES)} (tier {CFG['tier']}) on {sets}, beside published rows "
+    return (f"{REHEARSAL_NOTE}Every model of the studies {', '.join(STUDIES)} (tier {CFG['tier']}) on {sets}, beside published rows "
             f"(quoted from REFERENCE.md). Cost: parameters, GFLOPs per output megapixel, training hours, inference "
             f"seconds per image on the machine that ran it. {PROTOCOL_NOTE}")

@@ -78,6 +78,7 @@ rule build_derived:
         name="{derived}",
         data_dir=grandparent_of_output,
         on_bad_image=CFG["on_bad_image"],
+        derived=derived_params,
     log:
         f"{LOGS}/build_derived/{{derived}}.log",
     conda:

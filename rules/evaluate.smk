@@ -17,6 +17,7 @@ rule evaluate:
         tier=CFG["tier"],
         device=CFG["device"],
         weights_dir=WEIGHTS,
+        weights_checksums=CFG["weights_checksums"],
     resources:
         gpu=eval_gpus,
         mem_mb=8000,

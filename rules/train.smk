@@ -17,6 +17,9 @@ rule train:
         weights_dir=WEIGHTS,
         progress_every_s=CFG["progress_every_s"],
         tensorboard=CFG["tensorboard"],
+        weights_checksums=CFG["weights_checksums"],
+        max_batches=rehearsal_cap("batches_per_epoch"),
+        valid_images=rehearsal_cap("valid_images"),
     resources:
         gpu=train_gpus,
         mem_mb=train_mem_mb,

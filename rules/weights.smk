@@ -9,6 +9,7 @@ rule fetch_weights:
     params:
         dest=weights_cache_of_output,
         mirror=CFG["mirror"],
+        checksums=CFG["weights_checksums"],
     localrule: True
     log:
         f"{LOGS}/fetch_weights/{{weights_file}}.log",

@@ -286,3 +286,19 @@ def test_manifest_documents_offsets_that_read_back_without_the_library(tmp_path)
     e = manifest["images"][1]
     hr = np.asarray(flat[e["hr_offset"]: e["hr_offset"] + np.prod(e["hr_shape"])]).reshape(e["hr_shape"])
     np.testing.assert_array_equal(hr.transpose(1, 2, 0), read_image(pairs[1].hr))
+
+
+def test_rehearsal_caps_batches_per_epoch_and_validation_images(tmp_path):
+    """max_batches: the first batches of the same epoch plan; max_images: the first validation images."""
+    _nearest_cache(tmp_path / "c", [(12, 16), (10, 10), (20, 9)], scale=3)
+    kw = dict(scale=3, patch_size=5, batch_size=2, epoch_def="patches_per_image", patches_per_image=8, seed=1)
+    full = _collect(open_train_source(tmp_path / "c", **kw), 0)
+    capped = _collect(open_train_source(tmp_path / "c", max_batches=2, **kw), 0)
+    assert len(full) == 12 and len(capped) == 2
+    for (a, b), (c, d) in zip(capped, full):
+        assert torch.equal(a, c) and torch.equal(b, d)
+    valid = open_valid_source(tmp_path / "c", scale=3, max_images=2)
+    assert len(valid) == 2 and [name for name, _, _ in valid] == ["im0", "im1"]
+    assert len(open_valid_source(tmp_path / "c", scale=3)) == 3
+    with pytest.raises(ConfigError, match="max_batches"):
+        open_train_source(tmp_path / "c", max_batches=0, **kw)

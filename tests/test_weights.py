@@ -161,3 +161,18 @@ def test_weights_table_follows_torch_hub_naming():
     for name, spec in weights.WEIGHTS.items():
         assert Path(urlparse(spec.url).path).name == spec.filename, name
         assert spec.filename.rsplit(".", 1)[0].endswith(f"-{spec.sha256_prefix}"), name
+
+
+def test_config_checksum_override_accepts_a_stand_in_file_and_says_so(tmp_path, monkeypatch):
+    """weights_checksums (rehearsals): another file than the published one is checked against the given hash."""
+    monkeypatch.setattr(weights, "WEIGHTS", dict(weights.WEIGHTS))
+    path = weights.checkpoint_path("alexnet", cache=tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"random-init stand-in")
+    with pytest.raises(weights.MissingWeightsError, match="7be5be79"):
+        weights.require("alexnet", cache=tmp_path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.warns(UserWarning, match="not the published file"):
+        weights.override_checksums({"alexnet": {"sha256": digest}})
+    assert weights.require("alexnet", cache=tmp_path) == path
+    assert weights.WEIGHTS["vgg16"].sha256_prefix == "397923af"  # the others untouched

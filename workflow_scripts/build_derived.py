@@ -3,4 +3,5 @@ from sisr.jobs import build_derived_job, job_log
 
 with job_log(snakemake.log[0]):
     p = snakemake.params
-    build_derived_job(name=p.name, data_dir=p.data_dir, out=snakemake.output[0], on_bad_image=p.on_bad_image)
+    build_derived_job(name=p.name, data_dir=p.data_dir, out=snakemake.output[0], on_bad_image=p.on_bad_image,
+                      params=p.derived)

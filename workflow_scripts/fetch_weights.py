@@ -3,4 +3,4 @@ from sisr.jobs import fetch_weights_job, job_log
 
 with job_log(snakemake.log[0]):
     fetch_weights_job(filename=snakemake.wildcards.weights_file, dest=snakemake.params.dest,
-                      mirror=snakemake.params.mirror)
+                      mirror=snakemake.params.mirror, checksums=snakemake.params.checksums)

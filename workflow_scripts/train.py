@@ -8,5 +8,6 @@ with job_log(snakemake.log[0], prefix=f"{snakemake.wildcards.study}/{snakemake.w
     p = snakemake.params
     train_job(settings=p.settings, train_manifest=snakemake.input.train, valid_manifest=snakemake.input.valid,
               out_dir=p.out_dir, device=p.device, num_workers=p.num_workers, weights_dir=p.weights_dir,
+              weights_checksums=p.weights_checksums, max_batches=p.max_batches, valid_images=p.valid_images,
               where=f"{snakemake.wildcards.study}.runs.{snakemake.wildcards.run}",
               progress_every_s=p.progress_every_s, tensorboard=p.tensorboard)

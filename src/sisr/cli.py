@@ -8,6 +8,7 @@
     sisr models [--scale 4]
     sisr fetch-weights [--dest weights] [--mirror URL_OR_DIR] [NAME ...]
     sisr plan [--tier quick paper] [--studies all]    estimated GPU-hours per training job, study and tier
+    sisr lookalike [--size small|full] [--weights] OUT_DIR   look-alike archives + rehearsal.yaml (dress rehearsals)
 
 Errors about inputs (unreadable image, wrong size, unknown model or metric) print one line and exit 2.
 """
@@ -175,6 +176,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lookalike(args: argparse.Namespace) -> int:
+    from sisr.data.lookalike import build_lookalike, rehearsal_config, write_random_weights
+
+    archives = [a.strip() for a in args.archives.split(",") if a.strip()] if args.archives else None
+    build_lookalike(args.out_dir, size=args.size, seed=args.seed, archives=archives)
+    weights = write_random_weights(args.out_dir) if args.weights else None
+    rehearsal_config(args.out_dir, size=args.size, mirror=args.mirror, weights=weights)
+    config = Path(args.out_dir).resolve() / "rehearsal.yaml"
+    print(f"\nLOOK-ALIKE archives (not the real data) in {Path(args.out_dir).resolve()}; config {config}")
+    print(f"rehearse a tier (writes data-rehearsal/, weights-rehearsal/, results-rehearsal/):\n"
+          f"  snakemake --cores all --configfile {config} --config tier=paper studies=all")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sisr", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -244,6 +259,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--studies", nargs="+", default=["all"], help="study names (default: all)")
     p.add_argument("--studies-dir", default="studies", help="folder of the study files (default: studies)")
     p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("lookalike", help="write look-alike DIV2K / Flickr2K / benchmark archives for a dress rehearsal",
+                       description="Archives under the real names and layouts, made from the photographs bundled "
+                                   "with scikit-image (NOT the real data), and rehearsal.yaml: the config entries "
+                                   "(mirror, checksums, capped schedules) that run a tier on them.")
+    p.add_argument("--size", choices=("small", "full"), default="small",
+                   help="small: a few images per split (seconds); full: the real counts and sizes (minutes, GBs)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--archives", default=None, help="comma-separated archive names (default: all ten)")
+    p.add_argument("--weights", action="store_true",
+                   help="also write RANDOM-INIT stand-ins of the pretrained backbones (LPIPS, VGG19, FID) under "
+                        "their real file names, their hashes in rehearsal.yaml")
+    p.add_argument("--mirror", default=None, help="URL the archives will be served from (default: the folder)")
+    p.add_argument("out_dir")
+    p.set_defaults(func=cmd_lookalike)
     return parser
 
 

@@ -132,11 +132,16 @@ def local_dataset_job(*, name: str, adapter: str, root: str, out: str) -> None:
     write_json(out, {"dataset": name, "adapter": adapter, "root": str(Path(root).resolve())})
 
 
-def build_derived_job(*, name: str, data_dir: str, out: str, on_bad_image: str = "error") -> None:
-    """Cut a study's derived dataset (tiles, split, letterbox) deterministically; manifest in its folder."""
+def build_derived_job(*, name: str, data_dir: str, out: str, on_bad_image: str = "error",
+                      params: Mapping | None = None) -> None:
+    """Cut a study's derived dataset (tiles, split, letterbox) deterministically; manifest in its folder.
+
+    params: the builder's keyword arguments from the config's ``derived.<name>`` (default: the studies' values).
+    """
     from sisr.data.derived import build_derived
 
-    manifest = build_derived(name, data_dir=data_dir, out_dir=Path(out).parent, on_bad=on_bad_image)
+    manifest = build_derived(name, data_dir=data_dir, out_dir=Path(out).parent, on_bad=on_bad_image,
+                             **dict(params or {}))
     write_json(out, {"dataset": name, "manifest": str(manifest)})
 
 
@@ -152,9 +157,21 @@ def build_cache_job(*, dataset: str, split: str, scale: int, root: str, manifest
         raise SisrError(f"build_cache did not write {manifest}")
 
 
-def fetch_weights_job(*, filename: str, dest: str, mirror: str | None = None) -> None:
+def use_weights(weights_dir: str | None, checksums: Mapping | None = None) -> None:
+    """Point this job at the weights cache and apply the config's ``weights_checksums`` (rehearsals)."""
+    from sisr.weights import override_checksums, use_cache
+
+    if weights_dir:
+        use_cache(weights_dir)
+    override_checksums(dict(checksums or {}))
+
+
+def fetch_weights_job(*, filename: str, dest: str, mirror: str | None = None,
+                      checksums: Mapping | None = None) -> None:
     """Fetch the pretrained file named ``filename`` (a file name of sisr.weights.WEIGHTS) into ``dest``."""
     from sisr.weights import WEIGHTS, fetch
+
+    use_weights(None, checksums)
 
     names = [name for name, spec in WEIGHTS.items() if spec.filename == filename]
     if not names:
@@ -188,26 +205,27 @@ def exit_with_parent(interval_s: float = 1.0) -> threading.Thread:
 
 def train_job(*, settings: Mapping, train_manifest: str, valid_manifest: str, out_dir: str, device: str = "auto",
               num_workers: int = 0, weights_dir: str | None = None, where: str = "run",
-              progress_every_s: float = 60.0, tensorboard: bool = False) -> None:
+              progress_every_s: float = 60.0, tensorboard: bool = False,
+              weights_checksums: Mapping | None = None, max_batches: int | None = None,
+              valid_images: int | None = None) -> None:
     """Train one run of a study (resuming from ``out_dir/checkpoint_last.pt`` if present).
 
     ``tensorboard``: also write the history as TensorBoard scalars to ``out_dir/tensorboard/``.
+    max_batches, valid_images: a rehearsal's caps (batches per epoch; validation on the first N images).
     """
     from sisr.data.loader import open_train_source, open_valid_source
     from sisr.training import TrainConfig, train
 
-    if weights_dir:
-        from sisr.weights import use_cache
-
-        use_cache(weights_dir)
+    use_weights(weights_dir, weights_checksums)
     cfg = TrainConfig.from_dict(dict(settings), where=where)
     kind, n = cfg.epoch_def.kind, cfg.epoch_def.n
     train_source = open_train_source(
         Path(train_manifest).parent, scale=cfg.scale, patch_size=cfg.patch_size, batch_size=cfg.batch_size,
         epoch_def=kind, augment=cfg.augment, seed=cfg.seed, num_workers=num_workers,
         patches_per_image=n if kind == "patches_per_image" else None, iterations=n if kind == "iterations" else None,
+        max_batches=max_batches,
     )
-    valid_source = open_valid_source(Path(valid_manifest).parent, scale=cfg.scale)
+    valid_source = open_valid_source(Path(valid_manifest).parent, scale=cfg.scale, max_images=valid_images)
     exit_with_parent()
     board = None
     if tensorboard:
@@ -310,15 +328,14 @@ def evaluate_pairs(model, pairs, *, scale: int, metrics: Sequence[str], sr_dir: 
 
 def evaluate_job(*, study: str, run: str, model: str, checkpoint: str | None, dataset: str, split: str, root: str,
                  label: str, scale: int, in_channels: int, metrics: Sequence[str], out_csv: str, sr_dir: str, tier: str,
-                 device: str = "auto", weights_dir: str | None = None) -> pd.DataFrame:
+                 device: str = "auto", weights_dir: str | None = None,
+                 weights_checksums: Mapping | None = None) -> pd.DataFrame:
     """Evaluate one model (baseline or trained run) on one evaluation set; write the per-image CSV."""
     from sisr.data.datasets import get_dataset
     from sisr.inference import pick_device
 
     if weights_dir:
-        from sisr.weights import use_cache
-
-        use_cache(weights_dir)
+        use_weights(weights_dir, weights_checksums)
         _check_weights(metrics)
     dev = pick_device(device)
     net, model_name, net_channels = load_any_model(checkpoint or model, scale=scale, in_channels=in_channels,

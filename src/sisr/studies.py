@@ -88,13 +88,20 @@ CONFIG_DEFAULTS = {
     "figures": ["png", "pdf"],
     "progress_every_s": 60,
     "tensorboard": False,
+    "rehearsal": None,
+    "derived": {},
+    "weights_checksums": {},
 }
+
+REHEARSAL_DEFAULTS = {"epochs": 1, "batches_per_epoch": 2, "valid_images": 2, "batch_size": None}
 
 
 def load_config(config: Mapping) -> dict:
     """Validate the workflow config (already parsed) and fill in defaults."""
     validate(dict(config), "config", where="config")
     cfg = deep_merge(CONFIG_DEFAULTS, config)
+    if cfg["rehearsal"] is not None:
+        cfg["rehearsal"] = {**REHEARSAL_DEFAULTS, **cfg["rehearsal"]}
     if cfg["studies"] == "all":
         cfg["studies"] = sorted(p.stem for p in Path(cfg["studies_dir"]).glob("*.yaml"))
     return cfg
@@ -254,3 +261,27 @@ def load_study(path: str | Path, tier: str, *, train_overrides: Mapping | None =
 def train_settings(run_cfg: Mapping) -> dict:
     """The training settings without the workflow-only keys (``resources``)."""
     return {k: v for k, v in run_cfg.items() if k != "resources"}
+
+
+def rehearsal_run(run_cfg: Mapping, caps: Mapping | None) -> dict:
+    """A run's settings with the schedule capped for a dress rehearsal (config ``rehearsal:``).
+
+    caps: ``epochs`` (epochs of a run, and of each GAN phase: warm-up and generator/discriminator phases,
+    the number of rounds kept), ``batch_size`` (None: kept). The batches per epoch and the validation images
+    are capped in the training job (``batches_per_epoch``, ``valid_images``), not in the run's settings.
+    caps None: the settings unchanged.
+    """
+    if not caps:
+        return dict(run_cfg)
+    out = copy.deepcopy(dict(run_cfg))
+    epochs = caps.get("epochs", 1)
+    if out.get("gan"):
+        gan = out["gan"]
+        gan["warmup_epochs"] = min(gan.get("warmup_epochs", 0), epochs)
+        gan["phase_epochs"] = min(gan["phase_epochs"], epochs)
+        out["epochs"] = gan["warmup_epochs"] + 2 * gan["rounds"] * gan["phase_epochs"]
+    else:
+        out["epochs"] = min(out.get("epochs", epochs), epochs)
+    if caps.get("batch_size"):
+        out["batch_size"] = min(out["batch_size"], caps["batch_size"])
+    return out

@@ -22,6 +22,9 @@ a rotation by k*90 degrees counter-clockwise (``np.rot90`` over the H, W axes), 
 (so P(no rotation) = 1/2, P(90) = P(180) = P(270) = 1/6; the espcn study's "random choice of 90/180/270").
 The random draws are made whether or not an augmentation is enabled, so enabling one never changes the crops.
 
+max_batches: at most this many batches per epoch (a rehearsal's cap; the epoch plan is drawn as usual and its
+first batches are used).
+
 drop_last: when the epoch's sample count is not a multiple of ``batch_size``, ``True`` (default) drops the
 incomplete last batch (different samples each epoch, as the order is reshuffled); ``False`` yields it smaller.
 
@@ -66,7 +69,7 @@ class TrainSource:
     def __init__(self, cache: CachedImages, *, scale: int, patch_size: int | None, batch_size: int, epoch_def: str,
                  augment: Sequence[str] = (), seed: int, patches_per_image: int | None = None,
                  iterations: int | None = None, drop_last: bool = True, num_workers: int = 0,
-                 pin_memory: bool = False, on_bad: str = "error") -> None:
+                 pin_memory: bool = False, on_bad: str = "error", max_batches: int | None = None) -> None:
         if epoch_def not in EPOCH_DEFS:
             raise ConfigError(f"epoch_def: expected one of {', '.join(EPOCH_DEFS)}, got {epoch_def!r}")
         unknown = sorted(set(augment) - set(AUGMENTATIONS))
@@ -80,6 +83,9 @@ class TrainSource:
         self.cache, self.scale, self.batch_size, self.epoch_def = cache, scale, batch_size, epoch_def
         self.augment, self.seed, self.drop_last = frozenset(augment), int(seed), drop_last
         self.num_workers, self.pin_memory = num_workers, pin_memory
+        if max_batches is not None and max_batches < 1:
+            raise ConfigError(f"max_batches: expected >= 1 or None, got {max_batches}")
+        self.max_batches = max_batches
         self.patches_per_image = {"patches_per_image": patches_per_image, "random_crop": 1}.get(epoch_def)
         if epoch_def == "patches_per_image" and (patches_per_image is None or patches_per_image < 1):
             raise ConfigError(f"patches_per_image: expected >= 1 with epoch_def patches_per_image, got {patches_per_image}")
@@ -119,7 +125,8 @@ class TrainSource:
 
     def __len__(self) -> int:
         n, b = self.samples_per_epoch, self.batch_size
-        return n // b if self.drop_last else math.ceil(n / b)
+        full = n // b if self.drop_last else math.ceil(n / b)
+        return full if self.max_batches is None else min(full, self.max_batches)
 
     def plan(self, epoch: int) -> EpochPlan:
         """All random draws of ``epoch`` (deterministic in ``seed`` and ``epoch``)."""
@@ -208,7 +215,8 @@ class ValidSource:
     ``((h - P) // 2, (w - P) // 2)`` and the HR crop ``scale x`` that (e.g. srresnet_edsr's 96x96 HR crops: 24).
     """
 
-    def __init__(self, cache: CachedImages, *, scale: int, center_crop: int | None = None) -> None:
+    def __init__(self, cache: CachedImages, *, scale: int, center_crop: int | None = None,
+                 max_images: int | None = None) -> None:
         if cache.scale != scale:
             raise ConfigError(f"{cache.dir}: cache was built for x{cache.scale}, asked for x{scale}")
         if center_crop is not None:
@@ -216,13 +224,14 @@ class ValidSource:
             if small:
                 raise DataError(f"{cache.dir}: images smaller than the centre crop {center_crop} (LR): {small[:5]}")
         self.cache, self.scale, self.center_crop = cache, scale, center_crop
+        self.count = len(cache) if max_images is None else min(len(cache), max_images)
 
     def __len__(self) -> int:
-        return len(self.cache)
+        return self.count
 
     def __iter__(self) -> Iterator[tuple[str, torch.Tensor, torch.Tensor]]:
         s, p = self.scale, self.center_crop
-        for i, name in enumerate(self.cache.names):
+        for i, name in enumerate(self.cache.names[: self.count]):
             lr, hr = self.cache.lr(i), self.cache.hr(i)
             if p is not None:
                 y, x = (lr.shape[1] - p) // 2, (lr.shape[2] - p) // 2
@@ -233,7 +242,7 @@ class ValidSource:
 def open_train_source(cache_dir: str | os.PathLike, *, scale: int, patch_size: int | None, batch_size: int,
                       epoch_def: str, augment: Sequence[str] = (), seed: int, num_workers: int = 0,
                       patches_per_image: int | None = None, iterations: int | None = None, drop_last: bool = True,
-                      pin_memory: bool = False, on_bad: str = "error") -> TrainSource:
+                      pin_memory: bool = False, on_bad: str = "error", max_batches: int | None = None) -> TrainSource:
     """A ``TrainSource`` over the cache in ``cache_dir`` (one call for the training rule; options as TrainSource).
 
     on_bad: what to do with images smaller than the patch (``error`` default, or ``skip`` with a warning).
@@ -241,9 +250,10 @@ def open_train_source(cache_dir: str | os.PathLike, *, scale: int, patch_size: i
     return TrainSource(CachedImages(cache_dir), scale=scale, patch_size=patch_size, batch_size=batch_size,
                        epoch_def=epoch_def, augment=augment, seed=seed, patches_per_image=patches_per_image,
                        iterations=iterations, drop_last=drop_last, num_workers=num_workers, pin_memory=pin_memory,
-                       on_bad=on_bad)
+                       on_bad=on_bad, max_batches=max_batches)
 
 
-def open_valid_source(cache_dir: str | os.PathLike, *, scale: int, center_crop: int | None = None) -> ValidSource:
-    """A ``ValidSource`` over the cache in ``cache_dir``."""
-    return ValidSource(CachedImages(cache_dir), scale=scale, center_crop=center_crop)
+def open_valid_source(cache_dir: str | os.PathLike, *, scale: int, center_crop: int | None = None,
+                      max_images: int | None = None) -> ValidSource:
+    """A ``ValidSource`` over the cache in ``cache_dir`` (``max_images``: only the first N, a rehearsal's cap)."""
+    return ValidSource(CachedImages(cache_dir), scale=scale, center_crop=center_crop, max_images=max_images)

