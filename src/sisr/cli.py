@@ -254,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", help="which weights: alexnet, vgg16, vgg19, fid_inception (default: all)")
     p.set_defaults(func=cmd_fetch_weights)
 
-    p = sub.add_parser("plan", help="estimated GPU-hours of each training job, per study and tier (measured step times)")
+    p = sub.add_parser("plan", help="estimated GPU-hours of each training job, per study and tier")
     p.add_argument("--tier", nargs="+", default=["quick", "paper"], help="tiers (default: quick paper)")
     p.add_argument("--studies", nargs="+", default=["all"], help="study names (default: all)")
     p.add_argument("--studies-dir", default="studies", help="folder of the study files (default: studies)")

@@ -4,11 +4,12 @@ For each run of the tier: the mode the engine will use on CUDA (``sisr.training.
 patches/s of that mode at the model's nearest measured shape (``modes.FASTEST``, measured on
 ``modes.MEASURED_ON``), scaled to the run's size by its work (parameters x batch x LR patch pixels: the measured
 step time x run work / measured work), times the planned steps (epochs x batches per epoch, from the training
-set's size). What the estimate leaves out, so real runs take longer: validation (the job's count is
-printed; whole images, with PSNR/SSIM computed on the CPU) and checkpoints, loss networks (VGG perceptual, LPIPS) that the measured L1 step did not run, torch.compile's one-off
-compilation, and for GAN runs the discriminator phases are counted at the generator phase's speed (measured
-1.6x faster: an upper bound there). Early stopping can only shorten a run. fp16 runs are estimated at the bf16
-rate (not measured). A run whose model has no measurement gets no estimate (its row says so).
+set's size). What the estimate leaves out, so real runs take longer: validation (each job's count is
+printed; whole images, PSNR/SSIM computed on the CPU) and checkpoints, loss networks (VGG perceptual, LPIPS)
+that the measured L1 step did not run, torch.compile's one-off compilation; GAN runs count the discriminator
+phases at the generator phase's speed (measured 1.6x faster: an upper bound there). Early stopping can only
+shorten a run. fp16 runs are estimated at the bf16 rate (not measured). A run whose model has no measurement
+gets no estimate (its row says so).
 """
 
 from __future__ import annotations

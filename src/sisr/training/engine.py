@@ -171,9 +171,9 @@ def make_optimizer(cfg: OptimizerConfig, params: Iterable[nn.Parameter], **optio
 
 
 def optimizer_options(device: torch.device, cuda_graph: bool = False) -> dict[str, bool]:
-    """Adam's implementation for ``device``: on CUDA fused (one kernel per step; capturable, step counters on
-    the GPU, for a CUDA graph: faster than the multi-tensor capturable one on every graphed case measured,
-    docs/BENCHMARKS.md); the CPU keeps torch's default."""
+    """Adam's implementation for ``device``: on CUDA fused (one kernel per step; for a CUDA graph also
+    capturable, step counters on the GPU: faster than the multi-tensor capturable one in each of the 8 float32
+    cases measured, docs/BENCHMARKS.md); the CPU keeps torch's default."""
     if device.type != "cuda":
         return {}
     return {"capturable": True, "fused": True} if cuda_graph else {"fused": True}

@@ -71,8 +71,3 @@ class GraphedStep:
         self.graph.replay()
         return self._out
 
-
-def graph_ready(module: nn.Module) -> bool:
-    """True when every parameter and buffer of ``module`` is on a CUDA device (what capture needs)."""
-    tensors = list(module.parameters()) + list(module.buffers())
-    return bool(tensors) and all(t.is_cuda for t in tensors)

@@ -68,9 +68,11 @@ def _m(amp: str, cl: bool = False, compiled: bool = False, graph: bool = False) 
 
 
 MEASURED_ON = "NVIDIA H200, torch 2.11.0+cu130, 2026-11-26 (benchmarks/results/h200_2026-11-26/throughput.csv)"
-# Per model, per measured shape: the fastest mode of each precision with its patches/s (train step: forward, loss,
-# backward, Adam; the engine's fused Adam, capturable under a graph), and the eager float32 baseline.
-# Measured on MEASURED_ON by benchmarks/gpu_session.sh (docs/BENCHMARKS.md has every mode of every case).
+# Per model, per measured shape: the fastest mode of each precision with its patches/s (train step: forward, L1
+# loss, backward, Adam), and the eager float32 baseline. Measured on MEASURED_ON by benchmarks/gpu_session.sh
+# (docs/BENCHMARKS.md has every mode of every case). Adam as measured: fused when eager (except inverted_unet's
+# bf16: torch's default), fused capturable for float32 graphs, multi-tensor capturable for bf16 graphs (the engine
+# now uses fused capturable for every graph: faster in each of the 8 float32 pairs measured).
 FASTEST: dict[str, tuple[Measured, ...]] = {
     "espcn": (
         Measured("b64 17x17 Y x3 (T91 check)", 22729, 64, 17,
