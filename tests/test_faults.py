@@ -591,10 +591,18 @@ def test_sigkill_at_a_random_point_of_a_checkpoint_write_leaves_a_whole_file_and
     deadline = time.monotonic() + 60
     while not target.exists() and time.monotonic() < deadline:  # at least one complete write first
         time.sleep(0.005)
-    time.sleep(random.Random(seed).uniform(0.0, 0.3))  # then anywhere inside the next writes
+    rng = random.Random(seed)
+    if seed % 2:  # inside a write for sure: once its temporary file exists, a random moment later
+        while not list(tmp_path.glob(".checkpoint_last.pt.*.tmp")) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        time.sleep(rng.uniform(0.0, 0.01))
+    else:  # anywhere inside the next writes
+        time.sleep(rng.uniform(0.0, 0.3))
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    saved = load_checkpoint(target)  # a whole checkpoint: the last completed write
+    orphans = list(tmp_path.glob(".checkpoint_last.pt.*.tmp"))
+    assert orphans or seed % 2 == 0  # the killed writer left its temporary file behind ...
+    saved = load_checkpoint(target)  # ... and a whole checkpoint: the last completed write
     assert torch.equal(saved["model"]["w"], torch.full((1_000_000,), float(saved["i"])))
     save_checkpoint(target, {"i": 0, "model": {}})  # the next write sweeps what the killed writer left
     assert no_temp_files(tmp_path) and load_checkpoint(target)["i"] == 0

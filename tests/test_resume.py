@@ -92,6 +92,7 @@ def runs(tmp_path_factory):
                 proc.wait()
 
 
+@pytest.mark.fault
 def test_sigkill_then_restart_gives_identical_weights_and_history(runs):
     root, procs = runs
     out, proc = root / "killed", procs["killed"]
@@ -109,6 +110,7 @@ def test_sigkill_then_restart_gives_identical_weights_and_history(runs):
     assert_same_run(out, root / "reference")
 
 
+@pytest.mark.fault
 def test_sigterm_saves_and_exits_cleanly_then_resumes(runs):
     root, procs = runs
     out, proc = root / "terminated", procs["terminated"]

@@ -29,6 +29,8 @@ Outputs in ``out_dir`` (see ``sisr.training.checkpoint`` for checkpoint contents
   max_seconds | diverged), ``diverged`` (epoch and reason, or null), seconds, device, GPU-hours, provenance
   and config.
 - ``diverged.json``: written when the run diverged under ``divergence.policy: fail`` (see below).
+- ``train.lock``: held (flock) while a trainer runs; a second trainer on the same folder fails at once, naming
+  the process that holds it.
 
 Divergence (``cfg.divergence``, ``sisr.training.config.Divergence``): after each epoch, the run has diverged
 when its mean training loss is not finite or exceeds ``factor`` x its first batch's loss, or when its
