@@ -10,8 +10,9 @@
 #   t91_summary.jsonl    one line per T91 variant: final Set5/Set14 PSNR-Y, SSIM-Y, seconds, mode
 #   t91_runs.tar         history.csv + train_done.json of each T91 run
 #
-# Layout it expects (G, default .gpu): $G/src (the sisr package), $G/benchmarks, $G/checks, $G/schemas,
-# $G/data/T91, $G/data/benchmark/{Set5,Set14}. Usage (from the folder holding $G):
+# Layout it expects (G, default .gpu; made by benchmarks/prepare_gpu_dir.sh): $G/src (the sisr package),
+# $G/benchmarks, $G/checks, $G/schemas, $G/data/T91, $G/data/benchmark/{Set5,Set14}. Usage (from the folder
+# holding $G):
 #   OUT=/tmp/out LIMIT=500 bash .gpu/benchmarks/gpu_session.sh
 # CPU smoke test of the same stages (tiny settings): SMOKE=1 DEVICE=cpu OUT=/tmp/out bash .gpu/benchmarks/gpu_session.sh
 set -u
