@@ -54,6 +54,90 @@ def save_figure(fig: plt.Figure, paths: Sequence[str | Path]) -> None:
     plt.close(fig)
 
 
+PAGE_WIDTH = 7.0  # inches: the text width of a paper page; multi-panel figures wrap into rows of this width
+
+
+def panel_grid(n: int, *, ncols: int = 3, row_height: float = 2.6) -> tuple[plt.Figure, list[plt.Axes]]:
+    """``n`` panels in rows of at most ``ncols``, ``PAGE_WIDTH`` wide (readable when printed at page width).
+
+    Returns the figure and the ``n`` axes in reading order (the unused cells of the last row are removed).
+    """
+    n = max(1, n)
+    cols = min(ncols, n)
+    rows = -(-n // cols)
+    fig, grid = plt.subplots(rows, cols, figsize=(PAGE_WIDTH, row_height * rows + 0.5), squeeze=False)
+    axes = list(grid.flat)
+    for ax in axes[n:]:
+        ax.remove()
+    return fig, axes[:n]
+
+
+def count_ticks(ax: plt.Axes, values: Sequence[float], axis: str = "x") -> None:
+    """Ticks of a count (blocks, channels, epochs) at whole numbers: at the values themselves when there are few
+    (a log2 axis when they double), else integer ticks."""
+    values = sorted({float(v) for v in values if pd.notna(v)})
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    if 1 <= len(values) <= 12 and all(v == int(v) for v in values):
+        if len(values) > 1 and values[0] > 0 and values[-1] / values[0] >= 8:
+            (ax.set_xscale if axis == "x" else ax.set_yscale)("log", base=2)
+        target.set_major_locator(matplotlib.ticker.FixedLocator(values))
+        target.set_major_formatter(matplotlib.ticker.FixedFormatter([f"{int(v)}" for v in values]))
+        target.set_minor_locator(matplotlib.ticker.NullLocator())
+    else:
+        target.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+
+
+# Where a point's label may go, tried in order (offset in points, alignment); the far ones get a leader line.
+_LABEL_SPOTS = [(4, 2, "left", "bottom"), (4, -2, "left", "top"), (-4, 2, "right", "bottom"),
+                (-4, -2, "right", "top"), (0, 6, "center", "bottom"), (0, -6, "center", "top"),
+                (10, 10, "left", "bottom"), (10, -10, "left", "top"), (-10, 10, "right", "bottom"),
+                (-10, -10, "right", "top"), (0, 16, "center", "bottom"), (0, -16, "center", "top"),
+                (18, 20, "left", "bottom"), (18, -20, "left", "top"), (-18, 20, "right", "bottom"),
+                (-18, -20, "right", "top"), (0, 28, "center", "bottom"), (0, -28, "center", "top")]
+
+
+def place_labels(ax: plt.Axes, xs: Sequence[float], ys: Sequence[float], labels: Sequence[str], *,
+                 fontsize: float = 6, marker_pt: float = 4) -> list:
+    """Label every point without two labels overlapping each other or a point, and inside the axes.
+
+    Tries the spots of ``_LABEL_SPOTS`` around each point (nearest first, a leader line for the far ones) and
+    keeps the first free one; a label with no free spot takes the one with the fewest overlaps. Call it after
+    the axes' limits and the figure's layout are final. Returns the text artists.
+    """
+    from matplotlib.transforms import Bbox
+
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    points = ax.transData.transform(np.column_stack([np.asarray(xs, float), np.asarray(ys, float)]))
+    r = marker_pt * fig.dpi / 72
+    markers = [Bbox.from_extents(px - r, py - r, px + r, py + r) for px, py in points]
+    frame = ax.get_window_extent(renderer)
+    placed: list = []
+    texts = []
+    for i in sorted(range(len(labels)), key=lambda k: -points[k][1]):
+        obstacles = placed + [m for k, m in enumerate(markers) if k != i]
+        best = None
+        for dx, dy, ha, va in _LABEL_SPOTS:
+            far = abs(dx) > 10 or abs(dy) > 10
+            text = ax.annotate(labels[i], (xs[i], ys[i]), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
+                               fontsize=fontsize, arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "0.4"} if far
+                               else None)
+            box = text.get_window_extent(renderer).padded(1)
+            clashes = sum(box.overlaps(o) for o in obstacles) + (0 if frame.contains(box.x0, box.y0) and
+                                                                  frame.contains(box.x1, box.y1) else 1)
+            if best is None or clashes < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (clashes, text, box)
+            else:
+                text.remove()
+            if clashes == 0:
+                break
+        placed.append(best[2])
+        texts.append(best[1])
+    return texts
+
+
 def loss_curves(histories: Mapping[str, pd.DataFrame], *, title: str, loss_name: str = "loss") -> plt.Figure:
     """Training and validation loss per epoch, one colour per run, solid = train, dashed = validation."""
     rows = []
@@ -81,24 +165,26 @@ def loss_terms_curves(histories: Mapping[str, pd.DataFrame], *, title: str) -> p
     For GAN runs the background marks the phases (discriminator warm-up, generator, discriminator).
     """
     runs = [r for r, h in histories.items() if not h.empty]
-    fig, axes = plt.subplots(1, max(1, len(runs)), figsize=(5.2 * max(1, len(runs)), 3.8), squeeze=False)
+    fig, axes = panel_grid(len(runs))
     shades = {"d_warmup": "#f2e6d9", "d": "#f2e6d9", "g": "#dce8f5"}
-    for ax, run in zip(axes[0], runs):
+    phased = False
+    for ax, run in zip(axes, runs):
         hist = histories[run]
         cols = [c for c in hist.columns if (c.startswith("train_") and c != "train_loss") or c == "d_loss"]
         long = hist.melt(id_vars=["epoch"], value_vars=cols, var_name="term", value_name="loss").dropna()
         if not long.empty:
-            sns.lineplot(data=long, x="epoch", y="loss", hue="term", marker="o", ax=ax)
+            sns.lineplot(data=long, x="epoch", y="loss", hue="term", marker="o", markersize=3, ax=ax)
+            ax.legend(fontsize=6, title=None)
         if "phase" in hist.columns:
             for _, row in hist.iterrows():
                 if row["phase"] in shades:
+                    phased = True
                     ax.axvspan(row["epoch"] - 0.5, row["epoch"] + 0.5, color=shades[row["phase"]], lw=0, zorder=0)
-        ax.set_xlabel("epoch (shaded: blue = generator phase, beige = discriminator phase)"
-                      if "phase" in hist.columns and hist["phase"].isin(shades).any() else "epoch")
+        ax.set_xlabel("epoch")
         ax.set_ylabel("loss term (unweighted)")
         ax.set_title(run)
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    fig.suptitle(title)
+    fig.suptitle(title + ("\n(shaded: blue = generator phase, beige = discriminator phase)" if phased else ""))
     fig.tight_layout()
     return fig
 
@@ -106,8 +192,8 @@ def loss_terms_curves(histories: Mapping[str, pd.DataFrame], *, title: str) -> p
 def metric_curves(histories: Mapping[str, pd.DataFrame], metrics: Sequence[str], *, title: str) -> plt.Figure:
     """Validation metrics per epoch (one panel per metric), one colour per run."""
     metrics = [m for m in metrics if any(m in h.columns for h in histories.values())] or ["val_loss"]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.6), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
+    fig, axes = panel_grid(len(metrics))
+    for ax, metric in zip(axes, metrics):
         rows = [h[["epoch", metric]].dropna().assign(run=run) for run, h in histories.items() if metric in h.columns]
         if rows:
             sns.lineplot(data=pd.concat(rows), x="epoch", y=metric, hue="run", marker="o", ax=ax)
@@ -126,17 +212,36 @@ def sweep_plot(data: pd.DataFrame, *, x: str, hue: str, metrics: Sequence[str], 
     ``data`` has one row per run with the hyper-parameter columns and the metric columns.
     """
     metrics = [m for m in metrics if m in data.columns]
-    fig, axes = plt.subplots(1, max(1, len(metrics)), figsize=(4.8 * max(1, len(metrics)), 3.8), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
+    fig, axes = panel_grid(len(metrics), ncols=2)
+    for ax, metric in zip(axes, metrics):
         part = data.dropna(subset=[x, metric])
         if not part.empty:
             sns.lineplot(data=part, x=x, y=metric, hue=hue if hue in part else None, style=style if style in part else None,
                          marker="o", palette="viridis" if hue in part else None, ax=ax)
+            count_ticks(ax, part[x])  # blocks / channels: whole numbers (never 2.25 blocks)
         ax.set_xlabel(x)
         ax.set_ylabel(METRIC_LABELS.get(metric, metric))
     fig.suptitle(title)
     fig.tight_layout()
+    legend_below(fig, axes)
     return fig
+
+
+def legend_below(fig: plt.Figure, axes: Sequence[plt.Axes]) -> None:
+    """One legend for all panels, below them (outside the data), instead of one legend inside each panel."""
+    handles, labels = [], []
+    for ax in axes:
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+        legend.remove()
+    if handles:
+        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(6, len(handles)),
+                   fontsize=7, frameon=False)
 
 
 def family_comparison(data: pd.DataFrame, *, metrics: Sequence[str], title: str) -> plt.Figure:
@@ -151,8 +256,8 @@ def family_comparison(data: pd.DataFrame, *, metrics: Sequence[str], title: str)
     families = part.groupby("config")["model"].nunique()
     shared = families[families == part["model"].nunique()].index
     part = part[part["config"].isin(shared)].sort_values(["blocks", "channels"])
-    fig, axes = plt.subplots(1, max(1, len(metrics)), figsize=(4.8 * max(1, len(metrics)), 3.8), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
+    fig, axes = panel_grid(len(metrics), ncols=2)
+    for ax, metric in zip(axes, metrics):
         if not part.empty:
             sns.barplot(data=part, x="config", y=metric, hue="model", errorbar=None, ax=ax)
             low, high = part[metric].min(), part[metric].max()

@@ -279,8 +279,9 @@ def evaluate_pairs(model, pairs, *, scale: int, metrics: Sequence[str], sr_dir: 
     A single-channel model (``in_channels=1``) gets the Y channel (BT.601, rounded to uint8) of RGB images and is
     scored against the Y of the HR. An RGB model (``in_channels=3``) gets a grayscale LR repeated to 3 channels and
     its output is scored on the grayscale HR's channel (``sisr.evaluation.sr_for_hr``); ``in_channels=None``
-    (an interpolation baseline) takes the LR as it is. Returns one row per image: image, height, width, seconds (inference), one column
-    per metric; set-level metrics (FID) are in ``df.attrs["set_metrics"]``.
+    (an interpolation baseline) takes the LR as it is. Returns one row per image: image, height, width, seconds
+    (inference, measured after one warm-up run on the first image), one column per metric; set-level metrics
+    (FID) are in ``df.attrs["set_metrics"]``.
     """
     from sisr.data.datasets import to_y
     import torch
@@ -295,10 +296,14 @@ def evaluate_pairs(model, pairs, *, scale: int, metrics: Sequence[str], sr_dir: 
     sr_dir = Path(sr_dir)
     sr_dir.mkdir(parents=True, exist_ok=True)
     rows, scored = [], []
-    for pair in pairs:
+    for i, pair in enumerate(pairs):
         hr_img = read_image(pair.hr, mode="any")
         lr = read_image(pair.lr, mode="any") if pair.lr else downscale(hr_img, scale)
         lr = model_input(lr, in_channels)
+        if i == 0:  # warm-up (lazy initialisation, caches, CUDA context, kernel choice): not in the timing
+            super_resolve(model, lr, scale=scale, device=dev, tile=tile)
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
         t0 = time.perf_counter()
         sr = super_resolve(model, lr, scale=scale, device=dev, tile=tile)
         if dev.type == "cuda":

@@ -129,28 +129,42 @@ def to_latex(board: pd.DataFrame) -> str:
 
 
 def cost_plot(board: pd.DataFrame):
-    """PSNR-Y versus GFLOPs per output megapixel (log scale), one panel per dataset and scale."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
+    """PSNR-Y versus GFLOPs per output megapixel (log scale), one panel per dataset and scale (two per row).
 
-    from sisr.figures import METRIC_LABELS  # noqa: F401  (sets the theme)
+    One colour per study, circles for trained runs and grey crosses for the non-learned baselines; every point is
+    labelled with its run (labels placed so that they do not overlap); the legend sits below the panels.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    from sisr.figures import panel_grid, place_labels
 
     ours = board[board["source"] != "published"].copy()
     ours["gflops_per_mp"] = ours["gflops_per_mp"].clip(lower=1e-3)
+    ours["baseline"] = ~ours["method"].str.contains("/")
     groups = list(ours.groupby(["dataset", "scale"]))
-    fig, axes = plt.subplots(1, max(1, len(groups)), figsize=(5.5 * max(1, len(groups)), 4.2), squeeze=False)
-    for ax, ((dataset, scale), part) in zip(axes[0], groups):
-        sns.scatterplot(data=part, x="gflops_per_mp", y="psnr_y", hue="study", style="model", s=70, ax=ax)
-        for _, r in part.iterrows():
-            ax.annotate(r["run"], (r["gflops_per_mp"], r["psnr_y"]), fontsize=6, xytext=(3, 3),
-                        textcoords="offset points")
+    studies = sorted(ours["study"].dropna().unique())
+    colors = dict(zip(studies, plt.get_cmap("tab10").colors))
+    fig, axes = panel_grid(len(groups), ncols=2, row_height=3.0)
+    for ax, ((dataset, scale), part) in zip(axes, groups):
+        for baseline, marker in ((False, "o"), (True, "X")):
+            sel = part[part["baseline"] == baseline]
+            ax.scatter(sel["gflops_per_mp"], sel["psnr_y"], c=["0.35" if baseline else colors[s] for s in sel["study"]],
+                       marker=marker,
+                       s=28, edgecolors="white", linewidths=0.4, zorder=3)
         ax.set_xscale("log")
+        ax.margins(x=0.15, y=0.12)
         ax.set_xlabel("GFLOPs per output megapixel (log scale)")
         ax.set_ylabel("PSNR (Y) [dB]")
-        ax.set_title(f"{dataset} x{scale}")
-        ax.legend(fontsize=6)
+        ax.set_title(f"{dataset} x{scale}", fontsize=9)
+    handles = [Line2D([], [], ls="", marker="o", color=colors[s], label=s) for s in studies]
+    handles += [Line2D([], [], ls="", marker="X", color="0.35", label="baseline (not learned)")]
     fig.suptitle("PSNR versus cost")
     fig.tight_layout()
+    for ax, ((dataset, scale), part) in zip(axes, groups):
+        place_labels(ax, list(part["gflops_per_mp"]), list(part["psnr_y"]), list(part["run"]))
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(4, len(handles)),
+               fontsize=7, frameon=False)
     return fig
 
 
