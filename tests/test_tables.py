@@ -155,3 +155,19 @@ def test_image_rows_read_named_images_and_the_best_and_worst():
     assert "| t | A | SSIM, image 0801 | 0.3000 | 0.3200 | 0.05 | reproduced (protocol not stated) |" in text
     assert "| t | A | SSIM, image worst | 0.1000 | 0.2000 | 0.05 | not reproduced (protocol not stated) |" in text
     assert "| 0801 | 0.3200 vs 0.3000 (+0.0200) |" in to_markdown(long.reset_index(), spec)
+
+
+def test_run_rows_add_the_tiers_own_runs_and_hide_listed_runs_it_lacks():
+    spec = {"title": "sweep", "layout": "run_rows", "runs": {"plain_b24_c612": "plain_b24_c612 (doc)"},
+            "match": "plain_*", "metrics": {"mse_noshave": "val MSE"},
+            "claimed": {"plain_b24_c612": {"mse_noshave": 0.0049}},
+            "claimed_on": {"data": "residual_sweep/valid", "dataset": "tiles", "scale": 4, "protocol": "study",
+                           "section": "Fig. 3 table"}}
+    summary = pd.DataFrame([{"run": "plain_b1_c8", "dataset": "skimage-valid", "mse_noshave": 0.01},
+                            {"run": "refiner_b1_c8", "dataset": "skimage-valid", "mse_noshave": 0.02}])
+    long = build_table(summary, spec, table="t", scale=4)
+    assert list(dict.fromkeys(long["run"])) == ["plain_b24_c612", "plain_b1_c8"]  # refiner_* does not match
+    md = to_markdown(long, spec)
+    claims_block, ours_block = md.split("**skimage-valid**")
+    assert "| plain_b24_c612 (doc) | 0.0049000 |" in claims_block
+    assert "plain_b24_c612" not in ours_block and "| plain_b1_c8 | 0.0100000 |" in ours_block

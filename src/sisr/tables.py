@@ -60,10 +60,16 @@ def _summary_value(summary: pd.DataFrame, dataset: str, run: str, column: str | 
 
 
 def table_runs(summary: pd.DataFrame, spec: Mapping) -> dict[str, str]:
-    """run -> label: the spec's ``runs``, or every run in the summary (labelled by name) when it lists none."""
-    if spec.get("runs"):
-        return dict(spec["runs"])
-    return {run: run for run in dict.fromkeys(summary["run"])}
+    """run -> label: the spec's ``runs``, or every run in the summary (labelled by name) when it lists none;
+    then the summary's other runs whose name matches the glob ``match`` (a tier's own runs, e.g. ``plain_*``)."""
+    import fnmatch
+
+    if not spec.get("runs"):
+        return {run: run for run in dict.fromkeys(summary["run"])}
+    runs = dict(spec["runs"])
+    if spec.get("match"):
+        runs.update({r: r for r in dict.fromkeys(summary["run"]) if r not in runs and fnmatch.fnmatch(r, spec["match"])})
+    return runs
 
 
 PROTOCOL_WORDS = {"standard": "standard protocol", "study": "the study's protocol",
@@ -316,6 +322,9 @@ def _run_rows(long: pd.DataFrame, dataset: str, spec: Mapping, run_info: Mapping
         key = block[block["metric"] == sort_by].set_index("run")["ours"].reindex(grid.index)
         ascending = not HIGHER_IS_BETTER.get(sort_by, not sort_by.startswith("mse"))
         grid = grid.loc[key.sort_values(ascending=ascending, na_position="last").index]
+    if dataset != CLAIMED:  # a listed run this tier does not have: its claims are in the claims block already
+        measured = set(block.loc[block["ours"].notna() | block["ours_their_protocol"].notna(), "run"])
+        grid = grid.loc[[r for r in grid.index if r in measured]] if measured else grid
     labels = dict(zip(block["run"], block["run_label"]))
     grid.index = [labels[r] for r in grid.index]
     grid.index.name = "Run"
