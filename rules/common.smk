@@ -331,8 +331,9 @@ def print_outputs():
         print(f"\nsisr-bench: study {name!r}, tier {CFG['tier']!r} is done.")
         print(f"  summary : {RES}/{name}/summary.csv")
         print(f"  report  : {RES}/{name}/REPORT.md")
-        print(f"  tables  : {RES}/{name}/tables/ (CSV, Markdown, LaTeX)")
+        print(f"  tables  : {RES}/{name}/tables/ (CSV, Markdown, LaTeX, HTML)")
         print(f"  figures : {RES}/{name}/figures/")
+    print("\nAll of it in one HTML page: snakemake --report report.html (with the same --config / --configfile)")
 
 
 STARTED = time.time()

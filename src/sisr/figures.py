@@ -202,6 +202,7 @@ def metric_curves(histories: Mapping[str, pd.DataFrame], metrics: Sequence[str],
         ax.set_ylabel(METRIC_LABELS.get(metric, metric))
     fig.suptitle(title)
     fig.tight_layout()
+    legend_below(fig, axes)  # the same runs in every panel: one legend, outside the data
     return fig
 
 
