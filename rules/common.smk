@@ -8,9 +8,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e .`
 
+# Nothing imported here imports torch: planning the jobs stays fast (tests/test_workflow_parse.py).
+from sisr import catalog
 from sisr.studies import DatasetRef, load_config, load_study, rehearsal_run, train_settings
-from sisr.training.config import TrainConfig
-from sisr.metrics.perceptual import METRIC_WEIGHTS
+from sisr.loss_terms import weights_needed as loss_weights_needed
+from sisr.metrics.registry import weights_needed as metric_weights_needed
 from sisr.weights import WEIGHTS as WEIGHT_SPECS
 
 from sisr.data.sources import ARCHIVES, archives_for
@@ -22,34 +24,25 @@ LOGS = CFG["logs_dir"]  # logs of the data and weights jobs (shared by every tie
 TIER_LOGS = f"{CFG['logs_dir']}/{CFG['tier']}"  # logs of the tier's own jobs (train, evaluate, tables, ...)
 WEIGHTS = CFG["weights_dir"]
 
+# Resolved and checked once (runs with their models and arguments, run references, metrics, datasets): a wrong
+# key fails here, naming the study file and the key, before any job runs. Jobs receive these resolved specs.
 STUDIES = {
     name: load_study(
         Path(CFG["studies_dir"]) / f"{name}.yaml", CFG["tier"], train_overrides=CFG["train_overrides"]
     )
     for name in CFG["studies"]
 }
+for _study in STUDIES.values():
+    catalog.check_datasets(_study, CFG["studies_dir"], local=CFG["datasets"])
 REHEARSAL = CFG["rehearsal"]  # None, or the caps of a dress rehearsal (schedules shortened, same jobs)
 if REHEARSAL:
     STUDIES = {name: dataclasses.replace(study, runs={run: rehearsal_run(cfg, REHEARSAL) for run, cfg in study.runs.items()})
                for name, study in STUDIES.items()}
-# The leaderboard's evaluation sets (standard benchmarks; the embedded set in the demo and ci tiers) are evaluated
-# for every study at its scale, beside the study's own evaluation sets.
-LEADERBOARD_SETS = {
-    "demo": ["skimage/valid"],
-    "ci": ["skimage/valid"],
-    "quick": ["benchmark/Set5", "benchmark/Set14", "benchmark/B100", "benchmark/Urban100", "div2k/valid"],
-    "paper": ["benchmark/Set5", "benchmark/Set14", "benchmark/B100", "benchmark/Urban100", "div2k/valid"],
-}
-LEADERBOARD = [DatasetRef.parse(r) for r in (CFG["leaderboard_sets"] or LEADERBOARD_SETS[CFG["tier"]])]
+LEADERBOARD = catalog.leaderboard_refs(CFG["tier"], CFG["leaderboard_sets"])
 if CFG["leaderboard"]:
     for _name, _study in list(STUDIES.items()):
         _extra = tuple(r for r in LEADERBOARD if r not in _study.eval_data)
         STUDIES[_name] = dataclasses.replace(_study, eval_data=_study.eval_data + _extra)
-
-# Check every resolved run now, so that a wrong key fails before any job runs.
-for _study in STUDIES.values():
-    for _run, _settings in _study.runs.items():
-        TrainConfig.from_dict(train_settings(_settings), where=f"{_study.name}.runs.{_run} (tier {_study.tier})")
 
 
 wildcard_constraints:
@@ -63,14 +56,6 @@ wildcard_constraints:
     weights_file="[A-Za-z0-9_.-]+",
     table="[A-Za-z0-9_]+",
     figure="[A-Za-z0-9_]+",
-
-
-DOWNLOADED = ("div2k", "flickr2k", "df2k", "benchmark")
-DERIVED_SOURCES = {  # derived dataset -> (dataset, split) whose HR images it is cut from
-    "residual_sweep": [("df2k", "train"), ("df2k", "valid")],
-    "rrdb_gan": [("div2k", "train"), ("div2k", "valid")],
-    "inverted_unet": [("df2k", "train"), ("df2k", "valid")],
-}
 
 
 LOCAL_DATASETS = CFG["datasets"]  # name -> {adapter, root}: local folders, nothing downloaded
@@ -110,9 +95,9 @@ def extraction_marker(archive):
 def _archives(dataset, split, scales):
     if dataset in LOCAL_DATASETS:
         return []
-    if dataset in DOWNLOADED:
+    if dataset in catalog.DOWNLOADED:
         return archives_for(dataset, split=split, scales=scales)
-    return [a for src, sp in DERIVED_SOURCES.get(dataset, []) for a in archives_for(src, split=sp)]
+    return [a for src, sp in catalog.DERIVED_SOURCES.get(dataset, []) for a in archives_for(src, split=sp)]
 
 
 def _needed_archives():
@@ -259,6 +244,11 @@ def eval_gpus(wildcards):
     return 1 if wildcards.run in STUDIES[wildcards.study].runs and train_gpus(wildcards) else 0
 
 
+def eval_device(wildcards):
+    """A job without a GPU resource runs on the CPU (model and LPIPS/FID networks), whatever the machine has."""
+    return CFG["device"] if eval_gpus(wildcards) else "cpu"
+
+
 def study_eval_csvs(wildcards):
     return eval_csvs(wildcards.study)
 
@@ -357,9 +347,6 @@ def study_file(wildcards):
     return str(Path(CFG["studies_dir"]) / f"{wildcards.study}.yaml")
 
 
-LOSS_WEIGHTS = {"perceptual": "vgg19", "lpips": "vgg16"}
-
-
 def weight_file(name):
     return f"{WEIGHTS}/hub/checkpoints/{WEIGHT_SPECS[name].filename}"
 
@@ -371,12 +358,12 @@ def all_weight_files():
 def run_weight_files(wildcards):
     """Pretrained files a training run needs (its loss terms); fetched by fetch_weights if missing."""
     terms = STUDIES[wildcards.study].runs[wildcards.run]["loss"]
-    return sorted({weight_file(LOSS_WEIGHTS[t["name"]]) for t in terms if t["name"] in LOSS_WEIGHTS})
+    return sorted(weight_file(name) for name in loss_weights_needed(terms))
 
 
 def eval_weight_files(wildcards):
     metrics = STUDIES[wildcards.study].metrics
-    return sorted({weight_file(METRIC_WEIGHTS[m]) for m in metrics if m in METRIC_WEIGHTS})
+    return sorted(weight_file(name) for name in metric_weights_needed(metrics))
 
 
 # Path prefixes handed to jobs are derived from their own inputs/outputs (works without a shared filesystem).
@@ -407,44 +394,26 @@ def archive_source(wildcards):
     return ", ".join(parts)
 
 
-REHEARSAL_NOTE = ("REHEARSAL on look-alike data with capped schedules (and random-init backbones where weights are "
-                  "needed): these numbers mean nothing about super-resolution. ") if REHEARSAL else ""
-PROTOCOL_NOTE = ("Standard protocol: MATLAB-bicubic LR, SR quantised to uint8, Y of BT.601, border = scale, "
-                 "SSIM 11x11 Gaussian (sigma 1.5); mean over images.")
-
-
-def _caption(study, spec):
-    data = f"Data: train {study.train_data}, validation {study.valid_data}, evaluation " + \
-        ", ".join(str(r) for r in study.eval_data) + f"; x{study.scale}, {study.channels.upper()}."
-    return " ".join(filter(None, [REHEARSAL_NOTE, spec.get("title", ""), spec.get("caption", ""), data,
-                                  f"Tier: {study.tier} - {study.tier_description}", PROTOCOL_NOTE]))
+NOTE = catalog.REHEARSAL_NOTE if REHEARSAL else ""  # captions of a rehearsal say so first
 
 
 def table_caption(wildcards):
     study = STUDIES[wildcards.study]
-    return _caption(study, study.tables[wildcards.table])
+    return catalog.caption(study, study.tables[wildcards.table], note=NOTE)
 
 
 def figure_caption(wildcards):
     study = STUDIES[wildcards.study]
-    return _caption(study, study.figures[wildcards.figure])
+    return catalog.caption(study, study.figures[wildcards.figure], note=NOTE)
 
 
 def claims_caption(wildcards):
-    study = STUDIES[wildcards.study]
-    return _caption(study, {"title": f"Claims audit of study {study.name}",
-                            "caption": "Which claimed numbers reproduce within the study's stated tolerances."})
+    return catalog.claims_caption(STUDIES[wildcards.study], note=NOTE)
 
 
 def overview_caption(wildcards):
-    data = "; ".join(f"{s.name}: trained on {s.train_data}, evaluated on {', '.join(map(str, s.eval_data))} "
-                     f"(x{s.scale}, {s.channels.upper()})" for s in STUDIES.values())
-    return (f"Overview of tier {CFG['tier']}: every study's claims audit (claimed numbers beside ours, verdict within "
-            f"the study's tolerance) and the leaderboard's PSNR-versus-cost plot. Data: {data}. {PROTOCOL_NOTE}")
+    return catalog.overview_caption(STUDIES.values(), CFG["tier"], note=NOTE)
 
 
 def leaderboard_caption(wildcards):
-    sets = ", ".join(str(r) for r in LEADERBOARD)
-    return (f"{REHEARSAL_NOTE}Every model of the studies {', '.join(STUDIES)} (tier {CFG['tier']}) on {sets}, beside published rows "
-            f"(quoted from REFERENCE.md). Cost: parameters, GFLOPs per output megapixel, training hours, inference "
-            f"seconds per image on the machine that ran it. {PROTOCOL_NOTE}")
+    return catalog.leaderboard_caption(STUDIES, CFG["tier"], LEADERBOARD, note=NOTE)

@@ -15,7 +15,7 @@ rule evaluate:
         in_channels=study_in_channels,
         metrics=eval_metrics,
         tier=CFG["tier"],
-        device=CFG["device"],
+        device=eval_device,
         weights_dir=WEIGHTS,
         weights_checksums=CFG["weights_checksums"],
     resources:

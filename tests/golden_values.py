@@ -54,9 +54,9 @@ def compute(metric_fns: dict | None = None) -> dict:
     from sisr.io import read_image
 
     if metric_fns is None:
-        from sisr.evaluation import METRICS as registry  # noqa: N811
+        from sisr.metrics.registry import METRICS as registry  # noqa: N811
 
-        metric_fns = {m: registry[m] for m in METRICS}
+        metric_fns = {m: registry[m].fn for m in METRICS}
     out: dict = {}
     for dataset in SETS:
         for hr_path in images(dataset):

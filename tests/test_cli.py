@@ -17,6 +17,7 @@ import torchvision
 from sisr import weights
 from sisr.cli import main
 from sisr.io import read_image, write_image
+from sisr.models import DISCRIMINATORS, SPECS
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "benchmark"
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/datasets is not present")
@@ -125,3 +126,34 @@ def test_every_metric_on_set5_with_cached_random_weights(tmp_path, capsys, monke
     for col in ("ms_ssim", "lpips_alex", "lpips_vgg", "fid"):
         assert df[col].notna().all(), col
     assert 0 < df["ms_ssim"].mean() <= 1
+
+
+def _checkpoint(path, model: str, scale: int, in_channels: int):
+    from sisr.models import create_model
+    from sisr.training.checkpoint import save_checkpoint
+    from sisr.training.config import TrainConfig
+
+    cfg = TrainConfig.from_dict({"model": model, "scale": scale, "in_channels": in_channels, "batch_size": 1,
+                                 "patch_size": 8, "epochs": 1, "optimizer": {"name": "adam", "lr": 1e-4},
+                                 "loss": [{"name": "l1", "weight": 1.0}]}, where="test")
+    net = create_model(model, scale=scale, in_channels=in_channels)
+    save_checkpoint(path, {"kind": "best", "model": net.state_dict(), "config": cfg.to_dict(), "epoch": 1})
+    return path
+
+
+@pytest.mark.parametrize("model", [m for m in SPECS if m not in DISCRIMINATORS])
+def test_upscale_with_the_wrong_scale_names_both_scales(tmp_path, capsys, model):
+    """Every model: the factor comes from the checkpoint's own config, not from an attribute of the network."""
+    spec = SPECS[model]
+    trained = 4 if spec.scales is None or 4 in spec.scales else spec.scales[-1]
+    asked = 2 if trained != 2 else 4
+    channels = 3 if 3 in spec.in_channels else 1
+    ckpt = _checkpoint(tmp_path / f"{model}.pt", model, trained, channels)
+    lr = tmp_path / "lr.png"
+    shape = (8, 8, 3) if channels == 3 else (8, 8)
+    write_image(lr, np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8))
+    code = main(["upscale", "--checkpoint", str(ckpt), "--scale", str(asked), str(lr), str(tmp_path / "sr.png")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert f"x{trained}" in err and f"x{asked}" in err and str(ckpt) in err
+    assert not (tmp_path / "sr.png").exists()

@@ -5,7 +5,10 @@ import pytest
 
 from sisr import evaluation
 from sisr.errors import SisrError
-from sisr.evaluation import METRICS, SET_METRICS, evaluate_folders, load_pair, pair_folders
+from sisr.evaluation import evaluate_folders, load_pair, pair_folders
+from sisr.metrics import registry
+from sisr.metrics.registry import METRICS
+from sisr.metrics.spec import Metric
 from sisr.io import write_image
 from sisr.metrics import ms_ssim, psnr, ssim
 
@@ -93,9 +96,11 @@ def test_unknown_metric_lists_valid_names(tmp_path):
         evaluate_folders(tmp_path, tmp_path, scale=2, metrics=["psnr_y", "lpips_squeeze"])
 
 
-def test_registries_hold_the_perceptual_metrics():
+def test_registry_holds_the_perceptual_metrics():
     assert {"psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "ms_ssim", "mse", "lpips_alex"} <= set(METRICS)
-    assert "fid" in SET_METRICS and "fid" not in METRICS  # FID is per set, never per image
+    assert METRICS["fid"].per_set and not METRICS["lpips_alex"].per_set  # FID is per set, never per image
+    assert not METRICS["fid"].higher_is_better and METRICS["psnr_y"].higher_is_better
+    assert METRICS["fid"].weights == "fid_inception" and METRICS["psnr_y"].weights is None
 
 
 def test_registered_metrics_are_used(tmp_path, rng, monkeypatch):
@@ -103,12 +108,11 @@ def test_registered_metrics_are_used(tmp_path, rng, monkeypatch):
     for name in ("p", "q"):
         write_image(tmp_path / "hr" / f"{name}.png", hr)
         write_image(tmp_path / "sr" / f"{name}x2.png", 255 - hr)
-    monkeypatch.setattr(evaluation, "METRICS", dict(METRICS))
-    monkeypatch.setattr(evaluation, "SET_METRICS", dict(SET_METRICS))
-    evaluation.register_metric("mean_sr", lambda sr, hr, scale: float(sr.mean()))
-    evaluation.register_metric("n_pairs", lambda pairs, scale: float(len(pairs) * scale), set_level=True)
-    with pytest.raises(SisrError, match="already registered"):
-        evaluation.register_metric("psnr_y", lambda sr, hr, scale: 0.0)
+    records = dict(METRICS)
+    records["mean_sr"] = Metric("mean_sr", lambda sr, hr, scale: float(sr.mean()))
+    records["n_pairs"] = Metric("n_pairs", lambda pairs, scale: float(len(pairs) * scale), per_set=True)
+    monkeypatch.setattr(registry, "METRICS", records)
+    monkeypatch.setattr(evaluation, "REGISTRY", records)
     df = evaluate_folders(tmp_path / "sr", tmp_path / "hr", scale=2, metrics=["mean_sr", "n_pairs"])
     assert list(df.columns) == ["image", "height", "width", "mean_sr"]
     assert df["mean_sr"].iloc[0] == pytest.approx((255 - hr).mean())

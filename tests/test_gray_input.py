@@ -95,3 +95,14 @@ def test_y_model_upscale_takes_the_y_of_rgb_input(tmp_path, capsys):
     assert main(["upscale", "--checkpoint", str(ckpt), "--scale", "4", "--device", "cpu",
                  str(SET14 / "Set14" / "LR_bicubic" / "X4"), str(out)]) == 0, capsys.readouterr().err
     assert read_image(out / "baboon.png", mode="any").ndim == 2
+
+
+def test_sr_for_hr_does_not_depend_on_the_memory_layout():
+    """Found when the evaluation job scored the model's output in memory (a transposed view) and the CLI the
+    same image read back from its PNG: one luma pixel of Set14 bridge differed by one level."""
+    from sisr.evaluation import sr_for_hr
+
+    rng = np.random.default_rng(5)
+    sr = rng.integers(0, 256, size=(3, 512, 512), dtype=np.uint8).transpose(1, 2, 0)  # as inference returns it
+    hr = np.zeros((512, 512), dtype=np.uint8)
+    np.testing.assert_array_equal(sr_for_hr(sr, hr), sr_for_hr(np.ascontiguousarray(sr), hr))

@@ -306,3 +306,31 @@ def test_srresnet_output_is_in_unit_range() -> None:
     model = create_model("srresnet", scale=2, blocks=1)
     y = model(torch.rand(1, 3, 8, 8) * 4.0)  # even for out-of-range input: tanh then (t + 1) / 2
     assert y.min() >= 0.0 and y.max() <= 1.0
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_spec_matches_the_class(name):
+    """The torch-free record the workflow validates study files with says what the class itself accepts."""
+    import inspect
+    from functools import partial
+
+    from sisr.models import SPECS, model_class
+
+    spec, factory, cls = SPECS[name], MODELS[name], model_class(name)
+    params = inspect.signature(factory).parameters
+    assert spec.args == tuple(p for p in params if p not in ("scale", "in_channels"))
+    assert dict(spec.fixed) == (factory.keywords if isinstance(factory, partial) else {})
+    assert spec.scales == cls.SCALES and spec.in_channels == cls.IN_CHANNELS
+    assert f"{cls.__module__}:{cls.__name__}" == spec.target
+
+
+def test_check_model_names_the_key_without_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom sisr.models import check_model\n"
+            "try:\n    check_model('espcn', scale=4, args={'chanels': 3}, where='studies/x.yaml: runs.a')\n"
+            "except Exception as e:\n    print(e)\nprint('torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "studies/x.yaml: runs.a.model_args: model 'espcn' has no argument(s) chanels; accepted: activation" in out
+    assert out.strip().endswith("False")

@@ -22,7 +22,7 @@ from pytorch_fid.fid_score import calculate_frechet_distance
 from sisr import weights
 from sisr.errors import MissingWeightsError, SisrError
 from sisr.io import write_image
-from sisr.metrics import perceptual
+from sisr.metrics import perceptual, registry
 from sisr.metrics.perceptual import fid, frechet_distance, lpips_distance
 
 
@@ -128,11 +128,11 @@ def test_missing_trunk_fails_before_any_download(tmp_path, no_network):
 
 
 def test_check_weights_lists_what_is_missing(cache, tmp_path):
-    assert perceptual.check_weights(["psnr_y", "ssim_y"], cache=tmp_path) == {}
-    found = perceptual.check_weights(["lpips_alex", "fid"], cache=cache)
+    assert registry.check_weights(["psnr_y", "ssim_y"], cache=tmp_path) == {}
+    found = registry.check_weights(["lpips_alex", "fid"], cache=cache)
     assert set(found) == {"alexnet", "fid_inception"}
     with pytest.raises(MissingWeightsError) as err:
-        perceptual.check_weights(["psnr_y", "lpips_alex", "lpips_vgg", "fid"], cache=tmp_path)
+        registry.check_weights(["psnr_y", "lpips_alex", "lpips_vgg", "fid"], cache=tmp_path)
     for filename in ("alexnet-owt-7be5be79.pth", "vgg16-397923af.pth", "pt_inception-2015-12-05-6726825d.pth"):
         assert filename in str(err.value)
 

@@ -13,7 +13,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from sisr.errors import SisrError
 from sisr.io import write_image
 from sisr.metrics import protocols, psnr
-from sisr.metrics.protocols import (PROTOCOL_METRICS, center_crop, psnr_rgb_crop96, psnr_rgb_skimage_noshave,
+from sisr.metrics.protocols import (center_crop, psnr_rgb_crop96, psnr_rgb_skimage_noshave,
                                     psnr_y_crop96, ssim_rgb_skimage_noshave, ssim_y_crop96)
 
 
@@ -119,8 +119,9 @@ def test_fid_crop96_compares_centre_crops(tmp_path, monkeypatch):
 
 def test_registry_functions_take_sr_hr_scale(pair):
     sr, hr = pair
-    for name, fn in PROTOCOL_METRICS.items():
-        if name != "lpips_alex_standardised":  # needs weights: tested above by capture
-            assert np.isfinite(fn(sr, hr, 4)), name
+    for metric in protocols.METRICS:
+        if not metric.per_set and metric.weights is None:  # LPIPS needs weights: tested above by capture
+            assert np.isfinite(metric.fn(sr, hr, 4)), metric.name
+    assert {m.protocol for m in protocols.METRICS} == {"rrdb_gan", "srresnet_edsr"}
     with pytest.raises(SisrError, match="same shape"):
         psnr_rgb_skimage_noshave(sr[:100], hr)

@@ -64,14 +64,14 @@ def cmd_downscale(args: argparse.Namespace) -> int:
 def cmd_upscale(args: argparse.Namespace) -> int:
     import torch
 
-    from sisr.inference import model_input, pick_device, super_resolve
+    from sisr.device import resolve_device
+    from sisr.inference import check_scale, load_any_model, model_input, super_resolve
     from sisr.io import read_image, write_image
-    from sisr.jobs import load_any_model
 
     if args.tile is not None and args.tile <= 2 * args.tile_overlap:
         raise SisrError(f"--tile {args.tile}: a tile must exceed twice --tile-overlap ({args.tile_overlap}): use "
                         f"--tile {2 * args.tile_overlap + 1} or more, or a smaller --tile-overlap")
-    device = pick_device(args.device)
+    device = resolve_device(args.device)
     if args.half and device.type != "cuda":
         print(f"sisr upscale: --half ignored on {device.type}: float16 inference needs CUDA; using float32",
               file=sys.stderr)
@@ -79,11 +79,9 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     single = len(items) == 1 and Path(args.input).is_file()
     first = read_image(items[0][0], mode="any")
     in_channels = 1 if first.ndim == 2 else 3
-    model, _name, model_channels = load_any_model(args.checkpoint or args.model, scale=args.scale,
-                                                  in_channels=in_channels, device=device)
-    trained_scale = getattr(model, "scale", args.scale)
-    if trained_scale != args.scale:
-        raise SisrError(f"--scale {args.scale}: the model {args.checkpoint or args.model} upscales x{trained_scale}")
+    loaded = load_any_model(args.checkpoint or args.model, scale=args.scale, in_channels=in_channels, device=device)
+    check_scale(loaded, args.scale, args.checkpoint or args.model)
+    model, model_channels = loaded.model, loaded.in_channels
     if args.half and device.type == "cuda":
         from sisr.inference import HalfPrecision
 
@@ -103,22 +101,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from sisr.evaluation import evaluate_folders
+    from sisr.metrics.registry import check_metric_names, check_weights, weights_needed
 
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
     if not metrics:
         raise SisrError(f"--metrics {args.metrics!r}: no metric named (e.g. --metrics psnr_y,ssim_y)")
     if args.crop_border is not None and args.crop_border < 0:
         raise SisrError(f"--crop-border {args.crop_border}: must be 0 or more pixels")
-    if args.weights_dir or any(m.startswith(("lpips", "fid")) for m in metrics):
+    check_metric_names(metrics)
+    # the same cache as the workflow's: --weights-dir, $SISR_WEIGHTS or ./weights
+    if args.weights_dir or weights_needed(metrics):
         from sisr.weights import use_cache
 
-        use_cache(args.weights_dir)  # the same cache as the workflow's: --weights-dir, $SISR_WEIGHTS or ./weights
-        try:
-            from sisr.metrics.perceptual import check_weights
-        except ImportError:
-            check_weights = None
-        if check_weights is not None:
-            check_weights(metrics)
+        use_cache(args.weights_dir)
+    check_weights(metrics)
     df = evaluate_folders(args.sr_dir, args.hr_dir, scale=args.scale, metrics=metrics, border=args.crop_border)
     border = args.scale if args.crop_border is None else args.crop_border
     set_metrics = df.attrs.get("set_metrics", {})
@@ -191,6 +187,8 @@ def cmd_lookalike(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from sisr.metrics.registry import DEFAULT_METRICS, METRICS
+
     parser = argparse.ArgumentParser(prog="sisr", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -230,9 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "size; PSNR/SSIM on Y (BT.601) or RGB with a border of <scale> pixels removed.")
     p.add_argument("--scale", type=int, required=True, choices=(2, 3, 4),
                    help="the SR factor (pairs x<scale> names; the default border)")
-    p.add_argument("--metrics", default="psnr_y,ssim_y,psnr_rgb,ssim_rgb",
-                   help="comma-separated: psnr_y, ssim_y, psnr_rgb, ssim_rgb, ms_ssim, mse, lpips_alex, "
-                        "lpips_vgg, fid, and the their-protocol columns")
+    p.add_argument("--metrics", default=",".join(DEFAULT_METRICS),
+                   help=f"comma-separated, from: {', '.join(METRICS)}")
     p.add_argument("--crop-border", "--shave", type=int, default=None, metavar="PIXELS",
                    help="pixels removed at each border before PSNR/SSIM/MS-SSIM/MSE (default: the scale, as SR "
                         "papers do; 0: none). The their-protocol columns keep their own crops")

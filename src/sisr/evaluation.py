@@ -1,4 +1,4 @@
-"""Score a folder of SR images against a folder of HR images with the standard protocol.
+"""The evaluation loop: the workflow's evaluation jobs and ``sisr evaluate`` both run :func:`evaluate`.
 
 Standard protocol (docs/REFERENCE.md): SR and HR as ``uint8``; HR cropped at the top-left to the SR size
 (the LR was made from ``modcrop(HR, scale)``); ``scale`` border pixels removed on each side; PSNR/SSIM on
@@ -7,197 +7,183 @@ channel by every metric. A 3-channel SR of a grayscale HR (an RGB model given th
 channels, as Set14 ``bridge``) is first reduced to one channel by :func:`sr_for_hr`: its full-range BT.601
 luma ``0.299 R + 0.587 G + 0.114 B``, rounded to uint8 (a gray SR, R = G = B, gives back its gray value).
 
-Two registries of metric functions:
-
-- ``METRICS``: per-image metrics ``f(sr_u8, hr_u8, scale) -> float``; one DataFrame column each.
-- ``SET_METRICS``: set-level metrics (e.g. FID) ``f(pairs, scale) -> float``, where ``pairs`` is the list
-  from :func:`pair_folders`; they read the images themselves (use :func:`load_pair` for the same
-  cropping) so a large set need not be held in memory. Their values go to ``df.attrs["set_metrics"]``.
-
-Both registries are explicit: the basic metrics below plus the dictionaries of ``metrics/perceptual.py``
-(``lpips_alex``, ``lpips_vgg``; set-level ``fid``, ``fid_n``) and ``metrics/protocols.py`` (the
-"their protocol" variants). Further metrics can be added with :func:`register_metric`.
+The metrics are the records of :mod:`sisr.metrics.registry`: per image (one DataFrame column each) or per
+set (FID: its value goes to ``df.attrs["set_metrics"]``; it reads the images itself with
+:func:`~sisr.pairing.load_pair`, so a large set need not be held in memory). Pairing SR with HR files is
+:mod:`sisr.pairing`.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from sisr.errors import SisrError
-from sisr.io import list_images, read_image
-from sisr.metrics import ms_ssim, mse, psnr, ssim
-from sisr.metrics.perceptual import PERCEPTUAL_METRICS, PERCEPTUAL_SET_METRICS
-from sisr.metrics.protocols import PROTOCOL_METRICS, PROTOCOL_SET_METRICS
+from sisr.io import read_image, write_image
+from sisr.metrics.registry import DEFAULT_METRICS, METRICS as REGISTRY, check_metric_names
+from sisr.pairing import load_pair, pair_folders, sr_for_hr  # noqa: F401  (sr_for_hr: part of this API)
 
-PerImageMetric = Callable[[np.ndarray, np.ndarray, int], float]
-SetMetric = Callable[[list[tuple[str, Path, Path]], int], float]
+log = logging.getLogger("sisr")
 
-
-def psnr_y(sr: np.ndarray, hr: np.ndarray, scale: int) -> float:
-    """PSNR on Y (single channel as is), border ``scale``."""
-    return psnr(sr, hr, crop=scale, y_channel=True)
+__all__ = ["DEFAULT_METRICS", "check_metric_names", "default_workers", "evaluate", "evaluate_folders", "image_line",
+           "load_pair", "pair_folders", "score", "sr_for_hr"]
 
 
-def ssim_y(sr: np.ndarray, hr: np.ndarray, scale: int) -> float:
-    """SSIM on Y (single channel as is), border ``scale``."""
-    return ssim(sr, hr, crop=scale, y_channel=True)
+def default_workers() -> int:
+    """Images scored at once: the CPU cores this process may use (the kernels release the GIL)."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
-def psnr_rgb(sr: np.ndarray, hr: np.ndarray, scale: int) -> float:
-    """PSNR over the RGB values (single channel as is), border ``scale``."""
-    return psnr(sr, hr, crop=scale, y_channel=False)
+def score(sr: np.ndarray, hr: np.ndarray, *, scale: int, metrics: Sequence[str],
+          border: int | None = None) -> dict[str, float]:
+    """The per-image metrics among ``metrics`` of one uint8 SR / HR pair (same size; see the module docstring).
 
-
-def ssim_rgb(sr: np.ndarray, hr: np.ndarray, scale: int) -> float:
-    """SSIM averaged over R, G, B (single channel as is), border ``scale``."""
-    return ssim(sr, hr, crop=scale, y_channel=False)
-
-
-def ms_ssim_y(sr: np.ndarray, hr: np.ndarray, scale: int) -> float:
-    """MS-SSIM on Y (single channel as is), border ``scale``; needs >= 161 pixels per side after the crop."""
-    return ms_ssim(sr, hr, crop=scale, y_channel=True)
-
-
-def mse_rgb(sr: np.ndarray, hr: np.ndarray, scale: int) -> float:
-    """MSE of [0, 1] values over all channels, border ``scale`` (same crop as the other metrics)."""
-    return mse(sr, hr, crop=scale)
-
-
-def mse_noshave(sr: np.ndarray, hr: np.ndarray, scale: int) -> float:
-    """MSE of [0, 1] values over all channels and the whole image (no border removed): training-loss units."""
-    return mse(sr, hr, crop=0)
-
-
-METRICS: dict[str, PerImageMetric] = {
-    "psnr_y": psnr_y,
-    "ssim_y": ssim_y,
-    "psnr_rgb": psnr_rgb,
-    "ssim_rgb": ssim_rgb,
-    "ms_ssim": ms_ssim_y,
-    "mse": mse_rgb,
-    "mse_noshave": mse_noshave,
-    **PERCEPTUAL_METRICS,  # lpips_alex, lpips_vgg
-    **PROTOCOL_METRICS,  # the "their protocol" variants of the studies
-}
-SET_METRICS: dict[str, SetMetric] = {**PERCEPTUAL_SET_METRICS, **PROTOCOL_SET_METRICS}  # fid, ...
-
-DEFAULT_METRICS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb")
-# The standard metrics whose third argument is the border removed (``scale`` in the standard protocol).
-BORDER_METRICS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "ms_ssim", "mse")
-
-
-def register_metric(name: str, fn: PerImageMetric | SetMetric, *, set_level: bool = False) -> None:
-    """Add a metric: per image (``fn(sr_u8, hr_u8, scale)``) or per set (``fn(pairs, scale)``)."""
-    if name in METRICS or name in SET_METRICS:
-        raise SisrError(f"register_metric: a metric named {name!r} is already registered")
-    (SET_METRICS if set_level else METRICS)[name] = fn
-
-
-def _strip_scale(stem: str, scale: int) -> str:
-    suffix = f"x{scale}"
-    return stem[: -len(suffix)] if stem.endswith(suffix) and len(stem) > len(suffix) else stem
-
-
-def _by_name(folder: Path, scale: int) -> dict[str, Path]:
-    files: dict[str, Path] = {}
-    for path in list_images(folder):
-        name = _strip_scale(path.stem, scale)
-        if name in files:
-            raise SisrError(f"{folder}: {files[name].name} and {path.name} both match the image name {name!r}")
-        files[name] = path
-    return files
-
-
-def pair_folders(sr_dir: str | os.PathLike, hr_dir: str | os.PathLike, *, scale: int) -> list[tuple[str, Path, Path]]:
-    """Match SR and HR files by stem, ignoring a trailing ``x{scale}`` (``babyx4.png`` <-> ``baby.png``).
-
-    Returns ``(name, sr_path, hr_path)`` sorted by name. Every file of both folders must have a partner;
-    otherwise SisrError names the unmatched files.
+    ``border``: pixels removed at each border by the standard metrics (records with ``border=True``) instead
+    of ``scale`` (``sisr evaluate --crop-border``); the their-protocol and perceptual metrics keep their crops.
     """
-    sr_files, hr_files = _by_name(Path(sr_dir), scale), _by_name(Path(hr_dir), scale)
-    only_sr = sorted(sr_files[n].name for n in sr_files.keys() - hr_files.keys())
-    only_hr = sorted(hr_files[n].name for n in hr_files.keys() - sr_files.keys())
-    if only_sr or only_hr:
-        raise SisrError(f"pair_folders: unmatched files (x{scale}); in {sr_dir} without HR: {only_sr or 'none'}; "
-                        f"in {hr_dir} without SR: {only_hr or 'none'}")
-    if not sr_files:
-        raise SisrError(f"pair_folders: no images in {sr_dir} and {hr_dir}")
-    return [(name, sr_files[name], hr_files[name]) for name in sorted(sr_files)]
+    def third(m: str) -> int:
+        return border if border is not None and REGISTRY[m].border else scale
+
+    return {m: float(REGISTRY[m].fn(sr, hr, third(m))) for m in metrics if not REGISTRY[m].per_set}
 
 
-LUMA_601 = np.array([0.299, 0.587, 0.114])  # full-range BT.601 luma (the standard Y without 16..235)
+def _in_threads(metric: str) -> bool:
+    """Metrics scored in worker threads: the numpy kernels. Those with networks (LPIPS) run in the calling
+    thread (their models are built once per process, under a warnings filter that is not thread-safe)."""
+    return REGISTRY[metric].weights is None
 
 
-def sr_for_hr(sr: np.ndarray, hr: np.ndarray) -> np.ndarray:
-    """The SR image in the channels of the HR: a 3-channel SR of a grayscale HR becomes its full-range BT.601
-    luma (``0.299 R + 0.587 G + 0.114 B``, rounded to uint8), so that it is scored on the HR's own channel;
-    any other SR is returned as it is."""
-    if sr.ndim == 3 and sr.shape[2] == 3 and hr.ndim == 2:
-        return np.clip(np.rint(sr.astype(np.float64) @ LUMA_601), 0, 255).astype(np.uint8)
-    return sr
+def _row(name: str, sr: np.ndarray, hr: np.ndarray, scale: int, metrics: Sequence[str],
+         extra: dict[str, Any], border: int | None) -> dict[str, Any]:
+    return {"image": name, "height": sr.shape[0], "width": sr.shape[1], **extra,
+            **score(sr, hr, scale=scale, metrics=[m for m in metrics if _in_threads(m)], border=border)}
 
 
-def load_pair(sr_path: str | os.PathLike, hr_path: str | os.PathLike, *, scale: int) -> tuple[np.ndarray, np.ndarray]:
-    """Read an SR and an HR image (``mode="any"``) and crop HR at the top-left to the SR size.
-
-    The SR may be smaller than HR by less than ``scale`` pixels per side (HR not divisible by ``scale``);
-    a 3-channel SR of a grayscale HR is reduced to one channel (:func:`sr_for_hr`); any other size or channel
-    mismatch raises SisrError naming both files and shapes.
-    """
-    sr, hr = read_image(sr_path, mode="any"), read_image(hr_path, mode="any")
-    sr = sr_for_hr(sr, hr)
-    h, w = sr.shape[:2]
-    fits = 0 <= hr.shape[0] - h < scale and 0 <= hr.shape[1] - w < scale
-    if not fits or sr.ndim != hr.ndim:
-        raise SisrError(f"size mismatch: SR {sr_path} {sr.shape} vs HR {hr_path} {hr.shape}; expected the HR "
-                        f"to be the SR size plus less than {scale} pixels per side, with the same channels")
-    return sr, hr[:h, :w]
+def image_line(name: str, row: Mapping, metrics: Sequence[str]) -> str:
+    """One readable log line per evaluated image: ``Set5 x4 baby: psnr_y 33.91 dB, ssim_y 0.9040, 0.12 s``."""
+    parts = []
+    for metric in metrics:
+        value = row.get(metric)
+        if isinstance(value, (int, float)):
+            parts.append(f"{metric} {value:.2f} dB" if metric.startswith("psnr") else f"{metric} {value:.4f}")
+    if "seconds" in row:
+        parts.append(f"{row['seconds']:.2f} s")
+    return f"{name}: " + ", ".join(parts)
 
 
-def check_metric_names(metrics: Sequence[str]) -> None:
-    """Raise SisrError listing the valid names if any of ``metrics`` is not registered."""
-    unknown = [m for m in metrics if m not in METRICS and m not in SET_METRICS]
-    if unknown:
-        valid = sorted([*METRICS, *SET_METRICS])
-        raise SisrError(f"unknown metric(s) {unknown}; valid metrics: {', '.join(valid)}")
+def _finish(row: dict[str, Any], sr: np.ndarray, hr: np.ndarray, scale: int, metrics: Sequence[str],
+            label: str, border: int | None) -> dict:
+    row.update(score(sr, hr, scale=scale, metrics=[m for m in metrics if not _in_threads(m)], border=border))
+    log.info("%s", image_line(f"{label} {row['image']}" if label else row["image"], row, metrics))
+    return row
 
 
+def evaluate(pairs: Sequence, *, scale: int, metrics: Sequence[str] = DEFAULT_METRICS, model=None,
+             sr_dir: str | os.PathLike | None = None, device=None, tile: int | None = None,
+             in_channels: int | None = None, workers: int | None = None, label: str = "",
+             border: int | None = None) -> pd.DataFrame:
+    """Score every pair (standard protocol); with a model, make the SR images first. One row per image.
 
+    Without ``model``: ``pairs`` are ``(name, sr_path, hr_path)`` (:func:`~sisr.pairing.pair_folders`); rows
+    hold ``image, height, width`` (the scored size, before the border crop) and the per-image metrics.
 
-def evaluate_folders(
-    sr_dir: str | os.PathLike,
-    hr_dir: str | os.PathLike,
-    *,
-    scale: int,
-    metrics: Sequence[str] = DEFAULT_METRICS,
-    border: int | None = None,
-) -> pd.DataFrame:
-    """Per-image metrics of the SR folder against the HR folder (see the module docstring for the protocol).
+    With ``model`` (a trained network or a non-learned baseline, on ``device``): ``pairs`` have ``name``,
+    ``hr`` and ``lr`` (None: made from the HR with MATLAB-compatible bicubic, modcrop first); each LR is
+    super-resolved (``sisr.inference``; ``in_channels``: 1 gives the model the Y channel of RGB images and
+    scores it against the Y of the HR; 3 repeats a grayscale LR; None passes the LR as it is), written to
+    ``sr_dir/<name>.png`` and scored against the HR; rows also hold ``seconds`` (inference, measured after one
+    warm-up run on the first image) and ``hr_path``.
 
-    ``border``: pixels removed at each border by the standard metrics (``BORDER_METRICS``) instead of ``scale``
-    (``sisr evaluate --crop-border``); the their-protocol and perceptual metrics keep their own crops.
-
-    Returns a DataFrame with columns ``image, height, width`` (the scored size, before the border crop)
-    and one column per per-image metric, one row per image sorted by name. Set-level metrics in
-    ``metrics`` are stored in ``df.attrs["set_metrics"]`` (name -> value).
+    Set-level metrics are computed at the end over ``(name, sr_path, hr_path)`` and stored in
+    ``df.attrs["set_metrics"]``. ``workers`` images are scored at once (default :func:`default_workers`;
+    with a model, scoring runs beside the next image's inference; at most two images per worker wait in memory).
+    Each image is logged on one line (:func:`image_line`, prefixed by ``label``). ``border``: see :func:`score`.
     """
     metrics = list(metrics)
     check_metric_names(metrics)
-    pairs = pair_folders(sr_dir, hr_dir, scale=scale)
-    per_image = [m for m in metrics if m in METRICS]
-    rows = []
-    for name, sr_path, hr_path in pairs:
+    per_image = [m for m in metrics if not REGISTRY[m].per_set]
+    if model is not None and sr_dir is None:
+        raise SisrError("evaluate: a model needs an sr_dir to write its SR images to")
+    n_workers = workers or default_workers()
+    scored: list[tuple[str, Path, Path]] = []
+    rows: list[dict[str, Any]] = []
+    pending: deque = deque()  # futures of (row, (sr, hr)), in image order; at most 2 per worker
+
+    def folder_row(name: str, sr_path: Path, hr_path: Path):
         sr, hr = load_pair(sr_path, hr_path, scale=scale)
-        row: dict[str, object] = {"image": name, "height": sr.shape[0], "width": sr.shape[1]}
-        for metric in per_image:
-            crop = border if border is not None and metric in BORDER_METRICS else scale
-            row[metric] = METRICS[metric](sr, hr, crop)
-        rows.append(row)
-    df = pd.DataFrame(rows, columns=["image", "height", "width", *per_image])
-    df.attrs["set_metrics"] = {m: SET_METRICS[m](pairs, scale) for m in metrics if m in SET_METRICS}
+        return _row(name, sr, hr, scale, per_image, {}, border), (sr, hr)
+
+    def model_row(name: str, sr: np.ndarray, hr: np.ndarray, extra: dict[str, Any]):
+        return _row(name, sr, hr, scale, per_image, extra, border), (sr, hr)
+
+    def drain(keep: int) -> None:
+        while len(pending) > keep:  # the metrics with networks (LPIPS) in this thread, in order
+            row, (sr, hr) = pending.popleft().result()
+            rows.append(_finish(row, sr, hr, scale, per_image, label, border))
+
+    with ThreadPoolExecutor(max_workers=n_workers) as pool:
+        for pair in pairs:
+            if model is None:
+                name, sr_path, hr_path = pair
+                pending.append(pool.submit(folder_row, name, Path(sr_path), Path(hr_path)))
+                scored.append((name, Path(sr_path), Path(hr_path)))
+            else:
+                sr, hr, seconds, sr_path = _super_resolve(pair, model, scale=scale, sr_dir=Path(sr_dir),
+                                                          device=device, tile=tile, in_channels=in_channels,
+                                                          warm_up=not scored)
+                pending.append(pool.submit(model_row, pair.name, sr, hr, {"seconds": seconds, "hr_path": str(pair.hr)}))
+                scored.append((pair.name, sr_path, Path(pair.hr)))
+            drain(2 * n_workers)
+        drain(0)
+    columns = ["image", "height", "width", *(["seconds", "hr_path"] if model is not None else []), *per_image]
+    df = pd.DataFrame(rows, columns=columns)
+    df.attrs["set_metrics"] = {m: REGISTRY[m].fn(scored, scale) for m in metrics if REGISTRY[m].per_set}
     return df
+
+
+def _super_resolve(pair, model, *, scale: int, sr_dir: Path, device, tile: int | None,
+                   in_channels: int | None, warm_up: bool = False) -> tuple[np.ndarray, np.ndarray, float, Path]:
+    """SR of one dataset pair, written as PNG; returns ``(sr, hr cropped to it, seconds, sr_path)``.
+
+    ``seconds``: the inference time; ``warm_up`` runs the model once before it is timed (first image)."""
+    from sisr.data.datasets import to_y
+    from sisr.imresize import downscale
+    from sisr.inference import model_input, super_resolve, synchronize
+
+    hr = read_image(pair.hr, mode="any")
+    lr = read_image(pair.lr, mode="any") if pair.lr else downscale(hr, scale)
+    lr = model_input(lr, in_channels)
+    if warm_up:  # lazy initialisation, caches, CUDA context, kernel choice: not in the timing
+        super_resolve(model, lr, scale=scale, device=device, tile=tile)
+        synchronize(device)
+    t0 = time.perf_counter()
+    sr = super_resolve(model, lr, scale=scale, device=device, tile=tile)
+    synchronize(device)
+    seconds = time.perf_counter() - t0
+    sr_dir.mkdir(parents=True, exist_ok=True)
+    sr_path = sr_dir / f"{pair.name}.png"
+    write_image(sr_path, sr)
+    if in_channels == 1 and hr.ndim == 3:
+        hr = to_y(hr)
+    sr = sr_for_hr(sr, hr)
+    if not (0 <= hr.shape[0] - sr.shape[0] < scale and 0 <= hr.shape[1] - sr.shape[1] < scale) or sr.ndim != hr.ndim:
+        raise SisrError(f"size mismatch: SR {sr_path} {sr.shape} vs HR {pair.hr} {hr.shape}; expected the HR "
+                        f"to be the SR size plus less than {scale} pixels per side, with the same channels")
+    return sr, hr[: sr.shape[0], : sr.shape[1]], seconds, sr_path
+
+
+def evaluate_folders(sr_dir: str | os.PathLike, hr_dir: str | os.PathLike, *, scale: int,
+                     metrics: Sequence[str] = DEFAULT_METRICS, border: int | None = None,
+                     workers: int | None = None) -> pd.DataFrame:
+    """:func:`evaluate` of the SR folder against the HR folder (files paired by :func:`pair_folders`)."""
+    check_metric_names(list(metrics))
+    return evaluate(pair_folders(sr_dir, hr_dir, scale=scale), scale=scale, metrics=metrics, workers=workers,
+                    border=border)

@@ -27,14 +27,17 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
 
 import numpy as np
-import torch
 from PIL import Image
 
 from sisr import banded
 from sisr.errors import SisrError
+
+if TYPE_CHECKING:  # torch is imported by the torch functions only (the workflow's parse step loads this module)
+    import torch
 
 
 def _cubic(x: np.ndarray) -> np.ndarray:
@@ -319,6 +322,8 @@ def _weight_matrix_np(in_length: int, out_length: int, scale: float, kernel: str
 @functools.lru_cache(maxsize=64)
 def _weight_matrix(in_length: int, out_length: int, scale: float, kernel: str, device: torch.device,
                    dtype: torch.dtype) -> torch.Tensor:
+    import torch
+
     return torch.from_numpy(_weight_matrix_np(in_length, out_length, scale, kernel)).to(device=device, dtype=dtype)
 
 
@@ -329,6 +334,8 @@ def imresize_torch(x: torch.Tensor, scale: float, *, kernel: str = "cubic") -> t
     kernel, device and dtype): ``out = A_h @ x @ A_w^T``. No rounding or clipping (the float path of
     :func:`imresize`). Works for any batch size, on CPU or GPU.
     """
+    import torch
+
     if x.ndim != 4 or not x.is_floating_point():
         raise SisrError(f"imresize_torch: expected a float N x C x H x W tensor, got {x.dtype} {tuple(x.shape)}")
     name = _kernel_name(kernel)

@@ -9,22 +9,18 @@ what it may use (:func:`memory_budget`; ``$SISR_INFERENCE_MEMORY``), on CPU as o
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import NamedTuple
+
 import numpy as np
 import torch
 from torch import nn
 
+from sisr.device import resolve_device, synchronize  # noqa: F401  (re-exported)
 from sisr.errors import ConfigError
 
 
-def pick_device(device: str = "auto") -> torch.device:
-    """``auto``: CUDA when available, else CPU. ``cuda`` without a GPU falls back to CPU with a warning."""
-    if device == "auto" or (device == "cuda" and not torch.cuda.is_available()):
-        if device == "cuda":
-            import warnings
-
-            warnings.warn("device 'cuda' requested but CUDA is not available: using the CPU", stacklevel=2)
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+pick_device = resolve_device  # the one device resolver (sisr.device), under its old name here
 
 
 class HalfPrecision(nn.Module):
@@ -203,3 +199,37 @@ def super_resolve(model: nn.Module, lr: np.ndarray, *, scale: int, device: torch
         logging.getLogger("sisr").warning("out of memory on a %sx%s image: tiled inference (tile %d, overlap %d)",
                                           lr.shape[1], lr.shape[0], FALLBACK_TILE, FALLBACK_OVERLAP)
         return _forward(model, x, FALLBACK_TILE, FALLBACK_OVERLAP, scale)
+
+
+class LoadedModel(NamedTuple):
+    """A model ready for inference: the network (eval mode), its registered name, the channels it was trained on
+    (1: Y, 3: RGB; None for a channel-agnostic interpolation baseline) and the factor it upscales by."""
+
+    model: nn.Module
+    name: str
+    in_channels: int | None
+    scale: int
+
+
+def load_any_model(name_or_checkpoint: str, *, scale: int, in_channels: int, device) -> LoadedModel:
+    """A registered non-learned model by name (built for ``scale`` and ``in_channels``), or a trained model
+    from its checkpoint: then name, channels and scale are those of the config it carries (not the arguments),
+    so that a caller can check them (``sisr upscale --scale``, evaluation jobs)."""
+    from sisr.models import SPECS, create_model
+
+    if name_or_checkpoint in SPECS and not Path(name_or_checkpoint).suffix:
+        model = create_model(name_or_checkpoint, scale=scale, in_channels=in_channels).to(device).eval()
+        return LoadedModel(model, name_or_checkpoint, None, scale)
+    from sisr.training.checkpoint import load_model
+
+    model, cfg = load_model(name_or_checkpoint, device)
+    return LoadedModel(model, cfg.model, cfg.in_channels, cfg.scale)
+
+
+def check_scale(loaded: LoadedModel, scale: int, what: str) -> None:
+    """SisrError naming both factors when ``loaded`` does not upscale by ``scale``."""
+    from sisr.errors import SisrError
+
+    if loaded.scale != scale:
+        raise SisrError(f"{what}: the model upscales x{loaded.scale} (its checkpoint's config), "
+                        f"not x{scale} as asked (--scale {scale})")

@@ -101,6 +101,10 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         raise
 
 
+# Once, for the process: read_image checks the size itself (MAX_IMAGE_PIXELS). Not a catch_warnings() around
+# Image.open: that swaps the process-wide warning state and is not thread-safe (images are read in threads).
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
 _open_fd = os.fdopen  # how atomic_write opens its temporary file (tests put a full-disk writer here)
 
 
@@ -118,9 +122,7 @@ def read_image(path: str | os.PathLike, *, mode: str = "rgb") -> np.ndarray:
     if not path.is_file():
         raise ImageError(f"{path}: no such image file")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we check the size ourselves
-            im = Image.open(path)
+        im = Image.open(path)  # Pillow's DecompressionBombWarning is silenced below: we check the size ourselves
         with im:
             width, height = im.size
             if width * height > MAX_IMAGE_PIXELS:

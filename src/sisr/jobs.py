@@ -20,7 +20,7 @@ import pandas as pd
 import yaml
 
 from sisr.errors import SisrError
-from sisr.io import atomic_write, write_image, write_json
+from sisr.io import atomic_write, write_json
 
 log = logging.getLogger("sisr")
 
@@ -242,112 +242,36 @@ def train_job(*, settings: Mapping, train_manifest: str, valid_manifest: str, ou
 
 # ---------------------------------------------------------------------------------------------- evaluation
 
-
-def load_any_model(name_or_checkpoint: str, *, scale: int, in_channels: int, device):
-    """A registered non-learned model by name, or a trained model from its checkpoint.
-
-    Returns ``(model, registered model name, input channels)``; a checkpoint names its model and the channels
-    it was trained on (1: Y, 3: RGB) in the config it carries; a non-learned baseline takes any channels (None).
-    """
-    from sisr.models import MODELS, create_model
-
-    if name_or_checkpoint in MODELS and not Path(name_or_checkpoint).suffix:
-        model = create_model(name_or_checkpoint, scale=scale, in_channels=in_channels).to(device)
-        return model, name_or_checkpoint, None
-    from sisr.training import load_model
-
-    model, cfg = load_model(name_or_checkpoint, device)
-    return model, cfg.model, cfg.in_channels
-
-
-def image_line(name: str, row: Mapping, metrics: Sequence[str]) -> str:
-    """One readable log line per evaluated image: ``Set5 x4 baby: psnr_y 33.91 dB, ssim_y 0.9040, 0.12 s``."""
-    parts = []
-    for metric in metrics:
-        value = row.get(metric)
-        if isinstance(value, (int, float)):
-            parts.append(f"{metric} {value:.2f} dB" if metric.startswith("psnr") else f"{metric} {value:.4f}")
-    parts.append(f"{row['seconds']:.2f} s")
-    return f"{name}: " + ", ".join(parts)
-
-
-def evaluate_pairs(model, pairs, *, scale: int, metrics: Sequence[str], sr_dir: str | Path, device: str = "auto",
-                   tile: int | None = None, in_channels: int = 3, label: str = "") -> pd.DataFrame:
-    """Super-resolve every LR of ``pairs``, write the SR PNGs to ``sr_dir`` and score them (standard protocol).
-
-    LR images the dataset does not ship are made from the HR with MATLAB-compatible bicubic (modcrop first).
-    A single-channel model (``in_channels=1``) gets the Y channel (BT.601, rounded to uint8) of RGB images and is
-    scored against the Y of the HR. An RGB model (``in_channels=3``) gets a grayscale LR repeated to 3 channels and
-    its output is scored on the grayscale HR's channel (``sisr.evaluation.sr_for_hr``); ``in_channels=None``
-    (an interpolation baseline) takes the LR as it is. Returns one row per image: image, height, width, seconds
-    (inference, measured after one warm-up run on the first image), one column per metric; set-level metrics
-    (FID) are in ``df.attrs["set_metrics"]``.
-    """
-    from sisr.data.datasets import to_y
-    import torch
-
-    from sisr.evaluation import METRICS, SET_METRICS, check_metric_names, load_pair
-    from sisr.imresize import downscale
-    from sisr.inference import model_input, pick_device, super_resolve
-    from sisr.io import read_image
-
-    check_metric_names(metrics)
-    dev = pick_device(device) if isinstance(device, str) else device
-    sr_dir = Path(sr_dir)
-    sr_dir.mkdir(parents=True, exist_ok=True)
-    rows, scored = [], []
-    for i, pair in enumerate(pairs):
-        hr_img = read_image(pair.hr, mode="any")
-        lr = read_image(pair.lr, mode="any") if pair.lr else downscale(hr_img, scale)
-        lr = model_input(lr, in_channels)
-        if i == 0:  # warm-up (lazy initialisation, caches, CUDA context, kernel choice): not in the timing
-            super_resolve(model, lr, scale=scale, device=dev, tile=tile)
-            if dev.type == "cuda":
-                torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        sr = super_resolve(model, lr, scale=scale, device=dev, tile=tile)
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
-        seconds = time.perf_counter() - t0
-        sr_path = sr_dir / f"{pair.name}.png"
-        write_image(sr_path, sr)
-        if in_channels == 1 and hr_img.ndim == 3:
-            hr_y = to_y(hr_img)
-            if not (0 <= hr_y.shape[0] - sr.shape[0] < scale and 0 <= hr_y.shape[1] - sr.shape[1] < scale):
-                raise SisrError(f"size mismatch: SR {sr.shape} vs HR {pair.hr} {hr_y.shape}")
-            sr_u8, hr_u8 = sr, hr_y[: sr.shape[0], : sr.shape[1]]
-        else:
-            sr_u8, hr_u8 = load_pair(sr_path, pair.hr, scale=scale)
-        row = {"image": pair.name, "height": sr_u8.shape[0], "width": sr_u8.shape[1], "seconds": seconds,
-               "hr_path": str(pair.hr)}
-        for metric in metrics:
-            if metric in METRICS:
-                row[metric] = METRICS[metric](sr_u8, hr_u8, scale)
-        rows.append(row)
-        scored.append((pair.name, sr_path, Path(pair.hr)))
-        log.info("%s", image_line(f"{label} {pair.name}" if label else pair.name, row, metrics))
-    df = pd.DataFrame(rows)
-    df.attrs["set_metrics"] = {m: SET_METRICS[m](scored, scale) for m in metrics if m in SET_METRICS}
-    return df
+from sisr.evaluation import image_line  # noqa: E402,F401  (moved to sisr.evaluation; kept importable here)
 
 
 def evaluate_job(*, study: str, run: str, model: str, checkpoint: str | None, dataset: str, split: str, root: str,
                  label: str, scale: int, in_channels: int, metrics: Sequence[str], out_csv: str, sr_dir: str, tier: str,
                  device: str = "auto", weights_dir: str | None = None,
                  weights_checksums: Mapping | None = None) -> pd.DataFrame:
-    """Evaluate one model (baseline or trained run) on one evaluation set; write the per-image CSV."""
-    from sisr.data.datasets import get_dataset
-    from sisr.inference import pick_device
+    """Evaluate one model (baseline or trained run) on one evaluation set; write the per-image CSV.
 
+    ``device`` is the job's: the workflow passes ``cpu`` to a job without a GPU resource, and then the
+    model and the LPIPS/FID networks all run on the CPU (``sisr.device.set_default``).
+    """
+    from sisr.data.datasets import get_dataset
+    from sisr.device import resolve_device, set_default
+    from sisr.evaluation import evaluate
+    from sisr.inference import check_scale, load_any_model
+    from sisr.metrics.registry import check_metric_names, check_weights
+
+    check_metric_names(metrics)
     if weights_dir:
         use_weights(weights_dir, weights_checksums)
-        _check_weights(metrics)
-    dev = pick_device(device)
-    net, model_name, net_channels = load_any_model(checkpoint or model, scale=scale, in_channels=in_channels,
-                                                   device=dev)
+        check_weights(list(metrics))
+    set_default(device)
+    dev = resolve_device(device)
+    loaded = load_any_model(checkpoint or model, scale=scale, in_channels=in_channels, device=dev)
+    check_scale(loaded, scale, checkpoint or model)
+    net, model_name, net_channels = loaded.model, loaded.name, loaded.in_channels
     pairs = get_dataset(dataset, root=root, split=split, scale=scale)
-    df = evaluate_pairs(net, pairs, scale=scale, metrics=metrics, sr_dir=sr_dir, device=dev,
-                        in_channels=in_channels if in_channels == 1 else net_channels, label=f"{label} x{scale}")
+    df = evaluate(pairs, scale=scale, metrics=metrics, model=net, sr_dir=sr_dir, device=dev,
+                  in_channels=in_channels if in_channels == 1 else net_channels, label=f"{label} x{scale}")
     set_metrics = df.attrs.get("set_metrics", {})
     df.insert(0, "study", study)
     df.insert(1, "run", run)
@@ -362,14 +286,6 @@ def evaluate_job(*, study: str, run: str, model: str, checkpoint: str | None, da
     with atomic_write(out_csv, "w") as fh:
         df.to_csv(fh, index=False)
     return df
-
-
-def _check_weights(metrics: Sequence[str]) -> None:
-    try:
-        from sisr.metrics.perceptual import check_weights
-    except ImportError:  # perceptual metrics not installed in this build
-        return
-    check_weights(list(metrics))
 
 
 NON_METRIC_COLUMNS = ("study", "run", "model", "dataset", "scale", "image", "height", "width", "seconds", "tier",

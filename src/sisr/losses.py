@@ -33,7 +33,6 @@ command. The backbones are frozen and stay in eval mode.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import torch
@@ -41,98 +40,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sisr import weights
-from sisr.errors import ConfigError
 
-# Per-term options and their defaults; "name" and "weight" are common to all terms.
-TERM_OPTIONS: dict[str, dict[str, Any]] = {
-    "l1": {},
-    "mse": {},
-    "charbonnier": {"eps": 1e-3},
-    "perceptual": {"layer": "conv5_4", "criterion": "l1"},
-    "lpips": {"net": "vgg"},
-    "adversarial": {},
-}
+# The terms as data (options, defaults, validation) live in sisr.loss_terms, importable without torch.
+from sisr.loss_terms import (FEATURE_CRITERION_NAMES, LPIPS_TRUNKS, TERM_OPTIONS, VGG19_LAYERS, LossTerm,  # noqa: F401
+                              parse_term, parse_terms)
 
-
-def _vgg19_layer_index() -> dict[str, int]:
-    """``conv1_1`` -> 0, ``relu1_1`` -> 1, ... ``relu5_4`` -> 35: positions in torchvision's ``vgg19().features``."""
-    index, position = {}, 0
-    for block, convs in enumerate((2, 2, 4, 4, 4), start=1):
-        for k in range(1, convs + 1):
-            index[f"conv{block}_{k}"] = position
-            index[f"relu{block}_{k}"] = position + 1
-            position += 2
-        position += 1  # the max-pool closing the block
-    return index
-
-
-VGG19_LAYERS: dict[str, int] = _vgg19_layer_index()
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-@dataclass(frozen=True)
-class LossTerm:
-    """One validated loss term. ``options`` holds the term's own options with defaults filled in."""
-
-    name: str
-    weight: float
-    options: tuple[tuple[str, Any], ...] = ()
-
-    def option(self, key: str) -> Any:
-        return dict(self.options)[key]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The term as a study file would write it (defaults resolved)."""
-        return {"name": self.name, "weight": self.weight, **dict(self.options)}
-
-
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        hint = " (YAML reads 1e-3 as text: write 1.0e-3)" if isinstance(value, str) else ""
-        raise ConfigError(f"{where}: expected a number, got {type(value).__name__} {value!r}{hint}")
-    return float(value)
-
-
-def parse_term(data: Any, where: str = "loss[0]") -> LossTerm:
-    """Validate one ``{name, weight, ...}`` mapping; errors name the key path (``where``)."""
-    if isinstance(data, LossTerm):
-        return data
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{where}: expected a mapping like {{name: l1, weight: 1.0}}, got {data!r}")
-    name = data.get("name")
-    if name not in TERM_OPTIONS:
-        raise ConfigError(f"{where}.name: expected one of {', '.join(TERM_OPTIONS)}, got {name!r}")
-    defaults = TERM_OPTIONS[name]
-    unknown = sorted(set(data) - {"name", "weight", *defaults})
-    if unknown:
-        valid = ", ".join(["name", "weight", *defaults])
-        raise ConfigError(f"{where}: unknown key(s) {unknown} for loss {name!r}; valid keys: {valid}")
-    weight = _number(data.get("weight", 1.0), f"{where}.weight")
-    if weight < 0:
-        raise ConfigError(f"{where}.weight: expected >= 0, got {weight}")
-    options = {**defaults, **{k: v for k, v in data.items() if k in defaults}}
-    if name == "charbonnier":
-        options["eps"] = _number(options["eps"], f"{where}.eps")
-        if options["eps"] <= 0:
-            raise ConfigError(f"{where}.eps: expected > 0, got {options['eps']}")
-    if name == "perceptual":
-        if options["layer"] not in VGG19_LAYERS:
-            raise ConfigError(f"{where}.layer: expected a VGG19 layer conv1_1..conv5_4 or relu1_1..relu5_4, "
-                              f"got {options['layer']!r}")
-        if options["criterion"] not in FEATURE_CRITERIA:
-            raise ConfigError(f"{where}.criterion: expected {', '.join(FEATURE_CRITERIA)}, "
-                              f"got {options['criterion']!r}")
-    if name == "lpips" and options["net"] not in ("vgg", "alex"):
-        raise ConfigError(f"{where}.net: expected vgg or alex, got {options['net']!r}")
-    return LossTerm(name=name, weight=weight, options=tuple(options.items()))
-
-
-def parse_terms(terms: Any, where: str = "loss") -> tuple[LossTerm, ...]:
-    """Validate a non-empty list of loss terms (see the module docstring)."""
-    if isinstance(terms, (str, bytes)) or not isinstance(terms, Sequence) or len(terms) == 0:
-        raise ConfigError(f"{where}: expected a non-empty list of {{name, weight}} terms, got {terms!r}")
-    return tuple(parse_term(term, f"{where}[{i}]") for i, term in enumerate(terms))
 
 
 def squared_l2(a: Tensor, b: Tensor) -> Tensor:
@@ -141,6 +55,7 @@ def squared_l2(a: Tensor, b: Tensor) -> Tensor:
 
 
 FEATURE_CRITERIA = {"l1": F.l1_loss, "mse": F.mse_loss, "squared_l2": squared_l2}
+assert tuple(FEATURE_CRITERIA) == FEATURE_CRITERION_NAMES  # the names the study files are checked against
 
 
 def _three_channels(x: Tensor) -> Tensor:
@@ -202,7 +117,7 @@ class LPIPSLoss(_Frozen):
         super().__init__()
         import lpips
 
-        trunk = {"vgg": "vgg16", "alex": "alexnet"}[net]
+        trunk = LPIPS_TRUNKS[net]
         state = weights.load_state_dict(trunk)  # before building: a missing file fails first
         with warnings.catch_warnings():  # lpips calls torchvision with the deprecated `pretrained=` argument
             warnings.simplefilter("ignore", UserWarning)

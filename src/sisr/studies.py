@@ -240,6 +240,9 @@ def load_study(path: str | Path, tier: str, *, train_overrides: Mapping | None =
     clash = set(runs) & set(spec.get("baselines", []))
     if clash:
         raise ConfigError(f"{where}: runs: names {sorted(clash)} clash with baselines")
+    metrics_key = f"tiers.{tier}.metrics" if "metrics" in tier_spec else "metrics"
+    metrics = tuple(tier_spec.get("metrics", spec.get("metrics", ["psnr_y", "ssim_y"])))
+    _check_resolved(where, tier, runs, spec.get("baselines", []), metrics, metrics_key, spec)
     data = tier_spec["data"]
     return Study(
         name=spec["name"],
@@ -250,12 +253,41 @@ def load_study(path: str | Path, tier: str, *, train_overrides: Mapping | None =
         train_data=DatasetRef.parse(data["train"]),
         valid_data=DatasetRef.parse(data["valid"]),
         eval_data=tuple(DatasetRef.parse(d) for d in data["eval"]),
-        metrics=tuple(tier_spec.get("metrics", spec.get("metrics", ["psnr_y", "ssim_y"]))),
+        metrics=metrics,
         scale=spec["scale"],
         channels=spec.get("channels", "rgb"),
         tables=spec.get("tables", {}),
         figures=spec.get("figures", {}),
     )
+
+
+def _check_resolved(where: str, tier: str, runs: Mapping[str, dict], baselines: list[str], metrics: tuple[str, ...],
+                    metrics_key: str, spec: Mapping) -> None:
+    """What the schema cannot check, now rather than when a job runs: every run's training settings (model
+    name and arguments, loss, optimizer, ...; ``sisr.training.config``), ``{run:NAME}`` references, the
+    baselines and the metric names. Errors name the file and the key. Imports no torch."""
+    from sisr.metrics.registry import METRICS
+    from sisr.models import check_model
+    from sisr.training.config import TrainConfig
+
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown:
+        raise ConfigError(f"{where}: {metrics_key}: unknown metric(s) {unknown}; valid metrics: "
+                          f"{', '.join(sorted(METRICS))}")
+    in_channels = 1 if spec.get("channels", "rgb") == "y" else 3
+    for i, name in enumerate(baselines):
+        check_model(name, scale=spec["scale"], in_channels=in_channels, where=f"{where}: baselines[{i}]")
+    for run, cfg in runs.items():
+        try:
+            TrainConfig.from_dict(train_settings(cfg), where=f"{where}: runs.{run}")
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} (tier {tier})") from None
+        init = cfg.get("init_checkpoint")
+        if isinstance(init, str) and init.startswith("{run:") and init.endswith("}"):
+            ref = init[5:-1]
+            if ref not in runs or ref == run:
+                raise ConfigError(f"{where}: runs.{run}.init_checkpoint: {init} names no other run of the study "
+                                  f"in tier {tier} (runs: {', '.join(runs)})")
 
 
 def train_settings(run_cfg: Mapping) -> dict:

@@ -8,12 +8,43 @@
   loader.py     ``TrainSource`` / ``ValidSource`` over a cache
 """
 
-from sisr.data.cache import CachedImages, CacheWriter, build_cache, build_dataset_cache
-from sisr.data.datasets import DATASETS, Pair, get_dataset, materialize_lr, prepare_skimage, skimage_split
-from sisr.data.derived import build_derived, build_inverted_unet, build_residual_sweep, build_rrdb_gan
-from sisr.data.download import DownloadError, extract, fetch_archive  # download(): sisr.data.download.download
-from sisr.data.loader import TrainSource, ValidSource, open_train_source, open_valid_source
-from sisr.data.sources import ARCHIVES, Archive, archives_for
+import importlib
+
+# Imported on first use (PEP 562), so that the torch-free parts (sources, datasets) load without torch:
+# the workflow's parse step imports sisr.data.sources.
+_WHERE = {
+    "CachedImages": "cache",
+    "CacheWriter": "cache",
+    "build_cache": "cache",
+    "build_dataset_cache": "cache",
+    "DATASETS": "datasets",
+    "Pair": "datasets",
+    "get_dataset": "datasets",
+    "materialize_lr": "datasets",
+    "prepare_skimage": "datasets",
+    "skimage_split": "datasets",
+    "build_derived": "derived",
+    "build_inverted_unet": "derived",
+    "build_residual_sweep": "derived",
+    "build_rrdb_gan": "derived",
+    "DownloadError": "download",
+    "extract": "download",
+    "fetch_archive": "download",
+    "TrainSource": "loader",
+    "ValidSource": "loader",
+    "open_train_source": "loader",
+    "open_valid_source": "loader",
+    "ARCHIVES": "sources",
+    "Archive": "sources",
+    "archives_for": "sources",
+}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ARCHIVES", "Archive", "CacheWriter", "CachedImages", "DATASETS", "DownloadError", "Pair", "TrainSource",

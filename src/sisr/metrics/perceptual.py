@@ -14,7 +14,7 @@ the Fréchet distance between Gaussians fitted to the two sets (:func:`frechet_d
 2048 images the estimate is biased (pytorch-fid README): a warning says so, and the image count is returned
 so tables can show it.
 
-``device="auto"``: CUDA when available, else CPU. Results on CPU are deterministic; on GPU they may differ
+``device="auto"``: as ``sisr.device.resolve_device`` (the job's device; else CUDA when available, else CPU). Results on CPU are deterministic; on GPU they may differ
 in the last float32 digits.
 """
 
@@ -25,51 +25,29 @@ import os
 import warnings
 from collections import defaultdict
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 import numpy as np
-import torch
 
 from sisr import weights
+from sisr.pairing import load_pair
+from sisr.device import resolve_device
 from sisr.errors import SisrError
+from sisr.metrics.spec import Metric
+
+if TYPE_CHECKING:  # torch is imported when a metric is computed, not when the registry is read
+    import torch
 
 FID_MIN_IMAGES = 2048  # below this FID is biased (pytorch-fid README: "at least 2048 images")
 FID_DIMS = 2048
 
-# Metric column -> the pretrained file it needs (keys of sisr.weights.WEIGHTS).
-METRIC_WEIGHTS: dict[str, str] = {
-    "lpips_alex": "alexnet",
-    "lpips_vgg": "vgg16",
-    "lpips_alex_standardised": "alexnet",
-    "fid": "fid_inception",
-    "fid_crop96": "fid_inception",
-}
 _LPIPS_TRUNK = {"alex": "alexnet", "vgg": "vgg16"}
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> CUDA if available, else CPU; anything else is passed to ``torch.device``."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def check_weights(metric_names: Sequence[str], *, cache: str | os.PathLike | None = None) -> dict[str, Path]:
-    """Fail now if a metric in ``metric_names`` lacks its pretrained file; point torch at the cache.
-
-    Call at the start of an evaluation job, before computing anything. Metrics that need no weights are
-    ignored. Returns ``{weights name: verified path}``; raises MissingWeightsError listing every missing
-    file with the command that fetches it.
-    """
-    needed = [METRIC_WEIGHTS[m] for m in metric_names if m in METRIC_WEIGHTS]
-    paths = weights.require_all(needed, cache=cache)
-    if needed:
-        weights.use_cache(cache)
-    return dict(zip(dict.fromkeys(needed), paths))
 
 
 def _prepare_hub(name: str, cache: str | os.PathLike | None) -> None:
     """Verify the file ``name`` and make torch hub read it from our cache (fails before any download)."""
+    import torch
+
     path = weights.require(name, cache=cache)
     weights.use_cache(path.parents[len(weights.HUB_CHECKPOINTS.parts)])
     hub_file = Path(torch.hub.get_dir()) / "checkpoints" / path.name
@@ -80,6 +58,8 @@ def _prepare_hub(name: str, cache: str | os.PathLike | None) -> None:
 
 def rgb_tensor(img: np.ndarray, what: str = "image") -> torch.Tensor:
     """``uint8`` ``H x W`` / ``H x W x 3`` -> float32 ``3 x H x W`` in [0, 1] (single channel repeated)."""
+    import torch
+
     if img.dtype != np.uint8:
         raise SisrError(f"{what}: expected a uint8 image, got {img.dtype}")
     if img.ndim == 3 and img.shape[2] == 1:
@@ -128,6 +108,8 @@ def lpips_from_tensors(sr: Sequence[torch.Tensor], hr: Sequence[torch.Tensor], *
     The building block of :func:`lpips_distance` and of the "their protocol" variant that standardises
     images first. Pairs must have equal shapes; pairs of different sizes are batched separately.
     """
+    import torch
+
     if len(sr) != len(hr):
         raise SisrError(f"lpips: {len(sr)} SR images but {len(hr)} HR images")
     for i, (a, b) in enumerate(zip(sr, hr)):
@@ -202,6 +184,8 @@ def inception_features(images: Iterable[np.ndarray], *, device: str | torch.devi
     images: any iterable (a generator reading files keeps one batch in memory); consecutive images of the
     same size are batched together.
     """
+    import torch
+
     model = fid_model(device=device, cache=cache)
     dev = next(model.parameters()).device
     feats: list[np.ndarray] = []
@@ -279,8 +263,6 @@ def fid(sr_images: Iterable[np.ndarray], hr_images: Iterable[np.ndarray], *, dev
 def read_set(pairs: Sequence[tuple[str, os.PathLike, os.PathLike]], scale: int, which: str) -> Iterator[np.ndarray]:
     """The SR (``which="sr"``) or HR images of ``sisr.evaluation.pair_folders`` pairs, read one at a time
     with ``load_pair`` (HR cropped to the SR size, as for the other metrics)."""
-    from sisr.evaluation import load_pair  # here, not at the top: evaluation may import this module
-
     for _, sr_path, hr_path in pairs:
         yield load_pair(sr_path, hr_path, scale=scale)[0 if which == "sr" else 1]
 
@@ -295,6 +277,10 @@ def fid_images(pairs: Sequence[tuple[str, os.PathLike, os.PathLike]], scale: int
     return float(len(pairs))
 
 
-# Column name -> function, for sisr.evaluation.register_metric (per image, and per set).
-PERCEPTUAL_METRICS = {"lpips_alex": lpips_alex, "lpips_vgg": lpips_vgg}
-PERCEPTUAL_SET_METRICS = {"fid": fid_set, "fid_n": fid_images}
+# The records of sisr.metrics.registry (one per column).
+METRICS = (
+    Metric("lpips_alex", lpips_alex, higher_is_better=False, decimals=4, label="LPIPS (AlexNet)", weights="alexnet"),
+    Metric("lpips_vgg", lpips_vgg, higher_is_better=False, decimals=4, label="LPIPS (VGG)", weights="vgg16"),
+    Metric("fid", fid_set, per_set=True, higher_is_better=False, decimals=2, label="FID", weights="fid_inception"),
+    Metric("fid_n", fid_images, per_set=True, decimals=0, label="images in FID"),
+)

@@ -2,8 +2,8 @@
 
 Each study table can then show three things side by side: the claimed number, our reproduction under the
 authors' protocol (these columns), and the standard protocol (``psnr_y``, ``ssim_y``, ... in
-``sisr.evaluation``). The function names are the column names. Every per-image function has the signature
-``f(sr_u8, hr_u8, scale) -> float`` of ``sisr.evaluation.METRICS`` (``scale`` is accepted and unused: none
+``sisr.metrics.standard``). The function names are the column names. Every per-image function has the signature
+``f(sr_u8, hr_u8, scale) -> float`` of ``sisr.metrics.registry`` (``scale`` is accepted and unused: none
 of these protocols removes a border); ``fid_crop96`` is a set-level metric ``f(pairs, scale)``.
 
 rrdb_gan (docs/STUDIES.md: the authors' public code uses scikit-image on RGB, and LPIPS-Alex after
@@ -34,27 +34,33 @@ authors evaluated during training on 96 x 96 validation crops):
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import torch
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from sisr.errors import SisrError
 from sisr.metrics.basic import psnr, ssim
 from sisr.metrics.perceptual import fid, lpips_from_tensors, read_set, rgb_tensor
+from sisr.metrics.spec import Metric
+
+if TYPE_CHECKING:  # torch and scikit-image are imported when a metric is computed, not when the registry is read
+    import torch
 
 CROP_SIZE = 96  # srresnet_edsr: HR training/validation crop size (LR 24 x 24 at x4)
 
 
 def psnr_rgb_skimage_noshave(sr: np.ndarray, hr: np.ndarray, scale: int | None = None) -> float:
     """PSNR as the rrdb_gan authors' code: scikit-image on uint8 RGB, no border removed (module docstring)."""
+    from skimage.metrics import peak_signal_noise_ratio
+
     _check_pair(sr, hr, "psnr_rgb_skimage_noshave")
     return float(peak_signal_noise_ratio(hr, sr, data_range=255))
 
 
 def ssim_rgb_skimage_noshave(sr: np.ndarray, hr: np.ndarray, scale: int | None = None) -> float:
     """SSIM as the rrdb_gan authors' code: scikit-image defaults on uint8 RGB, no border removed."""
+    from skimage.metrics import structural_similarity
+
     _check_pair(sr, hr, "ssim_rgb_skimage_noshave")
     return float(structural_similarity(hr, sr, data_range=255, channel_axis=-1 if sr.ndim == 3 else None))
 
@@ -114,13 +120,18 @@ def _check_pair(sr: np.ndarray, hr: np.ndarray, name: str) -> None:
         raise SisrError(f"{name}: expected uint8 images, got SR {sr.dtype} and HR {hr.dtype}")
 
 
-# Column name -> function, for sisr.evaluation.register_metric.
-PROTOCOL_METRICS = {
-    "psnr_rgb_skimage_noshave": psnr_rgb_skimage_noshave,
-    "ssim_rgb_skimage_noshave": ssim_rgb_skimage_noshave,
-    "lpips_alex_standardised": lpips_alex_standardised,
-    "psnr_y_crop96": psnr_y_crop96,
-    "ssim_y_crop96": ssim_y_crop96,
-    "psnr_rgb_crop96": psnr_rgb_crop96,
-}
-PROTOCOL_SET_METRICS = {"fid_crop96": fid_crop96}
+# The records of sisr.metrics.registry (one per column).
+METRICS = (
+    Metric("psnr_rgb_skimage_noshave", psnr_rgb_skimage_noshave, decimals=2, label="PSNR (RGB, no shave) [dB]",
+           protocol="rrdb_gan"),
+    Metric("ssim_rgb_skimage_noshave", ssim_rgb_skimage_noshave, decimals=4, label="SSIM (RGB, no shave)",
+           protocol="rrdb_gan"),
+    Metric("lpips_alex_standardised", lpips_alex_standardised, higher_is_better=False, decimals=4,
+           label="LPIPS (AlexNet, standardised)", weights="alexnet", protocol="rrdb_gan"),
+    Metric("psnr_y_crop96", psnr_y_crop96, decimals=2, label="PSNR (Y, centre 96x96) [dB]", protocol="srresnet_edsr"),
+    Metric("ssim_y_crop96", ssim_y_crop96, decimals=4, label="SSIM (Y, centre 96x96)", protocol="srresnet_edsr"),
+    Metric("psnr_rgb_crop96", psnr_rgb_crop96, decimals=2, label="PSNR (RGB, centre 96x96) [dB]",
+           protocol="srresnet_edsr"),
+    Metric("fid_crop96", fid_crop96, per_set=True, higher_is_better=False, decimals=2, label="FID (centre 96x96)",
+           weights="fid_inception", protocol="srresnet_edsr"),
+)

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Mapping
 
 from sisr.errors import ConfigError
-from sisr.losses import LossTerm, parse_terms
+from sisr.loss_terms import LossTerm, parse_terms
+from sisr.models import check_model
 
 # Columns of history.csv that early stopping and the best checkpoint can follow, and their natural mode.
 # "epoch" (max) makes the last epoch the best one: what a GAN run reports (its adversarial loss is not in val_loss)
@@ -195,6 +196,8 @@ class GanConfig:
         if self.warmup_epochs < 0 or self.phase_epochs < 1 or self.rounds < 1:
             raise ConfigError(f"{where}: expected warmup_epochs >= 0, phase_epochs >= 1, rounds >= 1, got "
                               f"{self.warmup_epochs}, {self.phase_epochs}, {self.rounds}")
+        check_model(self.discriminator, scale=None, args=self.discriminator_args, where=where,
+                    keys=("discriminator", "discriminator_args"))
 
     @property
     def total_epochs(self) -> int:
@@ -277,6 +280,7 @@ class TrainConfig:
                 raise ConfigError(f"{where}.{key}: expected an integer >= {low}, got {value}")
         if self.in_channels not in (1, 3):
             raise ConfigError(f"{where}.in_channels: expected 1 or 3, got {self.in_channels}")
+        check_model(self.model, scale=self.scale, in_channels=self.in_channels, args=self.model_args, where=where)
         if self.grad_clip is not None and self.grad_clip <= 0:
             raise ConfigError(f"{where}.grad_clip: expected a positive max norm or null, got {self.grad_clip}")
         if self.max_seconds is not None and self.max_seconds <= 0:

@@ -70,7 +70,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from sisr.device import resolve_device
 from sisr.errors import ConfigError, DataError, DivergenceError, RunLockedError, SisrError
+from sisr.inference import to_uint8
 from sisr.io import atomic_write, write_json
 from sisr.losses import Loss, build_loss, discriminator_loss
 from sisr.provenance import provenance
@@ -120,13 +122,6 @@ def _print(message: str) -> None:
 
 # ----------------------------------------------------------------------------------------------------
 # Building blocks (public: the throughput benchmark and the tests use them)
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``auto``: CUDA when available, else CPU; anything else as ``torch.device``."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def resolve_amp(amp: str, device: torch.device, log: Callable[[str], None] = _print) -> torch.dtype | None:
@@ -268,9 +263,10 @@ def _set_trainable(module: nn.Module | None, params: list[nn.Parameter], trainab
 
 
 def _image(t: Tensor) -> np.ndarray:
-    """``1 x C x H x W`` tensor (float in [0, 1], clamped and rounded; or uint8) -> uint8 ``H x W (x 3)``."""
+    """``1 x C x H x W`` tensor (float in [0, 1], clamped and rounded as inference does; or uint8) -> uint8
+    ``H x W (x 3)``."""
     if t.dtype != torch.uint8:
-        t = (t.clamp(0, 1) * 255).round().to(torch.uint8)
+        return to_uint8(t)
     img = t[0].permute(1, 2, 0).cpu().numpy()
     return img[:, :, 0] if img.shape[2] == 1 else img
 

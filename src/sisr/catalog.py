@@ -1,0 +1,84 @@
+"""Domain tables the workflow plans its jobs from, as data (``rules/common.smk`` only wires paths):
+which datasets exist and where their images come from, the leaderboard's evaluation sets per tier, and the
+captions of the tables and figures. No torch is imported (the workflow reads this while it parses).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from sisr.errors import ConfigError
+from sisr.studies import DatasetRef, Study
+
+DOWNLOADED = ("div2k", "flickr2k", "df2k", "benchmark")  # datasets made of downloaded archives (sisr.data.sources)
+EMBEDDED = ("skimage",)  # the photographs bundled with scikit-image (the demo and ci tiers)
+DERIVED_SOURCES: dict[str, list[tuple[str, str]]] = {  # derived dataset -> (dataset, split) cut from
+    "residual_sweep": [("df2k", "train"), ("df2k", "valid")],
+    "rrdb_gan": [("div2k", "train"), ("div2k", "valid")],
+    "inverted_unet": [("df2k", "train"), ("df2k", "valid")],
+}
+
+# The leaderboard's evaluation sets (standard benchmarks; the embedded set in the demo and ci tiers) are evaluated
+# for every study at its scale, beside the study's own evaluation sets.
+LEADERBOARD_SETS: dict[str, list[str]] = {
+    "demo": ["skimage/valid"],
+    "ci": ["skimage/valid"],
+    "quick": ["benchmark/Set5", "benchmark/Set14", "benchmark/B100", "benchmark/Urban100", "div2k/valid"],
+    "paper": ["benchmark/Set5", "benchmark/Set14", "benchmark/B100", "benchmark/Urban100", "div2k/valid"],
+}
+
+REHEARSAL_NOTE = ("REHEARSAL on look-alike data with capped schedules (and random-init backbones where weights are "
+                  "needed): these numbers mean nothing about super-resolution. ")
+PROTOCOL_NOTE = ("Standard protocol: MATLAB-bicubic LR, SR quantised to uint8, Y of BT.601, border = scale, "
+                 "SSIM 11x11 Gaussian (sigma 1.5); mean over images.")
+
+
+def known_datasets(local: Iterable[str] = ()) -> tuple[str, ...]:
+    """Every dataset name a study may use: downloaded, embedded, derived, and the config's local folders."""
+    return (*DOWNLOADED, *EMBEDDED, *DERIVED_SOURCES, *local)
+
+
+def check_datasets(study: Study, studies_dir: str | Path, local: Iterable[str] = ()) -> None:
+    """ConfigError naming the study file and key when a data reference names no known dataset."""
+    known = known_datasets(local)
+    data = study.spec["tiers"][study.tier]["data"]
+    refs = [("train", data["train"]), ("valid", data["valid"])] + [(f"eval[{i}]", r) for i, r in enumerate(data["eval"])]
+    for key, text in refs:
+        ref = DatasetRef.parse(text)
+        if ref.dataset not in known:
+            raise ConfigError(f"{Path(studies_dir) / study.name}.yaml: tiers.{study.tier}.data.{key}: unknown dataset "
+                              f"{ref.dataset!r} in {text!r}; known datasets: {', '.join(known)} (local folders go "
+                              f"under the config's datasets key)")
+
+
+def leaderboard_refs(tier: str, override: Iterable[str] | None = None) -> list[DatasetRef]:
+    """The leaderboard's evaluation sets of ``tier`` (the config's ``leaderboard_sets`` when given)."""
+    return [DatasetRef.parse(r) for r in (override or LEADERBOARD_SETS[tier])]
+
+
+def caption(study: Study, spec: Mapping, note: str = "") -> str:
+    """Caption of a table or figure of ``study`` (``spec``: its entry in the study file; ``note`` first)."""
+    data = f"Data: train {study.train_data}, validation {study.valid_data}, evaluation " + \
+        ", ".join(str(r) for r in study.eval_data) + f"; x{study.scale}, {study.channels.upper()}."
+    return " ".join(filter(None, [note, spec.get("title", ""), spec.get("caption", ""), data,
+                                  f"Tier: {study.tier} - {study.tier_description}", PROTOCOL_NOTE]))
+
+
+def claims_caption(study: Study, note: str = "") -> str:
+    return caption(study, {"title": f"Claims audit of study {study.name}",
+                           "caption": "Which claimed numbers reproduce within the study's stated tolerances."}, note)
+
+
+def overview_caption(studies: Iterable[Study], tier: str, note: str = "") -> str:
+    data = "; ".join(f"{s.name}: trained on {s.train_data}, evaluated on {', '.join(map(str, s.eval_data))} "
+                     f"(x{s.scale}, {s.channels.upper()})" for s in studies)
+    return (f"{note}Overview of tier {tier}: every study's claims audit (claimed numbers beside ours, verdict within "
+            f"the study's tolerance) and the leaderboard's PSNR-versus-cost plot. Data: {data}. {PROTOCOL_NOTE}")
+
+
+def leaderboard_caption(studies: Iterable[str], tier: str, refs: Iterable[DatasetRef], note: str = "") -> str:
+    sets = ", ".join(str(r) for r in refs)
+    return (f"{note}Every model of the studies {', '.join(studies)} (tier {tier}) on {sets}, beside published rows "
+            f"(quoted from REFERENCE.md). Cost: parameters, GFLOPs per output megapixel, training hours, inference "
+            f"seconds per image on the machine that ran it. {PROTOCOL_NOTE}")

@@ -1,0 +1,45 @@
+"""The one place that turns a device setting (``auto``, ``cpu``, ``cuda``, ``cuda:1``) into a torch device.
+
+``auto`` is the device set for this process with :func:`set_default` (an evaluation job without a GPU
+resource sets ``cpu``, so that neither its model nor its LPIPS/FID networks touch a GPU), else CUDA when
+available, else the CPU. ``cuda`` without CUDA falls back to the CPU with a warning.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+_DEFAULT: str | None = None
+
+
+def set_default(device: str | None) -> None:
+    """What ``auto`` means in this process from now on (None: CUDA when available, else CPU)."""
+    global _DEFAULT
+    _DEFAULT = None if device in (None, "auto") else str(device)
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` (see the module docstring), or the named device; ``cuda`` without CUDA -> CPU with a warning."""
+    import torch
+
+    name = str(device)
+    if name == "auto" and _DEFAULT is not None:
+        name = _DEFAULT
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        warnings.warn(f"device {name!r} requested but CUDA is not available: using the CPU", stacklevel=2)
+        return torch.device("cpu")
+    return torch.device(name)
+
+
+def synchronize(device: str | torch.device) -> None:
+    """Wait for the GPU's queued work (before reading a clock); nothing on the CPU."""
+    import torch
+
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
