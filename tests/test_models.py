@@ -334,3 +334,23 @@ def test_check_model_names_the_key_without_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "studies/x.yaml: runs.a.model_args: model 'espcn' has no argument(s) chanels; accepted: activation" in out
     assert out.strip().endswith("False")
+
+
+def test_rrdb_residual_scale_plain_sums_as_the_rrdb_gan_report():
+    """residual_scale 1.0: each dense block and each RRDB adds its branch unscaled (the report's plain sums)."""
+    from sisr.models.rrdb import RRDB
+
+    torch.manual_seed(0)
+    x = torch.rand(1, 8, 6, 6)
+    for scale in (0.2, 1.0):
+        block = RRDB(8, 4, residual_scale=scale)
+        branch = block.rdb3(block.rdb2(block.rdb1(x)))
+        torch.testing.assert_close(block(x), x + scale * branch)
+        rdb = block.rdb1
+        seen = {}
+        rdb.conv5.register_forward_hook(lambda m, i, o: seen.update(out=o))
+        torch.testing.assert_close(rdb(x), x + scale * seen["out"])
+    model = create_model("rrdb", scale=4, blocks=1, channels=8, growth=4, residual_scale=1.0)
+    assert model(torch.rand(1, 3, 5, 5)).shape == (1, 3, 20, 20)
+    with pytest.raises(SisrError, match="residual_scale must be a positive number"):
+        create_model("rrdb", scale=4, residual_scale=0)

@@ -69,7 +69,7 @@ SPECS: dict[str, ModelSpec] = {
                                "residual CNN + sub-pixel upsampling (residual_sweep study)",
                                ("blocks", "channels", "negative_slope"), scales=_X234),
     "rrdb": ModelSpec("sisr.models.rrdb:RRDBNet", "RRDBNet, 2 RRDBs (Wang et al. 2018; rrdb_gan study)",
-                      ("blocks", "channels", "growth"), scales=_X234),
+                      ("blocks", "channels", "growth", "residual_scale"), scales=_X234),
     "inverted_unet": ModelSpec("sisr.models.inverted_unet:InvertedUNet",
                                "Y-channel up x8 / down x4 net (inverted_unet study)", ("channels",), scales=(2, 4),
                                in_channels=(1,)),

@@ -11,9 +11,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sisr.errors import ConfigError
 from sisr.models._common import UPSAMPLING_STEPS, check_in_channels, check_positive, check_scale
 
-RESIDUAL_SCALE = 0.2  # ESRGAN's residual scaling, in the dense blocks and around each RRDB
+RESIDUAL_SCALE = 0.2  # ESRGAN's residual scaling, in the dense blocks and around each RRDB (the default)
 NEGATIVE_SLOPE = 0.2  # LeakyReLU slope used everywhere
 
 
@@ -28,10 +29,11 @@ def _init_scaled(convs: list[nn.Conv2d], scale: float) -> None:
 
 class ResidualDenseBlock(nn.Module):
     """Five 3x3 convs, each fed the concatenation of the block input and all earlier outputs;
-    LeakyReLU after the first four; output ``x + 0.2 * conv5(...)``."""
+    LeakyReLU after the first four; output ``x + residual_scale * conv5(...)``."""
 
-    def __init__(self, channels: int, growth: int) -> None:
+    def __init__(self, channels: int, growth: int, residual_scale: float = RESIDUAL_SCALE) -> None:
         super().__init__()
+        self.residual_scale = residual_scale
         self.conv1 = nn.Conv2d(channels, growth, 3, padding=1)
         self.conv2 = nn.Conv2d(channels + growth, growth, 3, padding=1)
         self.conv3 = nn.Conv2d(channels + 2 * growth, growth, 3, padding=1)
@@ -46,20 +48,21 @@ class ResidualDenseBlock(nn.Module):
         x3 = self.lrelu(self.conv3(torch.cat((x, x1, x2), 1)))
         x4 = self.lrelu(self.conv4(torch.cat((x, x1, x2, x3), 1)))
         x5 = self.conv5(torch.cat((x, x1, x2, x3, x4), 1))
-        return x + x5 * RESIDUAL_SCALE
+        return x + x5 * self.residual_scale
 
 
 class RRDB(nn.Module):
-    """Residual-in-residual dense block: three dense blocks, output ``x + 0.2 * rdb3(rdb2(rdb1(x)))``."""
+    """Residual-in-residual dense block: three dense blocks, output ``x + residual_scale * rdb3(rdb2(rdb1(x)))``."""
 
-    def __init__(self, channels: int, growth: int) -> None:
+    def __init__(self, channels: int, growth: int, residual_scale: float = RESIDUAL_SCALE) -> None:
         super().__init__()
-        self.rdb1 = ResidualDenseBlock(channels, growth)
-        self.rdb2 = ResidualDenseBlock(channels, growth)
-        self.rdb3 = ResidualDenseBlock(channels, growth)
+        self.residual_scale = residual_scale
+        self.rdb1 = ResidualDenseBlock(channels, growth, residual_scale)
+        self.rdb2 = ResidualDenseBlock(channels, growth, residual_scale)
+        self.rdb3 = ResidualDenseBlock(channels, growth, residual_scale)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.rdb3(self.rdb2(self.rdb1(x))) * RESIDUAL_SCALE
+        return x + self.rdb3(self.rdb2(self.rdb1(x))) * self.residual_scale
 
 
 class RRDBNet(nn.Module):
@@ -77,13 +80,16 @@ class RRDBNet(nn.Module):
         blocks: number of RRDBs (default 2; the study uses 2, 10, 15; ESRGAN uses 23).
         channels: feature channels nf (default 64).
         growth: growth channels of the dense blocks (default 32).
+        residual_scale: scaling of each dense block's and each RRDB's residual (default 0.2, ESRGAN and the
+            rrdb_gan authors' code; 1.0 gives the plain sums the rrdb_gan report describes).
     """
 
     SCALES: tuple[int, ...] | None = (2, 3, 4)
     IN_CHANNELS: tuple[int, ...] = (1, 3)
 
     def __init__(
-        self, *, scale: int, in_channels: int = 3, blocks: int = 2, channels: int = 64, growth: int = 32
+        self, *, scale: int, in_channels: int = 3, blocks: int = 2, channels: int = 64, growth: int = 32,
+        residual_scale: float = RESIDUAL_SCALE,
     ) -> None:
         super().__init__()
         check_scale("rrdb", scale, self.SCALES)
@@ -93,7 +99,9 @@ class RRDBNet(nn.Module):
         check_positive("rrdb", "growth", growth)
         self.steps = UPSAMPLING_STEPS[scale]
         self.conv_first = nn.Conv2d(in_channels, channels, 3, padding=1)
-        self.body = nn.Sequential(*[RRDB(channels, growth) for _ in range(blocks)])
+        if isinstance(residual_scale, bool) or not isinstance(residual_scale, (int, float)) or residual_scale <= 0:
+            raise ConfigError(f"model 'rrdb': residual_scale must be a positive number, got {residual_scale!r}")
+        self.body = nn.Sequential(*[RRDB(channels, growth, residual_scale) for _ in range(blocks)])
         self.conv_body = nn.Conv2d(channels, channels, 3, padding=1)
         self.conv_up = nn.ModuleList(nn.Conv2d(channels, channels, 3, padding=1) for _ in self.steps)
         self.conv_hr = nn.Conv2d(channels, channels, 3, padding=1)
