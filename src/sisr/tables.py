@@ -507,8 +507,9 @@ def claims_report(long_tables: Mapping[str, pd.DataFrame], tolerance: Mapping[st
         lines += [f"- `{run}` {DIVERGED_MARK}: {why}" for run, why in diverged.items()] + [""]
     lines += [
         f"**{k} of {n} claimed values are comparable in this tier** (measured on a dataset this tier evaluates, "
-        "under a protocol computed here); only those get a verdict. A comparable claim reproduces when "
-        "|ours - claimed| <= the tolerance of its metric stated in the study file.",
+        "under a protocol computed here); only those can get a verdict. A comparable claim reproduces when "
+        "|ours - claimed| <= the tolerance of its metric stated in the study file (a metric without one, such as "
+        "a hardware-dependent runtime, gets no verdict).",
         "",
     ]
     if n:
