@@ -16,8 +16,7 @@ rule table:
         tex=f"{RES}/{{study}}/tables/{{table}}.tex",
     params:
         caption=table_caption,
-        study_file=study_file,
-        tier=CFG["tier"],
+        study=study_of,  # the resolved study (sisr.studies.Study), not its file: resolved once, at parse time
     localrule: True
     log:
         f"{TIER_LOGS}/table/{{study}}/{{table}}.log",
@@ -40,8 +39,7 @@ rule figure:
         expand(f"{RES}/{{{{study}}}}/figures/{{{{figure}}}}.{{ext}}", ext=OTHER_FIGURE_FORMATS),
     params:
         caption=figure_caption,
-        study_file=study_file,
-        tier=CFG["tier"],
+        study=study_of,  # the resolved study (sisr.studies.Study), not its file: resolved once, at parse time
         results_dir=results_dir_of_summary,
     localrule: True
     log:
@@ -61,8 +59,7 @@ rule claims_report:
         f"{RES}/{{study}}/REPORT.md",
     params:
         caption=claims_caption,
-        study_file=study_file,
-        tier=CFG["tier"],
+        study=study_of,  # the resolved study (sisr.studies.Study), not its file: resolved once, at parse time
     localrule: True
     log:
         f"{TIER_LOGS}/claims_report/{{study}}/report.log",

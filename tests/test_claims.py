@@ -271,8 +271,7 @@ def test_photograph_tiers_give_no_verdict(name, tier, tmp_path):
     study = load_study(STUDIES / f"{name}.yaml", tier)
     summary, histories = _fake_results(study, tmp_path)
     out = tmp_path / "REPORT.md"
-    claims_report_job(study_file=str(STUDIES / f"{name}.yaml"), tier=tier, summary=str(summary), out=str(out),
-                      histories=histories)
+    claims_report_job(study=study, summary=str(summary), out=str(out), histories=histories)
     text = out.read_text()
     rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| Table")]
     assert len(rows) == _spec(name)["claimed_values"]
@@ -282,7 +281,7 @@ def test_photograph_tiers_give_no_verdict(name, tier, tmp_path):
     assert "**0 of " in text and "Totals: reproduced: 0, not reproduced: 0, not measured: 0, no verdict: 0" in text
     for table in study.tables:  # the tables show our numbers, never a difference to a claim
         md = tmp_path / f"{table}.md"
-        table_job(study_file=str(STUDIES / f"{name}.yaml"), table=table, tier=tier, summary=str(summary),
+        table_job(study=study, table=table, summary=str(summary),
                   out_csv=str(tmp_path / f"{table}.csv"), out_md=str(md), out_tex=str(tmp_path / f"{table}.tex"),
                   histories=histories)
         assert not re.search(r"\d vs \d", md.read_text()), (name, table)
@@ -290,7 +289,7 @@ def test_photograph_tiers_give_no_verdict(name, tier, tmp_path):
 
 def test_family_comparison_draws_the_configurations_both_families_have(tmp_path):
     from sisr import figures
-    from sisr.jobs import _best_run
+    from sisr.figures import _best_run
 
     data = pd.DataFrame([
         {"run": "refiner_b16_c64", "model": "bicubic_refiner", "blocks": 16, "channels": 64, "mse_noshave": 0.009},

@@ -79,12 +79,12 @@ class _SlowFirstCall(torch.nn.Module):
 def test_latency_is_measured_after_a_warm_up(tmp_path):
     from sisr.data.datasets import Pair
     from sisr.io import write_image
-    from sisr.jobs import evaluate_pairs
+    from sisr.evaluation import evaluate
 
     rng = np.random.default_rng(0)
     pairs = []
     for i in range(2):
         write_image(tmp_path / f"hr{i}.png", rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
         pairs.append(Pair(f"img{i}", tmp_path / f"hr{i}.png", None))
-    df = evaluate_pairs(_SlowFirstCall(), pairs, scale=2, metrics=["psnr_y"], sr_dir=tmp_path / "sr", device="cpu")
+    df = evaluate(pairs, scale=2, metrics=["psnr_y"], model=_SlowFirstCall(), sr_dir=tmp_path / "sr", device="cpu")
     assert df["seconds"].max() < 0.25, df["seconds"].tolist()  # the 0.5 s warm-up is not in the first image's time

@@ -2,6 +2,6 @@
 from sisr.jobs import claims_report_job, job_log
 
 with job_log(snakemake.log[0]):
-    claims_report_job(study_file=snakemake.params.study_file, tier=snakemake.params.tier,
+    claims_report_job(study=snakemake.params.study,
                       summary=snakemake.input.summary, histories=list(snakemake.input.histories),
                       out=snakemake.output[0])

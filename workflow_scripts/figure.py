@@ -2,7 +2,7 @@
 from sisr.jobs import figure_job, job_log
 
 with job_log(snakemake.log[0]):
-    figure_job(study_file=snakemake.params.study_file, figure=snakemake.wildcards.figure,
-               tier=snakemake.params.tier, results_dir=snakemake.params.results_dir,
+    figure_job(study=snakemake.params.study, figure=snakemake.wildcards.figure,
+               results_dir=snakemake.params.results_dir,
                summary=snakemake.input.summary, histories=list(snakemake.input.get("histories", [])),
                outputs=list(snakemake.output))

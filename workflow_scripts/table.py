@@ -2,7 +2,7 @@
 from sisr.jobs import job_log, table_job
 
 with job_log(snakemake.log[0]):
-    table_job(study_file=snakemake.params.study_file, table=snakemake.wildcards.table, tier=snakemake.params.tier,
+    table_job(study=snakemake.params.study, table=snakemake.wildcards.table,
               summary=snakemake.input.summary, histories=list(snakemake.input.histories),
               out_csv=snakemake.output.csv, out_md=snakemake.output.md,
               out_tex=snakemake.output.tex)

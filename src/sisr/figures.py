@@ -19,28 +19,26 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from sisr.errors import SisrError  # noqa: E402
 from sisr.io import atomic_write  # noqa: E402
+from sisr.metrics import registry  # noqa: E402
+from sisr.studies import Study  # noqa: E402
+from sisr.tables import higher_is_better, run_info  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid")
 
+# Labels of the history columns; a metric's label is in its record (sisr.metrics.registry).
 METRIC_LABELS = {
-    "psnr_y": "PSNR (Y) [dB]",
-    "psnr_rgb": "PSNR (RGB) [dB]",
-    "ssim_y": "SSIM (Y)",
-    "ssim_rgb": "SSIM (RGB)",
-    "ms_ssim": "MS-SSIM",
-    "lpips_alex": "LPIPS (AlexNet)",
-    "lpips_vgg": "LPIPS (VGG)",
-    "fid": "FID",
-    "mse": "MSE (images in [0, 1])",
-    "mse_noshave": "MSE (images in [0, 1], no shave)",
-    "psnr_rgb_skimage_noshave": "PSNR (RGB, no shave) [dB]",
-    "ssim_rgb_skimage_noshave": "SSIM (RGB, no shave)",
     "val_ssim_y": "validation SSIM (Y)",
     "val_loss": "validation loss",
     "val_psnr_y": "validation PSNR (Y) [dB]",
     "train_loss": "training loss",
 }
+
+
+def metric_label(column: str) -> str:
+    """Axis label of a metric or history column."""
+    return registry.METRICS[column].label if column in registry.METRICS else METRIC_LABELS.get(column, column)
 
 
 def save_figure(fig: plt.Figure, paths: Sequence[str | Path]) -> None:
@@ -199,7 +197,7 @@ def metric_curves(histories: Mapping[str, pd.DataFrame], metrics: Sequence[str],
             sns.lineplot(data=pd.concat(rows), x="epoch", y=metric, hue="run", marker="o", ax=ax)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-        ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+        ax.set_ylabel(metric_label(metric))
     fig.suptitle(title)
     fig.tight_layout()
     legend_below(fig, axes)  # the same runs in every panel: one legend, outside the data
@@ -221,7 +219,7 @@ def sweep_plot(data: pd.DataFrame, *, x: str, hue: str, metrics: Sequence[str], 
                          marker="o", palette="viridis" if hue in part else None, ax=ax)
             count_ticks(ax, part[x])  # blocks / channels: whole numbers (never 2.25 blocks)
         ax.set_xlabel(x)
-        ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+        ax.set_ylabel(metric_label(metric))
     fig.suptitle(title)
     fig.tight_layout()
     legend_below(fig, axes)
@@ -265,7 +263,7 @@ def family_comparison(data: pd.DataFrame, *, metrics: Sequence[str], title: str)
             pad = (high - low) * 0.5 or abs(high) * 0.01 or 1.0
             ax.set_ylim(max(0.0, low - pad) if low >= 0 else low - pad, high + pad)  # show the differences
         ax.set_xlabel("blocks x channels")
-        ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+        ax.set_ylabel(metric_label(metric))
         ax.tick_params(axis="x", rotation=30)
     fig.suptitle(title)
     fig.tight_layout()
@@ -312,3 +310,152 @@ def comparison_grid(panels: Sequence[tuple[str, Sequence[tuple[str, np.ndarray]]
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------------------------------------- a study's figures
+
+
+def study_figure(study: Study, figure: str, *, study_dir: str | Path, summary: str,
+                 histories: Sequence[str] = ()) -> plt.Figure:
+    """One figure of the (resolved) study; its kind is in the study file."""
+    spec = study.spec
+    where = f"study {study.name}"
+    fig_spec = study.figures[figure]
+    kind = fig_spec["kind"]
+    title = fig_spec.get("title", figure)
+    study_dir = Path(study_dir)
+    hist = {Path(p).parent.name: pd.read_csv(p) for p in histories}
+    if fig_spec.get("runs"):
+        hist = {r: h for r, h in hist.items() if r in fig_spec["runs"]}
+    if fig_spec.get("best_by"):  # only the best run by a metric of the summary (e.g. "the best model's progress")
+        best = _best_run(summary, fig_spec["best_by"], [r for r in hist])
+        hist = {best: hist[best]} if best else {}
+        title = f"{title}: {best}" if best else title
+    if kind in ("loss_curves", "loss_terms", "metric_curves") and not hist:
+        raise SisrError(f"{where}: {figure}: no training history to plot (runs {fig_spec.get('runs')})")
+    if kind == "loss_curves":
+        fig = loss_curves(hist, title=title)
+    elif kind == "metric_curves":
+        fig = metric_curves(hist, fig_spec.get("metrics", ["val_psnr_y"]), title=title)
+    elif kind == "loss_terms":
+        fig = loss_terms_curves(hist, title=title)
+    elif kind == "comparison_grid":
+        fig = _comparison_grid(spec, fig_spec, study_dir, summary, title)
+    elif kind == "triptychs":
+        fig = _triptychs(spec, fig_spec, study_dir, summary, title)
+    elif kind == "family_comparison":
+        data, dataset = _runs_with_info(study, study_dir, summary, fig_spec)
+        fig = family_comparison(data, metrics=fig_spec.get("metrics", ["psnr_y"]),
+                                        title=f"{title} ({dataset}, x{spec['scale']})")
+    elif kind == "sweep":
+        data, dataset = _runs_with_info(study, study_dir, summary, fig_spec)
+        fig = sweep_plot(data, x=fig_spec.get("x", "channels"), hue=fig_spec.get("hue", "blocks"),
+                                 style="model", metrics=fig_spec.get("metrics", ["psnr_y"]),
+                                 title=f"{title} ({dataset}, x{spec['scale']})")
+    else:
+        raise SisrError(f"{where}: {figure}.kind: {kind!r} is not implemented yet")
+    return fig
+
+
+def _best_run(summary: str, metric: str, runs: Sequence[str]) -> str | None:
+    """The run with the best summary value of ``metric`` on the summary's first evaluation set."""
+    df = pd.read_csv(summary)
+    df = df[(df["dataset"] == df["dataset"].iloc[0]) & df["run"].isin(runs)].dropna(subset=[metric])
+    if df.empty:
+        return None
+    return str(df.sort_values(metric, ascending=not higher_is_better(metric))["run"].iloc[0])
+
+
+def _runs_with_info(study: Study, study_dir: Path, summary: str, fig_spec: Mapping):
+    """One row per run on the figure's evaluation set: summary metrics with hyper-parameters (run_info)."""
+    summary_df = pd.read_csv(summary)
+    dataset = _figure_dataset(fig_spec, summary_df)
+    info = pd.DataFrame.from_dict(run_info(study, study_dir), orient="index")
+    data = summary_df[summary_df["dataset"] == dataset].merge(info, left_on="run", right_index=True,
+                                                              suffixes=("_summary", ""))
+    return data, dataset
+
+
+def _figure_dataset(fig_spec: Mapping, summary_df: pd.DataFrame) -> str:
+    """The figure's evaluation set: ``dataset`` where this tier has it, else the tier's first evaluation set."""
+    wanted = fig_spec.get("dataset")
+    present = list(dict.fromkeys(summary_df["dataset"]))
+    return wanted if wanted in present else present[0]
+
+
+def _comparison_grid(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, title: str):
+    from sisr.imresize import downscale
+    from sisr.io import list_images, read_image
+
+    summary_df = pd.read_csv(summary)
+    scale = int(spec["scale"])
+    dataset = _figure_dataset(fig_spec, summary_df)
+    if fig_spec.get("dataset") and dataset != fig_spec["dataset"]:
+        title = f"{title}\n({fig_spec['dataset']} is not evaluated in this tier: {dataset} instead)"
+    runs = fig_spec.get("runs") or list(dict.fromkeys(summary_df[summary_df["dataset"] == dataset]["run"]))
+    n_images, crop = fig_spec.get("n_images", 3), fig_spec.get("crop", 96)
+    first = study_dir / runs[0] / "sr" / f"{dataset}_x{scale}"
+    names = [p.stem for p in list_images(first)][:n_images]
+    # HR: recover from the eval CSV's dataset via the first run's evaluation (the SR size is the modcropped HR size)
+    hr_dir = _hr_dir_for(study_dir, runs, dataset, scale)
+    panels = []
+    for name in names:
+        hr = read_image(hr_dir[name], mode="any")
+        first_sr = read_image(first / f"{name}.png", mode="any")
+        if first_sr.ndim == 2 and hr.ndim == 3:  # a Y-channel study: show the Y of the HR
+            from sisr.data.datasets import to_y
+
+            hr = to_y(hr)
+        hr = hr[: first_sr.shape[0], : first_sr.shape[1]]
+        y, x = detailed_crop_box(hr, crop)
+        crop_hr = hr[y: y + crop, x: x + crop]
+        lr = downscale(hr, scale)
+        lr_crop = lr[y // scale: (y + crop) // scale, x // scale: (x + crop) // scale]
+        cols = [("LR (nearest)", np.repeat(np.repeat(lr_crop, scale, 0), scale, 1))]
+        for run in runs:
+            sr = read_image(study_dir / run / "sr" / f"{dataset}_x{scale}" / f"{name}.png", mode="any")
+            per_image = pd.read_csv(study_dir / run / "eval" / f"{dataset}_x{scale}.csv").set_index("image")
+            psnr = per_image.loc[name, "psnr_y"] if "psnr_y" in per_image.columns else float("nan")
+            cols.append((f"{run}\n{psnr:.2f} dB", sr[y: y + crop, x: x + crop]))
+        cols.append(("HR", crop_hr))
+        panels.append((name, cols))
+    return comparison_grid(panels, title=f"{title}\n(PSNR-Y of the whole image, x{scale})")
+
+
+def _triptychs(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, title: str):
+    """LR (nearest) / SR / HR of the best and the worst image by SSIM-Y, for each run."""
+    from sisr.imresize import downscale
+    from sisr.io import read_image
+
+    summary_df = pd.read_csv(summary)
+    scale = int(spec["scale"])
+    dataset = _figure_dataset(fig_spec, summary_df)
+    runs = fig_spec.get("runs") or [r for r in dict.fromkeys(summary_df["run"]) if r in spec.get("runs", {})]
+    metric = (fig_spec.get("metrics") or ["ssim_y"])[0]
+    crop = fig_spec.get("crop", 128)
+    panels = []
+    for run in runs:
+        per_image = pd.read_csv(study_dir / run / "eval" / f"{dataset}_x{scale}.csv")
+        ranked = per_image.sort_values(metric)
+        for which, row in (("best", ranked.iloc[-1]), ("worst", ranked.iloc[0])):
+            sr = read_image(study_dir / run / "sr" / f"{dataset}_x{scale}" / f"{row['image']}.png", mode="any")
+            hr = read_image(row["hr_path"], mode="any")
+            if sr.ndim == 2 and hr.ndim == 3:
+                from sisr.data.datasets import to_y
+
+                hr = to_y(hr)
+            hr = hr[: sr.shape[0], : sr.shape[1]]
+            y, x = detailed_crop_box(hr, crop)
+            lr = downscale(hr, scale)[y // scale: (y + crop) // scale, x // scale: (x + crop) // scale]
+            panels.append((f"{run}: {which}\n{row['image']} ({metric} {row[metric]:.4f})",
+                           [("LR (nearest)", np.repeat(np.repeat(lr, scale, 0), scale, 1)),
+                            ("SR", sr[y: y + crop, x: x + crop]), ("HR", hr[y: y + crop, x: x + crop])]))
+    return comparison_grid(panels, title=f"{title} ({dataset}, x{scale})")
+
+
+def _hr_dir_for(study_dir: Path, runs: Sequence[str], dataset: str, scale: int) -> dict[str, Path]:
+    """HR paths of an evaluation set, from the ``hr_path`` column the evaluation writes."""
+    df = pd.read_csv(study_dir / runs[0] / "eval" / f"{dataset}_x{scale}.csv")
+    if "hr_path" not in df.columns:
+        raise SisrError(f"{study_dir / runs[0] / 'eval'}: evaluation CSV lacks the hr_path column")
+    return dict(zip(df["image"], map(Path, df["hr_path"])))

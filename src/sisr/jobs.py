@@ -5,7 +5,6 @@ so every step of the workflow can be tested (and run by hand) without Snakemake.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -15,9 +14,7 @@ import time
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
-import numpy as np
 import pandas as pd
-import yaml
 
 from sisr.errors import SisrError
 from sisr.io import atomic_write, write_json
@@ -288,65 +285,10 @@ def evaluate_job(*, study: str, run: str, model: str, checkpoint: str | None, da
     return df
 
 
-NON_METRIC_COLUMNS = ("study", "run", "model", "dataset", "scale", "image", "height", "width", "seconds", "tier",
-                      "hr_path", "device", "color", "status")
-
-
-def train_status(run_dir: str | Path) -> str:
-    """How a run's training ended (train_done.json's stop_reason: completed, early_stopping, max_seconds,
-    diverged); "" for a baseline (no training)."""
-    done = Path(run_dir) / "train_done.json"
-    return json.loads(done.read_text()).get("stop_reason", "") if done.is_file() else ""
-
-
-def diverged_runs(study_dir: str | Path, runs: Sequence[str]) -> dict[str, str]:
-    """run -> "epoch E: reason" for the runs whose training ended diverged (``divergence.policy: record``)."""
-    out = {}
-    for run in runs:
-        done = Path(study_dir) / run / "train_done.json"
-        if done.is_file():
-            info = json.loads(done.read_text())
-            if info.get("stop_reason") == "diverged":
-                detail = info.get("diverged") or {}
-                out[run] = f"epoch {detail.get('epoch')}: {detail.get('reason')}"
-    return out
-
-
-def summarize(csvs: Sequence[str | Path], *, labels: Sequence[str] | None = None) -> pd.DataFrame:
-    """summary.csv: one row per (run, dataset, scale) with the mean of every metric over the images.
-
-    ``status``: how the run's training ended (:func:`train_status`; "" for baselines), so tables can mark
-    diverged runs.
-
-    ``labels`` (same order as ``csvs``) set the ``dataset`` column (the evaluation-set label of the path scheme).
-    """
-    rows = []
-    for i, path in enumerate(csvs):
-        df = pd.read_csv(path)
-        if df.empty:
-            raise SisrError(f"{path}: no evaluated images")
-        metrics = [c for c in df.columns if c not in
-                   NON_METRIC_COLUMNS]
-        row = {
-            "study": df["study"].iloc[0],
-            "run": df["run"].iloc[0],
-            "model": df["model"].iloc[0],
-            "dataset": labels[i] if labels else df["dataset"].iloc[0],
-            "scale": int(df["scale"].iloc[0]),
-            "n_images": len(df),
-            "tier": df["tier"].iloc[0] if "tier" in df.columns else "",
-            "seconds_per_image": float(df["seconds"].mean()) if "seconds" in df.columns else np.nan,
-            "device": df["device"].iloc[0] if "device" in df.columns else "",
-            "color": df["color"].iloc[0] if "color" in df.columns else "rgb",
-            "status": train_status(Path(path).parents[1]),
-        }
-        for m in metrics:
-            row[m] = float(df[m].mean())
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
 def summarize_job(*, csvs: Sequence[str], out: str) -> pd.DataFrame:
+    """summary.csv of a study (``sisr.tables.summarize``)."""
+    from sisr.tables import summarize
+
     # the evaluation-set label is the file name: <label>_x<scale>.csv
     labels = [Path(p).stem.rsplit("_x", 1)[0] for p in csvs]
     summary = summarize(csvs, labels=labels)
@@ -356,266 +298,33 @@ def summarize_job(*, csvs: Sequence[str], out: str) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------------- report
+# The report rules receive the study resolved by the workflow (``sisr.studies.Study``), not its file.
 
 
-def _study_spec(study_file: str) -> dict:
-    with open(study_file) as fh:
-        return yaml.safe_load(fh)
+def table_job(*, study, table: str, summary: str, out_csv: str, out_md: str, out_tex: str,
+              histories: Sequence[str] = ()) -> None:
+    from sisr.tables import write_study_table
+
+    write_study_table(study, table, summary=summary, out_csv=out_csv, out_md=out_md, out_tex=out_tex,
+                      histories=histories)
 
 
-def _tier_note(spec: Mapping, tier: str) -> str:
-    desc = spec.get("tiers", {}).get(tier, {}).get("description", "")
-    return f"{tier} - {desc}" if desc else tier
+def claims_report_job(*, study, summary: str, out: str, histories: Sequence[str] = ()) -> None:
+    from sisr.tables import study_claims_report
 
-
-def run_info(study_file: str, tier: str, study_dir: str | Path) -> dict[str, dict]:
-    """run -> hyper-parameters and cost: blocks, channels, lr, eta_min, epochs run, train loss, train seconds.
-
-    Read from the resolved study file and each run's history.csv / train_done.json (when present).
-    """
-    from sisr.studies import load_study
-
-    study = load_study(study_file, tier)
-    info: dict[str, dict] = {}
-    for run, cfg in study.runs.items():
-        args = cfg.get("model_args", {})
-        row = {"model": cfg["model"], "blocks": args.get("blocks"), "channels": args.get("channels"),
-               "lr": cfg.get("optimizer", {}).get("lr"), "eta_min": cfg.get("scheduler", {}).get("eta_min")}
-        run_dir = Path(study_dir) / run
-        if (run_dir / "train_done.json").is_file():
-            done = json.loads((run_dir / "train_done.json").read_text())
-            row["epochs_run"] = done.get("epochs_run")
-            if done.get("stop_reason") == "diverged":
-                row["status"] = "diverged"
-            row["train_seconds"] = round(float(done.get("seconds", float("nan"))), 1)
-        if (run_dir / "history.csv").is_file():
-            hist = pd.read_csv(run_dir / "history.csv")
-            if "train_loss" in hist.columns and len(hist):
-                row["train_loss"] = float(hist["train_loss"].iloc[-1])
-        info[run] = {k: v for k, v in row.items() if v is not None}
-    return info
-
-
-def _histories(paths: Sequence[str]) -> dict[str, pd.DataFrame]:
-    return {Path(p).parent.name: pd.read_csv(p) for p in paths}
-
-
-def _table_inputs(study_file: str, tier: str, summary: str, histories: Sequence[str]):
-    """The resolved study and, per table, the long table (claims beside ours, judged for comparability)."""
-    from sisr.studies import load_study
-    from sisr.tables import build_long
-
-    study = load_study(study_file, tier)
-    summary_df = pd.read_csv(summary)
-    hist = _histories(histories)
-    info = None
-    longs = {}
-    for name, spec in study.tables.items():
-        frame = summary_df
-        if spec.get("layout") == "run_rows" or spec.get("values_from") == "training":
-            info = info if info is not None else run_info(study_file, tier, Path(summary).parent)
-        if spec.get("values_from") == "training":  # run-level numbers (training loss, time) on the training set
-            frame = pd.DataFrame([{"run": r, "dataset": study.train_data.label, **v} for r, v in info.items()]
-                                 or [{"run": "", "dataset": study.train_data.label}])
-        per_image = _per_image(Path(summary).parent, spec, study) if spec.get("layout") == "image_rows" else None
-        longs[name] = build_long(frame, spec, table=name, histories=hist, valid_label=study.valid_data.label,
-                                 scale=study.scale, per_image=per_image,
-                                 eval_labels=[r.label for r in study.eval_data])
-    return study, longs, info
-
-
-def _per_image(study_dir: Path, spec: Mapping, study) -> dict[tuple[str, str], pd.DataFrame]:
-    """(run, evaluation-set label) -> the run's per-image evaluation CSV (written before summary.csv)."""
-    out = {}
-    for run in dict.fromkeys(r.split("#")[0] for r in spec["runs"]):
-        for ref in study.eval_data:
-            path = study_dir / run / "eval" / f"{ref.label}_x{study.scale}.csv"
-            if path.is_file():
-                out[(run, ref.label)] = pd.read_csv(path, dtype={"image": str})
-    return out
-
-
-def table_job(*, study_file: str, table: str, tier: str, summary: str, out_csv: str, out_md: str,
-              out_tex: str, histories: Sequence[str] = ()) -> None:
-    from sisr.tables import to_latex, to_markdown
-
-    study, longs, info = _table_inputs(study_file, tier, summary, histories)
-    spec = study.tables[table]
-    long = longs[table]
-    shown = info if spec.get("layout") == "run_rows" else None
-    if shown:
-        long = long.merge(pd.DataFrame.from_dict(shown, orient="index"), left_on="run", right_index=True,
-                          how="left", suffixes=("", "_run"))
-    note = _tier_note(study.spec, tier)
-    with atomic_write(out_csv, "w") as fh:
-        long.to_csv(fh, index=False)
-    with atomic_write(out_md, "w") as fh:
-        fh.write(to_markdown(long, spec, tier_note=note, run_info=shown))
-    with atomic_write(out_tex, "w") as fh:
-        fh.write(to_latex(long, spec, run_info=shown))
-
-
-def claims_report_job(*, study_file: str, tier: str, summary: str, out: str, histories: Sequence[str] = ()) -> None:
-    from sisr.tables import claims_report
-
-    study, longs, _ = _table_inputs(study_file, tier, summary, histories)
-    runs = list(dict.fromkeys(pd.read_csv(summary)["run"]))
-    text = claims_report(longs, study.spec.get("tolerance", {}), study=study.name, tier=tier,
-                         tier_note=_tier_note(study.spec, tier), diverged=diverged_runs(Path(summary).parent, runs))
+    text = study_claims_report(study, summary=summary, histories=histories)
     with atomic_write(out, "w") as fh:
         fh.write(text)
 
 
-def figure_job(*, study_file: str, figure: str, tier: str, results_dir: str, summary: str,
-               histories: Sequence[str] = (), outputs: Sequence[str]) -> None:
+def figure_job(*, study, figure: str, results_dir: str, summary: str, histories: Sequence[str] = (),
+               outputs: Sequence[str]) -> None:
     """Draw one figure of a study (its kind is in the study file)."""
     from sisr import figures
 
-    spec = _study_spec(study_file)
-    fig_spec = spec["figures"][figure]
-    kind = fig_spec["kind"]
-    title = fig_spec.get("title", figure)
-    study_dir = Path(results_dir) / spec["name"]
-    hist = {Path(p).parent.name: pd.read_csv(p) for p in histories}
-    if fig_spec.get("runs"):
-        hist = {r: h for r, h in hist.items() if r in fig_spec["runs"]}
-    if fig_spec.get("best_by"):  # only the best run by a metric of the summary (e.g. "the best model's progress")
-        best = _best_run(summary, fig_spec["best_by"], [r for r in hist])
-        hist = {best: hist[best]} if best else {}
-        title = f"{title}: {best}" if best else title
-    if kind in ("loss_curves", "loss_terms", "metric_curves") and not hist:
-        raise SisrError(f"{study_file}: figures.{figure}: no training history to plot (runs {fig_spec.get('runs')})")
-    if kind == "loss_curves":
-        fig = figures.loss_curves(hist, title=title)
-    elif kind == "metric_curves":
-        fig = figures.metric_curves(hist, fig_spec.get("metrics", ["val_psnr_y"]), title=title)
-    elif kind == "loss_terms":
-        fig = figures.loss_terms_curves(hist, title=title)
-    elif kind == "comparison_grid":
-        fig = _comparison_grid(spec, fig_spec, study_dir, summary, title)
-    elif kind == "triptychs":
-        fig = _triptychs(spec, fig_spec, study_dir, summary, title)
-    elif kind == "family_comparison":
-        data, dataset = _runs_with_info(study_file, tier, study_dir, summary, fig_spec)
-        fig = figures.family_comparison(data, metrics=fig_spec.get("metrics", ["psnr_y"]),
-                                        title=f"{title} ({dataset}, x{spec['scale']})")
-    elif kind == "sweep":
-        data, dataset = _runs_with_info(study_file, tier, study_dir, summary, fig_spec)
-        fig = figures.sweep_plot(data, x=fig_spec.get("x", "channels"), hue=fig_spec.get("hue", "blocks"),
-                                 style="model", metrics=fig_spec.get("metrics", ["psnr_y"]),
-                                 title=f"{title} ({dataset}, x{spec['scale']})")
-    else:
-        raise SisrError(f"{study_file}: figures.{figure}.kind: {kind!r} is not implemented yet")
+    fig = figures.study_figure(study, figure, study_dir=Path(results_dir) / study.name, summary=summary,
+                               histories=histories)
     figures.save_figure(fig, outputs)
-
-
-def _best_run(summary: str, metric: str, runs: Sequence[str]) -> str | None:
-    """The run with the best summary value of ``metric`` on the summary's first evaluation set."""
-    from sisr.tables import HIGHER_IS_BETTER
-
-    df = pd.read_csv(summary)
-    df = df[(df["dataset"] == df["dataset"].iloc[0]) & df["run"].isin(runs)].dropna(subset=[metric])
-    if df.empty:
-        return None
-    higher = HIGHER_IS_BETTER.get(metric, not metric.startswith("mse"))
-    return str(df.sort_values(metric, ascending=not higher)["run"].iloc[0])
-
-
-def _runs_with_info(study_file: str, tier: str, study_dir: Path, summary: str, fig_spec: Mapping):
-    """One row per run on the figure's evaluation set: summary metrics with hyper-parameters (run_info)."""
-    summary_df = pd.read_csv(summary)
-    dataset = _figure_dataset(fig_spec, summary_df)
-    info = pd.DataFrame.from_dict(run_info(study_file, tier, study_dir), orient="index")
-    data = summary_df[summary_df["dataset"] == dataset].merge(info, left_on="run", right_index=True,
-                                                              suffixes=("_summary", ""))
-    return data, dataset
-
-
-def _figure_dataset(fig_spec: Mapping, summary_df: pd.DataFrame) -> str:
-    """The figure's evaluation set: ``dataset`` where this tier has it, else the tier's first evaluation set."""
-    wanted = fig_spec.get("dataset")
-    present = list(dict.fromkeys(summary_df["dataset"]))
-    return wanted if wanted in present else present[0]
-
-
-def _comparison_grid(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, title: str):
-    from sisr import figures
-    from sisr.imresize import downscale
-    from sisr.io import list_images, read_image
-
-    summary_df = pd.read_csv(summary)
-    scale = int(spec["scale"])
-    dataset = _figure_dataset(fig_spec, summary_df)
-    if fig_spec.get("dataset") and dataset != fig_spec["dataset"]:
-        title = f"{title}\n({fig_spec['dataset']} is not evaluated in this tier: {dataset} instead)"
-    runs = fig_spec.get("runs") or list(dict.fromkeys(summary_df[summary_df["dataset"] == dataset]["run"]))
-    n_images, crop = fig_spec.get("n_images", 3), fig_spec.get("crop", 96)
-    first = study_dir / runs[0] / "sr" / f"{dataset}_x{scale}"
-    names = [p.stem for p in list_images(first)][:n_images]
-    # HR: recover from the eval CSV's dataset via the first run's evaluation (the SR size is the modcropped HR size)
-    hr_dir = _hr_dir_for(study_dir, runs, dataset, scale)
-    panels = []
-    for name in names:
-        hr = read_image(hr_dir[name], mode="any")
-        first_sr = read_image(first / f"{name}.png", mode="any")
-        if first_sr.ndim == 2 and hr.ndim == 3:  # a Y-channel study: show the Y of the HR
-            from sisr.data.datasets import to_y
-
-            hr = to_y(hr)
-        hr = hr[: first_sr.shape[0], : first_sr.shape[1]]
-        y, x = figures.detailed_crop_box(hr, crop)
-        crop_hr = hr[y: y + crop, x: x + crop]
-        lr = downscale(hr, scale)
-        lr_crop = lr[y // scale: (y + crop) // scale, x // scale: (x + crop) // scale]
-        cols = [("LR (nearest)", np.repeat(np.repeat(lr_crop, scale, 0), scale, 1))]
-        for run in runs:
-            sr = read_image(study_dir / run / "sr" / f"{dataset}_x{scale}" / f"{name}.png", mode="any")
-            per_image = pd.read_csv(study_dir / run / "eval" / f"{dataset}_x{scale}.csv").set_index("image")
-            psnr = per_image.loc[name, "psnr_y"] if "psnr_y" in per_image.columns else float("nan")
-            cols.append((f"{run}\n{psnr:.2f} dB", sr[y: y + crop, x: x + crop]))
-        cols.append(("HR", crop_hr))
-        panels.append((name, cols))
-    return figures.comparison_grid(panels, title=f"{title}\n(PSNR-Y of the whole image, x{scale})")
-
-
-def _triptychs(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, title: str):
-    """LR (nearest) / SR / HR of the best and the worst image by SSIM-Y, for each run."""
-    from sisr import figures
-    from sisr.imresize import downscale
-    from sisr.io import read_image
-
-    summary_df = pd.read_csv(summary)
-    scale = int(spec["scale"])
-    dataset = _figure_dataset(fig_spec, summary_df)
-    runs = fig_spec.get("runs") or [r for r in dict.fromkeys(summary_df["run"]) if r in spec.get("runs", {})]
-    metric = (fig_spec.get("metrics") or ["ssim_y"])[0]
-    crop = fig_spec.get("crop", 128)
-    panels = []
-    for run in runs:
-        per_image = pd.read_csv(study_dir / run / "eval" / f"{dataset}_x{scale}.csv")
-        ranked = per_image.sort_values(metric)
-        for which, row in (("best", ranked.iloc[-1]), ("worst", ranked.iloc[0])):
-            sr = read_image(study_dir / run / "sr" / f"{dataset}_x{scale}" / f"{row['image']}.png", mode="any")
-            hr = read_image(row["hr_path"], mode="any")
-            if sr.ndim == 2 and hr.ndim == 3:
-                from sisr.data.datasets import to_y
-
-                hr = to_y(hr)
-            hr = hr[: sr.shape[0], : sr.shape[1]]
-            y, x = figures.detailed_crop_box(hr, crop)
-            lr = downscale(hr, scale)[y // scale: (y + crop) // scale, x // scale: (x + crop) // scale]
-            panels.append((f"{run}: {which}\n{row['image']} ({metric} {row[metric]:.4f})",
-                           [("LR (nearest)", np.repeat(np.repeat(lr, scale, 0), scale, 1)),
-                            ("SR", sr[y: y + crop, x: x + crop]), ("HR", hr[y: y + crop, x: x + crop])]))
-    return figures.comparison_grid(panels, title=f"{title} ({dataset}, x{scale})")
-
-
-def _hr_dir_for(study_dir: Path, runs: Sequence[str], dataset: str, scale: int) -> dict[str, Path]:
-    """HR paths of an evaluation set, from the ``hr_path`` column the evaluation writes."""
-    df = pd.read_csv(study_dir / runs[0] / "eval" / f"{dataset}_x{scale}.csv")
-    if "hr_path" not in df.columns:
-        raise SisrError(f"{study_dir / runs[0] / 'eval'}: evaluation CSV lacks the hr_path column")
-    return dict(zip(df["image"], map(Path, df["hr_path"])))
 
 
 def leaderboard_job(*, summaries: Sequence[str], datasets: Sequence[str], out_csv: str, out_md: str, out_tex: str,

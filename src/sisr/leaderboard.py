@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 
 from sisr.io import atomic_write
+from sisr.metrics import registry
 
 
 def model_cost(model: torch.nn.Module, *, in_channels: int, lr_size: int = 64) -> dict:
@@ -89,6 +90,8 @@ def build_leaderboard(summaries: Sequence[str | Path], *, datasets: Sequence[str
     return board.sort_values(["dataset", "scale", "psnr_y"], ascending=[True, True, False]).reset_index(drop=True)
 
 
+PSNR_FMT, SSIM_FMT = (f".{registry.METRICS[m].decimals}f" for m in ("psnr_y", "ssim_y"))  # the metrics' own decimals
+
 def _fmt(v, spec: str) -> str:
     return "-" if v is None or (isinstance(v, float) and pd.isna(v)) else format(v, spec)
 
@@ -105,7 +108,7 @@ def to_markdown(board: pd.DataFrame) -> str:
         for _, r in part.iterrows():
             train = "-" if pd.isna(r.get("train_hours")) else f"{r['train_hours']:.3f} ({r.get('train_device', '')})"
             params = "-" if pd.isna(r.get("params")) else f"{int(r['params']):,}"
-            out.append(f"| {r['method']} | {_fmt(r['psnr_y'], '.2f')} | {_fmt(r['ssim_y'], '.4f')} | {params} | "
+            out.append(f"| {r['method']} | {_fmt(r['psnr_y'], PSNR_FMT)} | {_fmt(r['ssim_y'], SSIM_FMT)} | {params} | "
                        f"{_fmt(r.get('gflops_per_mp'), '.1f')} | {train} | {_fmt(r.get('seconds_per_image'), '.3f')} | "
                        f"{'*published*' if r['source'] == 'published' else r.get('tier', '')} |")
         out.append("")
@@ -122,7 +125,7 @@ def to_latex(board: pd.DataFrame) -> str:
     for _, r in board.iterrows():
         params = "-" if pd.isna(r.get("params")) else f"{int(r['params']):,}"
         lines.append(f"{_tex_escape(str(r['dataset']))} x{r['scale']} & {_tex_escape(str(r['method']))} & "
-                     f"{_fmt(r['psnr_y'], '.2f')} & {_fmt(r['ssim_y'], '.4f')} & {params} & "
+                     f"{_fmt(r['psnr_y'], PSNR_FMT)} & {_fmt(r['ssim_y'], SSIM_FMT)} & {params} & "
                      f"{_fmt(r.get('gflops_per_mp'), '.1f')} \\\\")
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"

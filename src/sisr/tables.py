@@ -27,21 +27,31 @@ claim was measured), ``claim_source`` (the document's section, and the paper it 
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
+from sisr.errors import SisrError
 from sisr.io import atomic_write
+from sisr.metrics import registry
+from sisr.studies import Study
 
-HIGHER_IS_BETTER = {"lpips_alex": False, "lpips_vgg": False, "fid": False, "mse": False}
+
+def higher_is_better(column: str) -> bool:
+    """A metric's direction from its record (sisr.metrics.registry); other columns: losses and MSEs are lower."""
+    return registry.higher_is_better(column, default=not (column.startswith("mse") or "loss" in column))
 
 
 def _fmt(value: float | None, metric: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    if "psnr" in metric or "fid" in metric:
+    if metric in registry.METRICS:  # the metric's own decimals
+        return registry.METRICS[metric].fmt(value)
+    if "psnr" in metric or "fid" in metric:  # history columns (val_psnr_y, fid per epoch, ...)
         return f"{value:.2f}"
     if "seconds" in metric:
         return f"{value:.0f}"
@@ -320,7 +330,7 @@ def _run_rows(long: pd.DataFrame, dataset: str, spec: Mapping, run_info: Mapping
     sort_by = spec.get("sort_by")
     if sort_by:
         key = block[block["metric"] == sort_by].set_index("run")["ours"].reindex(grid.index)
-        ascending = not HIGHER_IS_BETTER.get(sort_by, not sort_by.startswith("mse"))
+        ascending = not higher_is_better(sort_by)
         grid = grid.loc[key.sort_values(ascending=ascending, na_position="last").index]
     if dataset != CLAIMED:  # a listed run this tier does not have: its claims are in the claims block already
         measured = set(block.loc[block["ours"].notna() | block["ours_their_protocol"].notna(), "run"])
@@ -535,3 +545,165 @@ def claims_report(long_tables: Mapping[str, pd.DataFrame], tolerance: Mapping[st
     counts = {w: int(sum(v.split(" (")[0].split(":")[0] == w for v in table["verdict"])) for w in words}
     lines += ["Totals: " + ", ".join(f"{w}: {c}" for w, c in counts.items()), ""]
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------- a study's summary
+
+
+NON_METRIC_COLUMNS = ("study", "run", "model", "dataset", "scale", "image", "height", "width", "seconds", "tier",
+                      "hr_path", "device", "color", "status")
+
+
+def train_status(run_dir: str | Path) -> str:
+    """How a run's training ended (train_done.json's stop_reason: completed, early_stopping, max_seconds,
+    diverged); "" for a baseline (no training)."""
+    done = Path(run_dir) / "train_done.json"
+    return json.loads(done.read_text()).get("stop_reason", "") if done.is_file() else ""
+
+
+def diverged_runs(study_dir: str | Path, runs: Sequence[str]) -> dict[str, str]:
+    """run -> "epoch E: reason" for the runs whose training ended diverged (``divergence.policy: record``)."""
+    out = {}
+    for run in runs:
+        done = Path(study_dir) / run / "train_done.json"
+        if done.is_file():
+            info = json.loads(done.read_text())
+            if info.get("stop_reason") == "diverged":
+                detail = info.get("diverged") or {}
+                out[run] = f"epoch {detail.get('epoch')}: {detail.get('reason')}"
+    return out
+
+
+def summarize(csvs: Sequence[str | Path], *, labels: Sequence[str] | None = None) -> pd.DataFrame:
+    """summary.csv: one row per (run, dataset, scale) with the mean of every metric over the images.
+
+    ``status``: how the run's training ended (:func:`train_status`; "" for baselines), so tables can mark
+    diverged runs.
+
+    ``labels`` (same order as ``csvs``) set the ``dataset`` column (the evaluation-set label of the path scheme).
+    """
+    rows = []
+    for i, path in enumerate(csvs):
+        df = pd.read_csv(path)
+        if df.empty:
+            raise SisrError(f"{path}: no evaluated images")
+        metrics = [c for c in df.columns if c not in
+                   NON_METRIC_COLUMNS]
+        row = {
+            "study": df["study"].iloc[0],
+            "run": df["run"].iloc[0],
+            "model": df["model"].iloc[0],
+            "dataset": labels[i] if labels else df["dataset"].iloc[0],
+            "scale": int(df["scale"].iloc[0]),
+            "n_images": len(df),
+            "tier": df["tier"].iloc[0] if "tier" in df.columns else "",
+            "seconds_per_image": float(df["seconds"].mean()) if "seconds" in df.columns else np.nan,
+            "device": df["device"].iloc[0] if "device" in df.columns else "",
+            "color": df["color"].iloc[0] if "color" in df.columns else "rgb",
+            "status": train_status(Path(path).parents[1]),
+        }
+        for m in metrics:
+            row[m] = float(df[m].mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------- a study's tables
+
+
+def tier_note(study: Study) -> str:
+    desc = study.spec.get("tiers", {}).get(study.tier, {}).get("description", "")
+    return f"{study.tier} - {desc}" if desc else study.tier
+
+
+def run_info(study: Study, study_dir: str | Path) -> dict[str, dict]:
+    """run -> hyper-parameters and cost: blocks, channels, lr, eta_min, epochs run, train loss, train seconds.
+
+    The hyper-parameters are those the run was trained with (the config in its train_done.json), else those of
+    the resolved study (``study``, with the workflow's train_overrides: not trained yet); cost from
+    train_done.json and history.csv when present.
+    """
+    info: dict[str, dict] = {}
+    for run, resolved in study.runs.items():
+        done_file = Path(study_dir) / run / "train_done.json"
+        done = json.loads(done_file.read_text()) if done_file.is_file() else {}
+        cfg = done.get("config") or resolved
+        args = cfg.get("model_args", {})
+        row = {"model": cfg["model"], "blocks": args.get("blocks"), "channels": args.get("channels"),
+               "lr": cfg.get("optimizer", {}).get("lr"), "eta_min": cfg.get("scheduler", {}).get("eta_min")}
+        run_dir = Path(study_dir) / run
+        if done:
+            row["epochs_run"] = done.get("epochs_run")
+            if done.get("stop_reason") == "diverged":
+                row["status"] = "diverged"
+            row["train_seconds"] = round(float(done.get("seconds", float("nan"))), 1)
+        if (run_dir / "history.csv").is_file():
+            hist = pd.read_csv(run_dir / "history.csv")
+            if "train_loss" in hist.columns and len(hist):
+                row["train_loss"] = float(hist["train_loss"].iloc[-1])
+        info[run] = {k: v for k, v in row.items() if v is not None}
+    return info
+
+
+def read_histories(paths: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """run -> its history.csv (``<run>/history.csv`` paths)."""
+    return {Path(p).parent.name: pd.read_csv(p) for p in paths}
+
+
+def study_longs(study: Study, summary: str, histories: Sequence[str]):
+    """Per table of the (resolved) study, the long table (claims beside ours, judged for comparability); and
+    the run_info used (or None)."""
+    summary_df = pd.read_csv(summary)
+    hist = read_histories(histories)
+    info = None
+    longs = {}
+    for name, spec in study.tables.items():
+        frame = summary_df
+        if spec.get("layout") == "run_rows" or spec.get("values_from") == "training":
+            info = info if info is not None else run_info(study, Path(summary).parent)
+        if spec.get("values_from") == "training":  # run-level numbers (training loss, time) on the training set
+            frame = pd.DataFrame([{"run": r, "dataset": study.train_data.label, **v} for r, v in info.items()]
+                                 or [{"run": "", "dataset": study.train_data.label}])
+        per_image = _per_image(Path(summary).parent, spec, study) if spec.get("layout") == "image_rows" else None
+        longs[name] = build_long(frame, spec, table=name, histories=hist, valid_label=study.valid_data.label,
+                                 scale=study.scale, per_image=per_image,
+                                 eval_labels=[r.label for r in study.eval_data])
+    return longs, info
+
+
+def _per_image(study_dir: Path, spec: Mapping, study) -> dict[tuple[str, str], pd.DataFrame]:
+    """(run, evaluation-set label) -> the run's per-image evaluation CSV (written before summary.csv)."""
+    out = {}
+    for run in dict.fromkeys(r.split("#")[0] for r in spec["runs"]):
+        for ref in study.eval_data:
+            path = study_dir / run / "eval" / f"{ref.label}_x{study.scale}.csv"
+            if path.is_file():
+                out[(run, ref.label)] = pd.read_csv(path, dtype={"image": str})
+    return out
+
+
+def write_study_table(study: Study, table: str, *, summary: str, out_csv: str, out_md: str, out_tex: str,
+                      histories: Sequence[str] = ()) -> None:
+    """One table of the study as CSV (long), Markdown and LaTeX."""
+    longs, info = study_longs(study, summary, histories)
+    spec = study.tables[table]
+    long = longs[table]
+    shown = info if spec.get("layout") == "run_rows" else None
+    if shown:
+        long = long.merge(pd.DataFrame.from_dict(shown, orient="index"), left_on="run", right_index=True,
+                          how="left", suffixes=("", "_run"))
+    note = tier_note(study)
+    with atomic_write(out_csv, "w") as fh:
+        long.to_csv(fh, index=False)
+    with atomic_write(out_md, "w") as fh:
+        fh.write(to_markdown(long, spec, tier_note=note, run_info=shown))
+    with atomic_write(out_tex, "w") as fh:
+        fh.write(to_latex(long, spec, run_info=shown))
+
+
+def study_claims_report(study: Study, *, summary: str, histories: Sequence[str] = ()) -> str:
+    """REPORT.md of the study: which claims reproduce within its tolerances."""
+    longs, _ = study_longs(study, summary, histories)
+    runs = list(dict.fromkeys(pd.read_csv(summary)["run"]))
+    return claims_report(longs, study.spec.get("tolerance", {}), study=study.name, tier=study.tier,
+                         tier_note=tier_note(study), diverged=diverged_runs(Path(summary).parent, runs))

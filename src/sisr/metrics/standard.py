@@ -53,6 +53,6 @@ METRICS = (
     Metric("psnr_rgb", psnr_rgb, decimals=2, label="PSNR (RGB) [dB]", border=True),
     Metric("ssim_rgb", ssim_rgb, decimals=4, label="SSIM (RGB)", border=True),
     Metric("ms_ssim", ms_ssim_y, decimals=4, label="MS-SSIM", border=True),
-    Metric("mse", mse_rgb, higher_is_better=False, decimals=4, label="MSE (images in [0, 1])", border=True),
-    Metric("mse_noshave", mse_noshave, higher_is_better=False, decimals=4, label="MSE (images in [0, 1], no shave)"),
+    Metric("mse", mse_rgb, higher_is_better=False, decimals=7, label="MSE (images in [0, 1])", border=True),
+    Metric("mse_noshave", mse_noshave, higher_is_better=False, decimals=7, label="MSE (images in [0, 1], no shave)"),
 )
