@@ -5,7 +5,7 @@ Loads the check's run (``checks/t91.yaml``, tier ``paper``, run ``espcn_relu``: 
 it with ``sisr.training.train`` on the device, in the mode the engine resolves (``amp: auto`` etc.; on CUDA the
 data source lives on the GPU). The validation set is Set5 x3 (MATLAB-made LR), validated every ``--val-every``
 epochs, ONLY to draw the curve: nothing is selected on it (``best_metric: epoch``: the last epoch is the model).
-The final model is then scored on Set5 and Set14 x3 with the standard protocol (``sisr.jobs.evaluate_pairs``:
+The final model is then scored on Set5 and Set14 x3 with the standard protocol (``sisr.evaluation.evaluate``:
 PSNR-Y / SSIM-Y, ``scale`` border pixels shaved). (The workflow's check selects its best epoch on Set14.)
 
 Writes to ``--out``: ``t91_curve.csv`` (appended: variant, epoch, iterations, training seconds so far (GPU work
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> dict:
     from sisr.data.cache import build_cache
     from sisr.data.datasets import get_dataset
     from sisr.data.loader import open_train_source, open_valid_source
-    from sisr.jobs import evaluate_pairs
+    from sisr.evaluation import evaluate
     from sisr.studies import load_study, train_settings
     from sisr.training import TrainConfig, load_model, train
 
@@ -115,8 +115,8 @@ def main(argv: list[str] | None = None) -> dict:
                                                                         else "cuda"))
     scores = {}
     for key in ("set5", "set14"):
-        df = evaluate_pairs(model, caches[key][0], scale=scale, metrics=["psnr_y", "ssim_y"],
-                            sr_dir=args.work / f"sr_{args.variant}_{key}", device=args.device, in_channels=1)
+        df = evaluate(caches[key][0], scale=scale, metrics=["psnr_y", "ssim_y"], model=model,
+                      sr_dir=args.work / f"sr_{args.variant}_{key}", device=args.device, in_channels=1)
         scores[key] = {"psnr_y": round(float(df["psnr_y"].mean()), 4), "ssim_y": round(float(df["ssim_y"].mean()), 4)}
     done = json.loads((run_dir / "train_done.json").read_text())
     summary = {"variant": args.variant, "device": result.device, "torch": torch.__version__,
