@@ -263,13 +263,13 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(mirror, checksums, capped schedules) that run a tier on them.")
     p.add_argument("--size", choices=("small", "full"), default="small",
                    help="small: a few images per split (seconds); full: the real counts and sizes (minutes, GBs)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the look-alike images (default 0)")
     p.add_argument("--archives", default=None, help="comma-separated archive names (default: all ten)")
     p.add_argument("--weights", action="store_true",
                    help="also write RANDOM-INIT stand-ins of the pretrained backbones (LPIPS, VGG19, FID) under "
                         "their real file names, their hashes in rehearsal.yaml")
     p.add_argument("--mirror", default=None, help="URL the archives will be served from (default: the folder)")
-    p.add_argument("out_dir")
+    p.add_argument("out_dir", help="folder for the look-alike archives and rehearsal.yaml")
     p.set_defaults(func=cmd_lookalike)
     return parser
 
