@@ -25,6 +25,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from sisr.errors import SisrError
 from sisr.io import read_image, write_image
@@ -129,7 +130,9 @@ def evaluate(pairs: Sequence, *, scale: int, metrics: Sequence[str] = DEFAULT_ME
             row, (sr, hr) = pending.popleft().result()
             rows.append(_finish(row, sr, hr, scale, per_image, label, border))
 
-    with ThreadPoolExecutor(max_workers=n_workers) as pool:
+    # The kernels are many small BLAS products: one BLAS thread per worker. BLAS's own threads would spin-wait
+    # between them, and on a busy machine that costs 5x the CPU time (measured: docs/BENCHMARKS.md).
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=n_workers) as pool:
         for pair in pairs:
             if model is None:
                 name, sr_path, hr_path = pair
