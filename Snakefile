@@ -13,6 +13,9 @@
 #   <weights_dir>/hub/checkpoints/{file}                     pretrained backbones (TORCH_HOME layout)
 #   <results_dir>/<tier>/{study}/{run}/checkpoint_{last,best}.pt    checkpoints, with the resolved config inside
 #   <results_dir>/<tier>/{study}/{run}/history.csv                  one row per epoch (losses, val metrics, lr, time)
+#   <results_dir>/<tier>/{study}/{run}/checkpoint_epoch<E>.pt       weights after epoch E (train.keep_checkpoints)
+#   <results_dir>/<tier>/{study}/{run}/eval_epochs/{evalset}_x{scale}.csv  those on the validation set: per-epoch
+#                                                                   metrics history.csv lacks (FID), row per epoch x image
 #   <results_dir>/<tier>/{study}/{run}/eval/{evalset}_x{scale}.csv  per-image metrics ({run} may be a baseline)
 #   <results_dir>/<tier>/{study}/{run}/sr/{evalset}_x{scale}/       SR images (PNG)
 #   <results_dir>/<tier>/{study}/summary.csv                        one row per (run, dataset, scale): the tidy table

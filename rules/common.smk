@@ -226,6 +226,30 @@ def eval_inputs(wildcards):
     return inputs
 
 
+def epoch_eval_inputs(wildcards):
+    study = STUDIES[wildcards.study]
+    return {"data": f"{DATA}/datasets/{study.valid_data.dataset}/ready.json",
+            "weights": sorted(weight_file(name) for name in metric_weights_needed(study.epoch_metrics)),
+            "done": f"{RES}/{wildcards.study}/{wildcards.run}/train_done.json"}
+
+
+def valid_dataset_params(wildcards):
+    ref = STUDIES[wildcards.study].valid_data
+    return {"dataset": dataset_adapter(ref.dataset), "split": ref.split, "label": ref.label,
+            "root": dataset_root(ref.dataset)}
+
+
+def epoch_eval_metrics(wildcards):
+    return list(STUDIES[wildcards.study].epoch_metrics)
+
+
+def epoch_evals(wildcards):
+    """The runs' kept checkpoints evaluated (rule evaluate_epochs), read by the epoch_rows tables."""
+    study = STUDIES[wildcards.study]
+    return [f"{RES}/{wildcards.study}/{run}/eval_epochs/{study.valid_data.label}_x{study.scale}.csv"
+            for run in study.epoch_runs]
+
+
 def eval_dataset_params(wildcards):
     ref = eval_ref(wildcards.study, wildcards.evalset)
     return {"dataset": dataset_adapter(ref.dataset), "split": ref.split, "label": ref.label,

@@ -30,6 +30,37 @@ rule evaluate:
         "../workflow_scripts/evaluate.py"
 
 
+# Per-epoch metrics that training does not log (FID, the study's protocol on crops): the checkpoints a run kept
+# (train.keep_checkpoints) evaluated on the validation set. One job per run; read by the epoch_rows tables.
+
+
+rule evaluate_epochs:
+    input:
+        unpack(epoch_eval_inputs),
+    output:
+        csv=f"{RES}/{{study}}/{{run}}/eval_epochs/{{evalset}}_x{{scale}}.csv",
+    params:
+        run="{run}",
+        study="{study}",
+        evalset=valid_dataset_params,
+        in_channels=study_in_channels,
+        metrics=epoch_eval_metrics,
+        tier=CFG["tier"],
+        device=eval_device,
+        weights_dir=WEIGHTS,
+        weights_checksums=CFG["weights_checksums"],
+    resources:
+        gpu=eval_gpus,
+        mem_mb=8000,
+        runtime=120,
+    log:
+        f"{TIER_LOGS}/evaluate_epochs/{{study}}/{{run}}_{{evalset}}_x{{scale}}.log",
+    conda:
+        "../envs/sisr.yaml"
+    script:
+        "../workflow_scripts/evaluate_epochs.py"
+
+
 rule summarize:
     input:
         csvs=study_eval_csvs,

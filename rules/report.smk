@@ -10,6 +10,7 @@ rule table:
         study=study_file,
         summary=f"{RES}/{{study}}/summary.csv",
         histories=histories,
+        epoch_evals=epoch_evals,
     output:
         csv=f"{RES}/{{study}}/tables/{{table}}.csv",
         md=f"{RES}/{{study}}/tables/{{table}}.md",
@@ -55,6 +56,7 @@ rule claims_report:
         study=study_file,
         summary=f"{RES}/{{study}}/summary.csv",
         histories=histories,
+        epoch_evals=epoch_evals,
     output:
         f"{RES}/{{study}}/REPORT.md",
     params:

@@ -285,6 +285,40 @@ def evaluate_job(*, study: str, run: str, model: str, checkpoint: str | None, da
     return df
 
 
+def evaluate_epochs_job(*, study: str, run: str, done: str, dataset: str, split: str, root: str, label: str,
+                        scale: int, in_channels: int, metrics: Sequence[str], out_csv: str, tier: str,
+                        device: str = "auto", weights_dir: str | None = None,
+                        weights_checksums: Mapping | None = None) -> pd.DataFrame:
+    """Evaluate every checkpoint a run kept (train_done.json's ``kept_checkpoints``) on one set, as
+    :func:`evaluate_job` does; one CSV, a row per (epoch, image) (set metrics such as FID: the epoch's value on
+    each of its rows). The SR images are scored and then deleted."""
+    import json
+    import tempfile
+
+    run_dir = Path(done).parent
+    kept = json.loads(Path(done).read_text()).get("kept_checkpoints") or {}
+    for epoch, name in kept.items():
+        if not (run_dir / name).is_file():
+            raise SisrError(f"{run_dir / name}: missing, though {done} lists it as the checkpoint kept after epoch "
+                            f"{epoch}; retrain the run (delete {run_dir}) to make it again")
+    frames = []
+    Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=Path(out_csv).parent, prefix=".tmp_eval_epochs_") as tmp:
+        for epoch, name in sorted(kept.items(), key=lambda item: int(item[0])):
+            log.info("%s/%s: the checkpoint kept after epoch %s (%s) on %s", study, run, epoch, name, label)
+            df = evaluate_job(study=study, run=run, model=run, checkpoint=str(run_dir / name), dataset=dataset,
+                              split=split, root=root, label=label, scale=scale, in_channels=in_channels,
+                              metrics=metrics, out_csv=f"{tmp}/epoch{epoch}.csv", sr_dir=f"{tmp}/sr_epoch{epoch}",
+                              tier=tier, device=device, weights_dir=weights_dir, weights_checksums=weights_checksums)
+            df.insert(5, "epoch", int(epoch))
+            frames.append(df)
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["study", "run", "model", "dataset", "scale", "epoch", "image", *metrics])
+    with atomic_write(out_csv, "w") as fh:
+        out.to_csv(fh, index=False)
+    return out
+
+
 def summarize_job(*, csvs: Sequence[str], out: str) -> pd.DataFrame:
     """summary.csv of a study (``sisr.tables.summarize``)."""
     from sisr.tables import summarize

@@ -157,6 +157,38 @@ class Study:
         """Baselines first, then learned runs: every column of the results."""
         return tuple(self.baselines) + tuple(self.runs)
 
+    @property
+    def epoch_metrics(self) -> tuple[str, ...]:
+        """The metrics to evaluate on the kept checkpoints (:func:`epoch_metrics`)."""
+        return epoch_metrics(self.tables, self.metrics)
+
+    @property
+    def epoch_runs(self) -> tuple[str, ...]:
+        """The runs whose kept checkpoints are evaluated: those that keep any, when there is anything to measure."""
+        if not self.epoch_metrics:
+            return ()
+        return tuple(run for run, cfg in self.runs.items() if cfg.get("keep_checkpoints"))
+
+
+# history.csv's validation columns (sisr.training.engine.validate): per epoch without a kept checkpoint
+LOGGED_PER_EPOCH = ("val_loss", "val_psnr_y", "val_ssim_y")
+
+
+def epoch_columns(spec: Mapping) -> list[str]:
+    """The columns an ``epoch_rows`` table shows: its metrics and their their-protocol columns."""
+    return list(spec.get("metrics", {})) + list(spec.get("their_protocol", {}).values())
+
+
+def epoch_metrics(tables: Mapping, metrics: tuple[str, ...]) -> tuple[str, ...]:
+    """Registry metrics that the ``epoch_rows`` tables show per epoch (a column ``val_<metric>``) and history.csv
+    does not log, among the tier's ``metrics``: the workflow computes them on each run's kept checkpoints
+    (``keep_checkpoints``) on the validation set (rule evaluate_epochs)."""
+    out = []
+    for spec in tables.values():
+        if spec.get("layout") == "epoch_rows":
+            out += [c[4:] for c in epoch_columns(spec) if c not in LOGGED_PER_EPOCH and c[4:] in metrics]
+    return tuple(dict.fromkeys(out))
+
 
 def _substitute(template: Any, values: Mapping[str, Any]) -> Any:
     """Replace every string that is exactly ``"{axis}"`` by that axis' value (keeping its type)."""
@@ -243,6 +275,7 @@ def load_study(path: str | Path, tier: str, *, train_overrides: Mapping | None =
     metrics_key = f"tiers.{tier}.metrics" if "metrics" in tier_spec else "metrics"
     metrics = tuple(tier_spec.get("metrics", spec.get("metrics", ["psnr_y", "ssim_y"])))
     _check_resolved(where, tier, runs, spec.get("baselines", []), metrics, metrics_key, spec)
+    _check_epoch_tables(where, tier, runs, spec.get("tables", {}), metrics)
     data = tier_spec["data"]
     return Study(
         name=spec["name"],
@@ -288,6 +321,36 @@ def _check_resolved(where: str, tier: str, runs: Mapping[str, dict], baselines: 
             if ref not in runs or ref == run:
                 raise ConfigError(f"{where}: runs.{run}.init_checkpoint: {init} names no other run of the study "
                                   f"in tier {tier} (runs: {', '.join(runs)})")
+
+
+def _check_epoch_tables(where: str, tier: str, runs: Mapping[str, dict], tables: Mapping,
+                        metrics: tuple[str, ...]) -> None:
+    """An ``epoch_rows`` column is logged by training (``LOGGED_PER_EPOCH``) or ``val_<metric>`` of a registry
+    metric (measured on kept checkpoints); a column measured in this tier needs every run of the table to keep
+    the checkpoint of each of the table's epochs that it reaches (report epoch e = the state after e + 1 epochs)."""
+    from sisr.metrics.registry import METRICS
+
+    for name, spec in tables.items():
+        if spec.get("layout") != "epoch_rows":
+            continue
+        bad = [c for c in epoch_columns(spec) if c not in LOGGED_PER_EPOCH and c[4:] not in METRICS]
+        if bad:
+            raise ConfigError(f"{where}: tables.{name}: unknown per-epoch column(s) {bad}; expected "
+                              f"{', '.join(LOGGED_PER_EPOCH)} (logged by training) or val_<metric> (measured on the "
+                              f"kept checkpoints) with a metric of: {', '.join(sorted(METRICS))}")
+        if not epoch_metrics({name: spec}, metrics):
+            continue
+        for run in dict.fromkeys(r.split("#")[0] for r in spec.get("runs", {})):
+            cfg = runs.get(run)
+            if cfg is None:
+                continue
+            keep = set(cfg.get("keep_checkpoints") or ())
+            missing = [e + 1 for e in spec.get("epochs", []) if e + 1 <= (cfg.get("epochs") or 0) and e + 1 not in keep]
+            if missing:
+                raise ConfigError(f"{where}: runs.{run}.keep_checkpoints: tables.{name} measures "
+                                  f"{', '.join(epoch_metrics({name: spec}, metrics))} per epoch on kept checkpoints, "
+                                  f"so the run must keep epochs {missing} (1-based: report epoch e is the state after "
+                                  f"e + 1 epochs), tier {tier}")
 
 
 def train_settings(run_cfg: Mapping) -> dict:

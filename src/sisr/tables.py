@@ -170,27 +170,43 @@ def _row(table, dataset, run, run_label, metric, metric_label, claimed, ours, th
     return row
 
 
+def _epoch_value(hist: pd.DataFrame | None, evals: pd.DataFrame | None, column: str | None,
+                 epoch: int) -> float | None:
+    """``column`` at 1-based ``epoch``: from history.csv where training logs it, else ``val_<metric>`` from the
+    evaluation of the kept checkpoint of that epoch (the mean over its images; a set metric is on every row)."""
+    for frame, col in ((hist, column), (evals, column[4:] if column and column.startswith("val_") else None)):
+        if frame is not None and col is not None and col in frame.columns and "epoch" in frame.columns:
+            values = frame.loc[frame["epoch"] == epoch, col].dropna()
+            if len(values):
+                return float(values.iloc[0]) if frame is hist else float(values.mean())
+    return None
+
+
 def build_epoch_table(histories: Mapping[str, pd.DataFrame], spec: Mapping, *, table: str,
-                      dataset: str = "validation", scale: int | None = None) -> pd.DataFrame:
-    """Layout ``epoch_rows``: validation metrics from each run's history.csv at the report's epochs.
+                      dataset: str = "validation", scale: int | None = None,
+                      epoch_evals: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Layout ``epoch_rows``: validation metrics of each run at the report's epochs.
 
     The report counts epochs from 0 (its epoch ``e`` is the state after ``e + 1`` epochs, our history row
-    ``epoch == e + 1``). Values are our per-epoch validation (full validation images, standard protocol) on the
-    tier's validation set ``dataset`` (its label, e.g. ``div2k-valid``).
+    ``epoch == e + 1``). Values are on the tier's validation set ``dataset`` (its label, e.g. ``div2k-valid``):
+    history.csv's per-epoch validation (full images, standard protocol) for the columns training logs; for
+    ``val_<metric>`` columns (FID, their-protocol crops) the evaluation of the checkpoint the run kept after that
+    epoch, ``epoch_evals``: run -> its ``eval_epochs`` CSV (rows per epoch and image). ``their_protocol`` maps a
+    column to its their-protocol column, shown in brackets and compared with the claim (protocol unstated/study).
     """
+    their = spec.get("their_protocol", {})
     rows = []
     for run, run_label in spec["runs"].items():
-        hist = histories.get(run.split("#")[0])
+        base = run.split("#")[0]
+        hist, evals = histories.get(base), (epoch_evals or {}).get(base)
         prov = claim_provenance(spec, run)
         for epoch in spec["epochs"]:
             for metric, metric_label in spec["metrics"].items():
                 claimed = (spec.get("claimed", {}).get(run, {}).get(epoch) or {}).get(metric)
-                ours = None
-                if hist is not None and metric in hist.columns:
-                    match = hist.loc[hist["epoch"] == epoch + 1, metric].dropna()
-                    ours = float(match.iloc[0]) if len(match) else None
-                rows.append(_row(table, dataset, run, run_label, metric, metric_label, claimed, ours, None, False,
-                                 False, prov, scale, epoch=epoch))
+                ours = _epoch_value(hist, evals, metric, epoch + 1)
+                theirs = _epoch_value(hist, evals, their.get(metric), epoch + 1)
+                rows.append(_row(table, dataset, run, run_label, metric, metric_label, claimed, ours, theirs,
+                                 metric in their, False, prov, scale, epoch=epoch))
     return pd.DataFrame(rows)
 
 
@@ -447,10 +463,13 @@ def write_table(summary_csv: str | Path, spec: Mapping, *, table: str, out_csv: 
 def build_long(summary: str | Path | pd.DataFrame, spec: Mapping, *, table: str,
                histories: Mapping[str, pd.DataFrame] | None = None, valid_label: str = "validation",
                scale: int | None = None, per_image: Mapping[tuple[str, str], pd.DataFrame] | None = None,
-               eval_labels: list[str] | None = None) -> pd.DataFrame:
-    """The tidy long table of one study table, whatever its layout (``per_image``, ``eval_labels``: image_rows)."""
+               eval_labels: list[str] | None = None,
+               epoch_evals: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """The tidy long table of one study table, whatever its layout (``per_image``, ``eval_labels``: image_rows;
+    ``epoch_evals``: epoch_rows)."""
     if spec.get("layout") == "epoch_rows":
-        return build_epoch_table(histories or {}, spec, table=table, dataset=valid_label, scale=scale)
+        return build_epoch_table(histories or {}, spec, table=table, dataset=valid_label, scale=scale,
+                                 epoch_evals=epoch_evals)
     if spec.get("layout") == "image_rows":
         return build_image_table(per_image or {}, spec, table=table, datasets=list(eval_labels or []), scale=scale)
     frame = summary if isinstance(summary, pd.DataFrame) else pd.read_csv(summary)
@@ -665,10 +684,23 @@ def study_longs(study: Study, summary: str, histories: Sequence[str]):
             frame = pd.DataFrame([{"run": r, "dataset": study.train_data.label, **v} for r, v in info.items()]
                                  or [{"run": "", "dataset": study.train_data.label}])
         per_image = _per_image(Path(summary).parent, spec, study) if spec.get("layout") == "image_rows" else None
+        evals = read_epoch_evals(study, Path(summary).parent) if spec.get("layout") == "epoch_rows" else None
         longs[name] = build_long(frame, spec, table=name, histories=hist, valid_label=study.valid_data.label,
                                  scale=study.scale, per_image=per_image,
-                                 eval_labels=[r.label for r in study.eval_data])
+                                 eval_labels=[r.label for r in study.eval_data], epoch_evals=evals)
     return longs, info
+
+
+def epoch_eval_path(study_dir: str | Path, run: str, study: Study) -> Path:
+    """``<run>/eval_epochs/<validation label>_x<scale>.csv``: the run's kept checkpoints evaluated (rule
+    evaluate_epochs), one row per (epoch, image)."""
+    return Path(study_dir) / run / "eval_epochs" / f"{study.valid_data.label}_x{study.scale}.csv"
+
+
+def read_epoch_evals(study: Study, study_dir: str | Path) -> dict[str, pd.DataFrame]:
+    """run -> its evaluated kept checkpoints (inputs of the table rules, written before them)."""
+    paths = {run: epoch_eval_path(study_dir, run, study) for run in study.epoch_runs}
+    return {run: pd.read_csv(p) for run, p in paths.items() if p.is_file()}
 
 
 def _per_image(study_dir: Path, spec: Mapping, study) -> dict[tuple[str, str], pd.DataFrame]:

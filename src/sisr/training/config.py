@@ -230,6 +230,9 @@ class TrainConfig:
     gan: None or GanConfig. val_every: validate every N epochs (and always after the last). val_ssim: also log
     val_ssim_y at every validation (it is logged anyway when early stopping or the best checkpoint follow it).
     checkpoint_every_batches: also save checkpoint_last.pt every N batches within an epoch.
+    keep_checkpoints: epochs (1-based, as history.csv's ``epoch``: the state after that many epochs) whose weights
+    are kept as ``checkpoint_epoch<E>.pt``, for evaluating them later (per-epoch FID). Epochs beyond ``epochs``
+    are never reached (a tier or override that shortens the schedule keeps those it reaches).
     max_seconds: stop cleanly (validate, save, summarise) once training has run this long (demos).
     divergence: when a run has diverged and what then (see Divergence; default: fail at a loss 100 x the first).
     """
@@ -260,6 +263,7 @@ class TrainConfig:
     val_every: int = 1
     val_ssim: bool = False
     checkpoint_every_batches: int | None = None
+    keep_checkpoints: tuple[int, ...] = ()
     max_seconds: float | None = None
     divergence: Divergence = field(default_factory=Divergence)
 
@@ -278,6 +282,10 @@ class TrainConfig:
         for key, value, low in checks:
             if value is not None and value < low:
                 raise ConfigError(f"{where}.{key}: expected an integer >= {low}, got {value}")
+        keep = list(self.keep_checkpoints)
+        if keep != sorted(set(keep)) or (keep and keep[0] < 1):
+            raise ConfigError(f"{where}.keep_checkpoints: expected increasing epochs >= 1 (1-based: the state after "
+                              f"that many epochs), got {keep}")
         if self.in_channels not in (1, 3):
             raise ConfigError(f"{where}.in_channels: expected 1 or 3, got {self.in_channels}")
         check_model(self.model, scale=self.scale, in_channels=self.in_channels, args=self.model_args, where=where)

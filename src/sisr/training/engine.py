@@ -19,6 +19,8 @@ Outputs in ``out_dir`` (see ``sisr.training.checkpoint`` for checkpoint contents
 - ``checkpoint_last.pt``: after every epoch, every ``checkpoint_every_batches`` batches, and on SIGTERM/SIGINT.
 - ``checkpoint_best.pt``: when ``cfg.best_metric`` improves (a copy of the best weights also rides in the
   last checkpoint, so a resumed run can rewrite a best file that a workflow manager deleted).
+- ``checkpoint_epoch<E>.pt``: the weights after epoch E (1-based) for each E of ``cfg.keep_checkpoints`` the run
+  reaches (kind "epoch", like the best checkpoint: for evaluation); train_done.json lists them.
 - ``history.csv``: one row per epoch: epoch (1-based, = epochs completed), phase, lr, train_loss,
   train_<term> per loss term (unweighted), d_loss and d_lr (GAN), val_loss (loss terms without the
   adversarial one, on the unclamped output), val_psnr_y (mean over validation images, Y channel, border
@@ -26,8 +28,8 @@ Outputs in ``out_dir`` (see ``sisr.training.checkpoint`` for checkpoint contents
   images), seconds (epoch wall time incl. validation), samples_per_s (training only). Empty cells: no
   validation that epoch (``val_every``).
 - ``train_done.json``: best epoch and value, epochs run, stop reason (completed | early_stopping |
-  max_seconds | diverged), ``diverged`` (epoch and reason, or null), seconds, device, GPU-hours, provenance
-  and config.
+  max_seconds | diverged), ``diverged`` (epoch and reason, or null), ``kept_checkpoints`` (epoch -> file),
+  seconds, device, GPU-hours, provenance and config.
 - ``diverged.json``: written when the run diverged under ``divergence.policy: fail`` (see below).
 - ``train.lock``: held (flock) while a trainer runs; a second trainer on the same folder fails at once, naming
   the process that holds it.
@@ -64,7 +66,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Protocol
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
 import numpy as np
 import torch
@@ -83,6 +85,11 @@ from sisr.training.modes import Mode, resolve as resolve_mode
 
 LAST, BEST, HISTORY, DONE = "checkpoint_last.pt", "checkpoint_best.pt", "history.csv", "train_done.json"
 DIVERGED, LOCK = "diverged.json", "train.lock"
+
+
+def kept_checkpoint_name(epoch: int) -> str:
+    """File name of the weights kept after 1-based ``epoch`` (``TrainConfig.keep_checkpoints``)."""
+    return f"checkpoint_epoch{epoch}.pt"
 
 
 class TrainSource(Protocol):
@@ -352,6 +359,7 @@ class _Progress:
     stop_reason: str | None = None
     first_loss: float | None = None  # the run's first batch's training loss: the divergence reference
     diverged: dict[str, Any] | None = None  # {"epoch", "reason"} once diverged (policy record)
+    kept: list[int] = field(default_factory=list)  # epochs whose weights were kept (checkpoint_epoch<E>.pt)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -387,11 +395,20 @@ def divergence_reason(train_loss: float, first_loss: float | None, factor: float
 
 
 def _same_config(stored: Any, cfg: TrainConfig) -> bool:
-    """Whether a checkpoint's stored config resolves to ``cfg`` (defaults added since it was written filled in)."""
-    if stored == cfg.to_dict():
+    """Whether a checkpoint's stored config resolves to ``cfg`` (defaults added since it was written filled in).
+
+    ``keep_checkpoints`` is not compared: which epochs are kept does not change the training (a changed list
+    applies to the epochs still to run).
+    """
+    def comparable(d: Mapping) -> dict:
+        return {k: v for k, v in d.items() if k != "keep_checkpoints"}
+
+    if not isinstance(stored, Mapping):
+        return False
+    if comparable(stored) == comparable(cfg.to_dict()):
         return True
     try:
-        return TrainConfig.from_dict(stored).to_dict() == cfg.to_dict()
+        return comparable(TrainConfig.from_dict(stored).to_dict()) == comparable(cfg.to_dict())
     except (SisrError, TypeError):
         return False
 
@@ -569,7 +586,8 @@ def _train(cfg: TrainConfig | dict, *, train_source: TrainSource,
             log(f"resuming from epoch {progress.epoch + 1}, batch {progress.batch} (of {cfg.epochs} epochs x "
                 f"{n_batches} batches)")
     else:
-        for stale in (best_path, out_dir / DONE, out_dir / HISTORY, out_dir / DIVERGED):
+        for stale in (best_path, out_dir / DONE, out_dir / HISTORY, out_dir / DIVERGED,
+                      *out_dir.glob(kept_checkpoint_name("*"))):
             stale.unlink(missing_ok=True)
         if cfg.init_checkpoint is not None:
             try:
@@ -599,6 +617,14 @@ def _train(cfg: TrainConfig | dict, *, train_source: TrainSource,
             "d_optimizer": d_optimizer.state_dict() if d_optimizer is not None else None,
             "d_scaler": d_scaler.state_dict() if d_scaler is not None else None,
             "rng": rng_state(), "progress": progress.to_dict(), "best_model": best_state})
+
+    def save_kept(epoch: int, row: dict[str, Any]) -> None:
+        save_checkpoint(out_dir / kept_checkpoint_name(epoch), {
+            "kind": "epoch", "model": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()},
+            "config": cfg.to_dict(), "provenance": provenance({"device": device_name}), "epoch": epoch,
+            "iteration": progress.iteration, "history": row})
+        if epoch not in progress.kept:
+            progress.kept.append(epoch)
 
     if best_state is not None and not best_path.exists():
         save_best(progress.best.epoch)  # a workflow manager removed it after an interruption
@@ -735,6 +761,8 @@ def _train(cfg: TrainConfig | dict, *, train_source: TrainSource,
             if row.get(progress.best.metric) is not None and progress.best.update(row[progress.best.metric], epoch + 1):
                 best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
                 save_best(epoch + 1)
+            if epoch + 1 in cfg.keep_checkpoints:
+                save_kept(epoch + 1, row)
             early = progress.early
             if early is not None and row.get(early.metric) is not None:
                 early.update(row[early.metric], epoch + 1)
@@ -772,6 +800,7 @@ def _train(cfg: TrainConfig | dict, *, train_source: TrainSource,
     summary = {k: _json_value(v) for k, v in asdict(result).items() if k not in ("out_dir", "history")}
     summary.update({"mode": mode.to_dict(), "best_mode": progress.best.mode, "epochs_planned": cfg.epochs,
                     "iterations": progress.iteration, "diverged": progress.diverged,
+                    "kept_checkpoints": {str(e): kept_checkpoint_name(e) for e in progress.kept},
                     "provenance": provenance({"device": device_name}), "config": cfg.to_dict()})
     with atomic_write(out_dir / DONE, "w") as fh:
         json.dump(summary, fh, indent=2)
