@@ -23,10 +23,22 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from test_training import TinyTrainSource, read_history, register_tiny_models, tiny_config, tiny_valid  # noqa: E402
+from sisr import models  # noqa: E402
 from sisr.training import load_checkpoint, train  # noqa: E402
 
 # 4 epochs x 4 batches; checkpoint_last.pt every 2 batches (and at every epoch end).
 RESUME_CONFIG = tiny_config(epochs=4, checkpoint_every_batches=2, scheduler={"name": "cosine", "eta_min": 1e-4})
+
+
+@pytest.fixture(autouse=True, scope="module")
+def restore_registry_and_threads():
+    """run_training registers the tiny models and sets one thread; undo both after this module (the in-process runs), so that
+    later tests (e.g. `sisr models` listing every registered model) see the registry as it was."""
+    saved, threads = dict(models.MODELS), torch.get_num_threads()
+    yield
+    models.MODELS.clear()
+    models.MODELS.update(saved)
+    torch.set_num_threads(threads)
 
 
 def run_training(out_dir: Path, pause_at: tuple[int, int] | None = None) -> None:
