@@ -59,6 +59,11 @@ def test_invalid_config_fails_before_any_job(tmp_path):
     assert "num_worker" in res.stdout + res.stderr
 
 
+def kept_mean(run_dir, column):
+    evals = pd.read_csv(run_dir / "eval_epochs" / "skimage-valid_x4.csv")
+    return float(evals.loc[evals["epoch"] == 1, column].mean())
+
+
 STUDY_RUNS = {
     "espcn": {"bicubic", "espcn", "srcnn", "resnet_small"},
     "srresnet_edsr": {"bicubic", "srresnet", "edsr_l1", "edsr_mse"},
@@ -100,6 +105,16 @@ def test_ci_tier_of_every_study_end_to_end(tmp_path):
             hist = pd.read_csv(study / run / "history.csv")
             assert len(hist) == epochs and hist["train_loss"].notna().all(), (name, run)
             assert json.loads((study / run / "train_done.json").read_text())["epochs_run"] == epochs
+    # srresnet_edsr keeps the weights after epoch 1 (its report's epoch 0) and evaluates them for the per-epoch
+    # columns history.csv lacks: here the 96x96-crop PSNR (FID per epoch needs Inception weights: quick/paper tiers)
+    edsr = tmp_path / "results" / "ci" / "srresnet_edsr"
+    for run in ("srresnet", "edsr_l1", "edsr_mse"):
+        kept = pd.read_csv(edsr / run / "eval_epochs" / "skimage-valid_x4.csv")
+        assert set(kept["epoch"]) == {1} and len(kept) == 3 and kept["psnr_y_crop96"].notna().all(), run
+        assert [p.name for p in (edsr / run).glob("checkpoint_epoch*.pt")] == ["checkpoint_epoch1.pt"], run
+    long = pd.read_csv(edsr / "tables" / "table_epochs.csv")
+    cell = long[(long["run"] == "edsr_l1") & (long["metric"] == "val_psnr_y") & (long["epoch"] == 0)].iloc[0]
+    assert abs(cell["ours_their_protocol"] - kept_mean(edsr / "edsr_l1", "psnr_y_crop96")) < 1e-9
     gan = pd.read_csv(tmp_path / "results" / "ci" / "rrdb_gan" / "gan_l1_adv" / "history.csv")
     assert list(gan["phase"]) == ["d_warmup", "g", "d"] and gan["d_loss"].notna().all()
     assert "generator initialised from" in (tmp_path / "logs" / "ci" / "train" / "rrdb_gan" / "gan_l1_adv.log").read_text()
