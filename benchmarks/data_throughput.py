@@ -67,7 +67,7 @@ def measure(source: TrainSource, seconds: float) -> tuple[float, float]:
     while time.perf_counter() - start < seconds:
         t_epoch = time.perf_counter()
         t_first = None
-        for lr, hr in source.batches(epoch):
+        for lr, _hr in source.batches(epoch):
             now = time.perf_counter()
             if t_first is None:
                 t_first = now

@@ -32,8 +32,7 @@ import torch
 
 from sisr.losses import build_loss
 from sisr.models import count_parameters, create_model
-from sisr.training.engine import (discriminator_step, generator_step, make_optimizer, optimizer_options,
-                                  resolve_device, seed_everything, to_float)
+from sisr.training.engine import (discriminator_step, generator_step, make_optimizer, resolve_device, seed_everything, to_float)
 from sisr.training.config import OptimizerConfig
 from sisr.training.graphs import GraphedStep
 

@@ -27,17 +27,17 @@ WEIGHTS = CFG["weights_dir"]
 # Resolved and checked once (runs with their models and arguments, run references, metrics, datasets): a wrong
 # key fails here, naming the study file and the key, before any job runs. Jobs receive these resolved specs.
 STUDIES = {
-    name: load_study(
-        Path(CFG["studies_dir"]) / f"{name}.yaml", CFG["tier"], train_overrides=CFG["train_overrides"]
-    )
+    name: load_study(Path(CFG["studies_dir"]) / f"{name}.yaml", CFG["tier"], train_overrides=CFG["train_overrides"])
     for name in CFG["studies"]
 }
 for _study in STUDIES.values():
     catalog.check_datasets(_study, CFG["studies_dir"], local=CFG["datasets"])
 REHEARSAL = CFG["rehearsal"]  # None, or the caps of a dress rehearsal (schedules shortened, same jobs)
 if REHEARSAL:
-    STUDIES = {name: dataclasses.replace(study, runs={run: rehearsal_run(cfg, REHEARSAL) for run, cfg in study.runs.items()})
-               for name, study in STUDIES.items()}
+    STUDIES = {
+        name: dataclasses.replace(study, runs={run: rehearsal_run(cfg, REHEARSAL) for run, cfg in study.runs.items()})
+        for name, study in STUDIES.items()
+    }
 LEADERBOARD = catalog.leaderboard_refs(CFG["tier"], CFG["leaderboard_sets"])
 if CFG["leaderboard"]:
     for _name, _study in list(STUDIES.items()):
@@ -124,15 +124,23 @@ def download_summary():
     files = needed_downloads()
     if not files:
         sources = sorted({ref.dataset for s in STUDIES.values() for ref in (s.train_data, s.valid_data, *s.eval_data)})
-        where = [f"{d} (local folder {dataset_root(d)})" if d in LOCAL_DATASETS else
-                 f"{d} (bundled with scikit-image)" if d == "skimage" else d for d in sources]
+        where = [
+            (
+                f"{d} (local folder {dataset_root(d)})"
+                if d in LOCAL_DATASETS
+                else f"{d} (bundled with scikit-image)" if d == "skimage" else d
+            )
+            for d in sources
+        ]
         return f"download_all: {what} needs no downloads; its data: {', '.join(where)}"
     sizes = [archive(Path(f).name, CFG["archives"]).size for f in files]
     unpublished = "" if all(sizes) else " and archives of unpublished size"
     total = f"{sum(s for s in sizes if s) / 1e9:.1f} GB{unpublished}"
     present = [f for f in files if Path(f).is_file()]
-    return (f"download_all: {what} needs {len(files)} archives ({total}) in {DATA}/downloads/, "
-            f"{len(present)} already there: {', '.join(Path(f).name for f in files)}")
+    return (
+        f"download_all: {what} needs {len(files)} archives ({total}) in {DATA}/downloads/, "
+        f"{len(present)} already there: {', '.join(Path(f).name for f in files)}"
+    )
 
 
 def dataset_archives(wildcards):
@@ -228,15 +236,21 @@ def eval_inputs(wildcards):
 
 def epoch_eval_inputs(wildcards):
     study = STUDIES[wildcards.study]
-    return {"data": f"{DATA}/datasets/{study.valid_data.dataset}/ready.json",
-            "weights": sorted(weight_file(name) for name in metric_weights_needed(study.epoch_metrics)),
-            "done": f"{RES}/{wildcards.study}/{wildcards.run}/train_done.json"}
+    return {
+        "data": f"{DATA}/datasets/{study.valid_data.dataset}/ready.json",
+        "weights": sorted(weight_file(name) for name in metric_weights_needed(study.epoch_metrics)),
+        "done": f"{RES}/{wildcards.study}/{wildcards.run}/train_done.json",
+    }
 
 
 def valid_dataset_params(wildcards):
     ref = STUDIES[wildcards.study].valid_data
-    return {"dataset": dataset_adapter(ref.dataset), "split": ref.split, "label": ref.label,
-            "root": dataset_root(ref.dataset)}
+    return {
+        "dataset": dataset_adapter(ref.dataset),
+        "split": ref.split,
+        "label": ref.label,
+        "root": dataset_root(ref.dataset),
+    }
 
 
 def epoch_eval_metrics(wildcards):
@@ -246,14 +260,20 @@ def epoch_eval_metrics(wildcards):
 def epoch_evals(wildcards):
     """The runs' kept checkpoints evaluated (rule evaluate_epochs), read by the epoch_rows tables."""
     study = STUDIES[wildcards.study]
-    return [f"{RES}/{wildcards.study}/{run}/eval_epochs/{study.valid_data.label}_x{study.scale}.csv"
-            for run in study.epoch_runs]
+    return [
+        f"{RES}/{wildcards.study}/{run}/eval_epochs/{study.valid_data.label}_x{study.scale}.csv"
+        for run in study.epoch_runs
+    ]
 
 
 def eval_dataset_params(wildcards):
     ref = eval_ref(wildcards.study, wildcards.evalset)
-    return {"dataset": dataset_adapter(ref.dataset), "split": ref.split, "label": ref.label,
-            "root": dataset_root(ref.dataset)}
+    return {
+        "dataset": dataset_adapter(ref.dataset),
+        "split": ref.split,
+        "label": ref.label,
+        "root": dataset_root(ref.dataset),
+    }
 
 
 def study_in_channels(wildcards):
@@ -362,8 +382,10 @@ def print_interrupted_runs():
             if text and " interrupted" in f" {text[-1]}":
                 lines.append(f"  {text[-1]}")
     if lines:
-        print("\nsisr-bench: interrupted. Rerun the same command to continue; training runs resume from the "
-              "checkpoint they saved (the errors above are how Snakemake reports an interruption):")
+        print(
+            "\nsisr-bench: interrupted. Rerun the same command to continue; training runs resume from the "
+            "checkpoint they saved (the errors above are how Snakemake reports an interruption):"
+        )
         print("\n".join(lines))
 
 

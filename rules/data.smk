@@ -8,17 +8,17 @@
 rule download:
     output:
         f"{DATA}/downloads/{{archive}}",
+    log:
+        f"{LOGS}/download/{{archive}}.log",
+    localrule: True
+    conda:
+        "../envs/sisr.yaml"
     params:
         mirror=CFG["mirror"],
         overrides=CFG["archives"],
         source=archive_source,
     message:
         "download {wildcards.archive}: {params.source}"
-    localrule: True
-    log:
-        f"{LOGS}/download/{{archive}}.log",
-    conda:
-        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/download.py"
 
@@ -28,9 +28,9 @@ rule extract:
         f"{DATA}/downloads/{{archive}}",
     output:
         f"{DATA}/datasets/{{dataset}}/.{{archive}}.complete",
-    localrule: True
     log:
         f"{LOGS}/extract/{{dataset}}/{{archive}}.log",
+    localrule: True
     conda:
         "../envs/sisr.yaml"
     script:
@@ -42,11 +42,11 @@ rule dataset_ready:
         dataset_archives,
     output:
         f"{DATA}/datasets/{{dataset}}/ready.json",
+    log:
+        f"{LOGS}/dataset_ready/{{dataset}}.log",
     wildcard_constraints:
         dataset="div2k|flickr2k|df2k|benchmark",
     localrule: True
-    log:
-        f"{LOGS}/dataset_ready/{{dataset}}.log",
     conda:
         "../envs/sisr.yaml"
     script:
@@ -56,13 +56,13 @@ rule dataset_ready:
 rule prepare_skimage:
     output:
         f"{DATA}/datasets/skimage/ready.json",
-    params:
-        root=parent_of_output,
-    localrule: True
     log:
         f"{LOGS}/prepare/skimage.log",
+    localrule: True
     conda:
         "../envs/sisr.yaml"
+    params:
+        root=parent_of_output,
     script:
         "../workflow_scripts/prepare_skimage.py"
 
@@ -72,17 +72,17 @@ rule build_derived:
         derived_sources,
     output:
         f"{DATA}/datasets/{{derived}}/ready.json",
+    log:
+        f"{LOGS}/build_derived/{{derived}}.log",
     wildcard_constraints:
         derived="residual_sweep|rrdb_gan|inverted_unet",
+    conda:
+        "../envs/sisr.yaml"
     params:
         name="{derived}",
         data_dir=grandparent_of_output,
         on_bad_image=CFG["on_bad_image"],
         derived=derived_params,
-    log:
-        f"{LOGS}/build_derived/{{derived}}.log",
-    conda:
-        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/build_derived.py"
 
@@ -92,6 +92,10 @@ rule build_cache:
         dataset_ready_file,
     output:
         f"{DATA}/cache/{{dataset}}/{{split}}/x{{scale}}_{{channels}}/manifest.json",
+    log:
+        f"{LOGS}/build_cache/{{dataset}}_{{split}}_x{{scale}}_{{channels}}.log",
+    conda:
+        "../envs/sisr.yaml"
     params:
         dataset=dataset_adapter_of,
         split="{split}",
@@ -99,10 +103,6 @@ rule build_cache:
         channels="{channels}",
         root=dataset_root_of,
         on_bad_image=CFG["on_bad_image"],
-    log:
-        f"{LOGS}/build_cache/{{dataset}}_{{split}}_x{{scale}}_{{channels}}.log",
-    conda:
-        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/build_cache.py"
 
@@ -110,16 +110,16 @@ rule build_cache:
 rule local_dataset:
     output:
         f"{DATA}/datasets/{{local}}/ready.json",
+    log:
+        f"{LOGS}/local_dataset/{{local}}.log",
     wildcard_constraints:
         local="|".join(LOCAL_DATASETS) or "^$",
+    localrule: True
+    conda:
+        "../envs/sisr.yaml"
     params:
         adapter=local_adapter,
         root=local_root,
-    localrule: True
-    log:
-        f"{LOGS}/local_dataset/{{local}}.log",
-    conda:
-        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/local_dataset.py"
 
@@ -127,9 +127,9 @@ rule local_dataset:
 rule download_all:
     input:
         needed_downloads(),
+    localrule: True
     message:
         download_summary()
-    localrule: True
 
 
 ruleorder: local_dataset > prepare_skimage > build_derived > dataset_ready

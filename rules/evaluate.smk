@@ -8,6 +8,14 @@ rule evaluate:
     output:
         csv=f"{RES}/{{study}}/{{run}}/eval/{{evalset}}_x{{scale}}.csv",
         sr=directory(f"{RES}/{{study}}/{{run}}/sr/{{evalset}}_x{{scale}}"),
+    log:
+        f"{TIER_LOGS}/evaluate/{{study}}/{{run}}_{{evalset}}_x{{scale}}.log",
+    conda:
+        "../envs/sisr.yaml"
+    resources:
+        gpu=eval_gpus,
+        mem_mb=8000,
+        runtime=60,
     params:
         model="{run}",
         study="{study}",
@@ -18,14 +26,6 @@ rule evaluate:
         device=eval_device,
         weights_dir=WEIGHTS,
         weights_checksums=CFG["weights_checksums"],
-    resources:
-        gpu=eval_gpus,
-        mem_mb=8000,
-        runtime=60,
-    log:
-        f"{TIER_LOGS}/evaluate/{{study}}/{{run}}_{{evalset}}_x{{scale}}.log",
-    conda:
-        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/evaluate.py"
 
@@ -39,6 +39,14 @@ rule evaluate_epochs:
         unpack(epoch_eval_inputs),
     output:
         csv=f"{RES}/{{study}}/{{run}}/eval_epochs/{{evalset}}_x{{scale}}.csv",
+    log:
+        f"{TIER_LOGS}/evaluate_epochs/{{study}}/{{run}}_{{evalset}}_x{{scale}}.log",
+    conda:
+        "../envs/sisr.yaml"
+    resources:
+        gpu=eval_gpus,
+        mem_mb=8000,
+        runtime=120,
     params:
         run="{run}",
         study="{study}",
@@ -49,14 +57,6 @@ rule evaluate_epochs:
         device=eval_device,
         weights_dir=WEIGHTS,
         weights_checksums=CFG["weights_checksums"],
-    resources:
-        gpu=eval_gpus,
-        mem_mb=8000,
-        runtime=120,
-    log:
-        f"{TIER_LOGS}/evaluate_epochs/{{study}}/{{run}}_{{evalset}}_x{{scale}}.log",
-    conda:
-        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/evaluate_epochs.py"
 
@@ -66,13 +66,13 @@ rule summarize:
         csvs=study_eval_csvs,
     output:
         f"{RES}/{{study}}/summary.csv",
+    log:
+        f"{TIER_LOGS}/summarize/{{study}}/summary.log",
+    localrule: True
+    conda:
+        "../envs/sisr.yaml"
     params:
         study="{study}",
         tier=CFG["tier"],
-    localrule: True
-    log:
-        f"{TIER_LOGS}/summarize/{{study}}/summary.log",
-    conda:
-        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/summarize.py"

@@ -15,14 +15,14 @@ rule table:
         csv=f"{RES}/{{study}}/tables/{{table}}.csv",
         md=f"{RES}/{{study}}/tables/{{table}}.md",
         tex=f"{RES}/{{study}}/tables/{{table}}.tex",
+    log:
+        f"{TIER_LOGS}/table/{{study}}/{{table}}.log",
+    localrule: True
+    conda:
+        "../envs/sisr.yaml"
     params:
         caption=table_caption,
         study=study_of,  # the resolved study (sisr.studies.Study), not its file: resolved once, at parse time
-    localrule: True
-    log:
-        f"{TIER_LOGS}/table/{{study}}/{{table}}.log",
-    conda:
-        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/table.py"
 
@@ -38,15 +38,15 @@ rule figure:
             subcategory="3. figures",
         ),
         expand(f"{RES}/{{{{study}}}}/figures/{{{{figure}}}}.{{ext}}", ext=OTHER_FIGURE_FORMATS),
+    log:
+        f"{TIER_LOGS}/figure/{{study}}/{{figure}}.log",
+    localrule: True
+    conda:
+        "../envs/sisr.yaml"
     params:
         caption=figure_caption,
         study=study_of,  # the resolved study (sisr.studies.Study), not its file: resolved once, at parse time
         results_dir=results_dir_of_summary,
-    localrule: True
-    log:
-        f"{TIER_LOGS}/figure/{{study}}/{{figure}}.log",
-    conda:
-        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/figure.py"
 
@@ -59,14 +59,14 @@ rule claims_report:
         epoch_evals=epoch_evals,
     output:
         f"{RES}/{{study}}/REPORT.md",
+    log:
+        f"{TIER_LOGS}/claims_report/{{study}}/report.log",
+    localrule: True
+    conda:
+        "../envs/sisr.yaml"
     params:
         caption=claims_caption,
         study=study_of,  # the resolved study (sisr.studies.Study), not its file: resolved once, at parse time
-    localrule: True
-    log:
-        f"{TIER_LOGS}/claims_report/{{study}}/report.log",
-    conda:
-        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/claims_report.py"
 
@@ -78,16 +78,19 @@ rule leaderboard:
         csv=f"{RES}/leaderboard/leaderboard.csv",
         md=f"{RES}/leaderboard/leaderboard.md",
         tex=f"{RES}/leaderboard/leaderboard.tex",
-        figure=report(f"{RES}/leaderboard/psnr_vs_cost.{REPORT_FIGURE_FORMAT}", caption="../report/caption.rst",
-                      category="leaderboard"),
+        figure=report(
+            f"{RES}/leaderboard/psnr_vs_cost.{REPORT_FIGURE_FORMAT}",
+            caption="../report/caption.rst",
+            category="leaderboard",
+        ),
         figures=expand(f"{RES}/leaderboard/psnr_vs_cost.{{ext}}", ext=OTHER_FIGURE_FORMATS),
-    params:
-        caption=leaderboard_caption,
-        datasets=[r.label for r in LEADERBOARD],
     log:
         f"{TIER_LOGS}/leaderboard/leaderboard.log",
     conda:
         "../envs/sisr.yaml"
+    params:
+        caption=leaderboard_caption,
+        datasets=[r.label for r in LEADERBOARD],
     script:
         "../workflow_scripts/leaderboard.py"
 
@@ -96,15 +99,19 @@ rule table_html:
     input:
         f"{RES}/{{study}}/tables/{{table}}.md",
     output:
-        report(f"{RES}/{{study}}/tables/{{study}}_{{table}}.html", caption="../report/caption.rst",
-               category="{study}", subcategory="2. tables"),
-    params:
-        caption=table_caption,
-    localrule: True
+        report(
+            f"{RES}/{{study}}/tables/{{study}}_{{table}}.html",
+            caption="../report/caption.rst",
+            category="{study}",
+            subcategory="2. tables",
+        ),
     log:
         f"{TIER_LOGS}/html/{{study}}/{{table}}.log",
+    localrule: True
     conda:
         "../envs/sisr.yaml"
+    params:
+        caption=table_caption,
     script:
         "../workflow_scripts/html_page.py"
 
@@ -113,15 +120,19 @@ rule claims_html:
     input:
         f"{RES}/{{study}}/REPORT.md",
     output:
-        report(f"{RES}/{{study}}/{{study}}_claims_audit.html", caption="../report/caption.rst",
-               category="{study}", subcategory="1. claims audit"),
-    params:
-        caption=claims_caption,
-    localrule: True
+        report(
+            f"{RES}/{{study}}/{{study}}_claims_audit.html",
+            caption="../report/caption.rst",
+            category="{study}",
+            subcategory="1. claims audit",
+        ),
     log:
         f"{TIER_LOGS}/html/{{study}}/claims_audit.log",
+    localrule: True
     conda:
         "../envs/sisr.yaml"
+    params:
+        caption=claims_caption,
     script:
         "../workflow_scripts/html_page.py"
 
@@ -131,13 +142,13 @@ rule leaderboard_html:
         f"{RES}/leaderboard/leaderboard.md",
     output:
         report(f"{RES}/leaderboard/leaderboard.html", caption="../report/caption.rst", category="leaderboard"),
-    params:
-        caption=leaderboard_caption,
-    localrule: True
     log:
         f"{TIER_LOGS}/html/leaderboard.log",
+    localrule: True
     conda:
         "../envs/sisr.yaml"
+    params:
+        caption=leaderboard_caption,
     script:
         "../workflow_scripts/html_page.py"
 
@@ -148,14 +159,14 @@ rule overview:
     output:
         page=report(f"{RES}/overview.html", caption="../report/caption.rst", category="overview"),
         fragment=f"{RES}/overview.fragment.html",
+    log:
+        f"{TIER_LOGS}/html/overview.log",
+    localrule: True
+    conda:
+        "../envs/sisr.yaml"
     params:
         caption=overview_caption,
         tier=CFG["tier"],
         studies=list(STUDIES),
-    localrule: True
-    log:
-        f"{TIER_LOGS}/html/overview.log",
-    conda:
-        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/overview.py"

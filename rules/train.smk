@@ -9,6 +9,15 @@ rule train:
         best=f"{RES}/{{study}}/{{run}}/checkpoint_best.pt",
         history=f"{RES}/{{study}}/{{run}}/history.csv",
         done=f"{RES}/{{study}}/{{run}}/train_done.json",
+    log:
+        f"{TIER_LOGS}/train/{{study}}/{{run}}.log",
+    conda:
+        "../envs/sisr.yaml"
+    resources:
+        gpu=train_gpus,
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
+        cpus_per_task=train_cpus,
     params:
         settings=run_settings,
         out_dir=f"{RES}/{{study}}/{{run}}",
@@ -20,14 +29,5 @@ rule train:
         weights_checksums=CFG["weights_checksums"],
         max_batches=rehearsal_cap("batches_per_epoch"),
         valid_images=rehearsal_cap("valid_images"),
-    resources:
-        gpu=train_gpus,
-        mem_mb=train_mem_mb,
-        runtime=train_runtime,
-        cpus_per_task=train_cpus,
-    log:
-        f"{TIER_LOGS}/train/{{study}}/{{run}}.log",
-    conda:
-        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/train.py"

@@ -6,15 +6,15 @@
 rule fetch_weights:
     output:
         f"{WEIGHTS}/hub/checkpoints/{{weights_file}}",
+    log:
+        f"{LOGS}/fetch_weights/{{weights_file}}.log",
+    localrule: True
+    conda:
+        "../envs/sisr.yaml"
     params:
         dest=weights_cache_of_output,
         mirror=CFG["mirror"],
         checksums=CFG["weights_checksums"],
-    localrule: True
-    log:
-        f"{LOGS}/fetch_weights/{{weights_file}}.log",
-    conda:
-        "../envs/sisr.yaml"
     script:
         "../workflow_scripts/fetch_weights.py"
 

@@ -4,7 +4,6 @@ border, one weights cache with the workflow."""
 import argparse
 
 import numpy as np
-import pytest
 
 from sisr.cli import build_parser, main
 from sisr.io import read_image, write_image

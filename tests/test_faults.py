@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:

@@ -348,7 +348,7 @@ def test_rrdb_residual_scale_plain_sums_as_the_rrdb_gan_report():
         torch.testing.assert_close(block(x), x + scale * branch)
         rdb = block.rdb1
         seen = {}
-        rdb.conv5.register_forward_hook(lambda m, i, o: seen.update(out=o))
+        rdb.conv5.register_forward_hook(lambda m, i, o, seen=seen: seen.update(out=o))
         torch.testing.assert_close(rdb(x), x + scale * seen["out"])
     model = create_model("rrdb", scale=4, blocks=1, channels=8, growth=4, residual_scale=1.0)
     assert model(torch.rand(1, 3, 5, 5)).shape == (1, 3, 20, 20)

@@ -12,9 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
-import pandas as pd
 import pytest
-import yaml
 
 from sisr.data.lookalike import build_lookalike, rehearsal_config, write_random_weights
 

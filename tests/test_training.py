@@ -236,7 +236,7 @@ def test_training_writes_history_checkpoints_and_summary(tmp_path):
     # validation PSNR in the history = PSNR recomputed from the last checkpoint's model
     model, cfg = load_model(out / "checkpoint_last.pt")
     values = []
-    for name, lr_u8, hr_u8 in tiny_valid():
+    for _name, lr_u8, hr_u8 in tiny_valid():
         with torch.no_grad():
             sr = model(lr_u8.float() / 255).clamp(0, 1)
         sr_img = (sr[0] * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()

@@ -110,7 +110,8 @@ def test_fetch_replaces_a_corrupt_cached_file(server, tmp_path, monkeypatch):
     assert target.read_bytes() == data
 
 
-@pytest.mark.skipif("sha256_prefix" not in inspect.signature(download).parameters, reason="sisr.data.download.download has no sha256_prefix parameter yet (torch hub hash prefixes)")
+@pytest.mark.skipif("sha256_prefix" not in inspect.signature(download).parameters,
+                    reason="sisr.data.download.download has no sha256_prefix parameter yet (torch hub hash prefixes)")
 def test_fetch_with_hash_prefix_only(server, tmp_path, monkeypatch):
     folder, url = server
     data = _publish(monkeypatch, folder, url, full_hash=False)  # as the real entries: prefix only

@@ -164,7 +164,7 @@ def cost_plot(board: pd.DataFrame):
     handles += [Line2D([], [], ls="", marker="X", color="0.35", label="baseline (not learned)")]
     fig.suptitle("PSNR versus cost")
     fig.tight_layout()
-    for ax, ((dataset, scale), part) in zip(axes, groups):
+    for ax, (_, part) in zip(axes, groups):
         place_labels(ax, list(part["gflops_per_mp"]), list(part["psnr_y"]), list(part["run"]))
     fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(4, len(handles)),
                fontsize=7, frameon=False)

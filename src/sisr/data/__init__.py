@@ -48,7 +48,8 @@ def __getattr__(name: str):
 
 __all__ = [
     "ARCHIVES", "Archive", "CacheWriter", "CachedImages", "DATASETS", "DownloadError", "Pair", "TrainSource",
-    "ValidSource", "archives_for", "build_cache", "build_dataset_cache", "build_derived", "build_inverted_unet", "build_residual_sweep",
+    "ValidSource", "archives_for", "build_cache", "build_dataset_cache", "build_derived", "build_inverted_unet",
+    "build_residual_sweep",
     "build_rrdb_gan", "extract", "fetch_archive", "get_dataset", "materialize_lr", "open_train_source",
     "open_valid_source", "prepare_skimage", "skimage_split",
 ]

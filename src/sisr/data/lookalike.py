@@ -249,7 +249,7 @@ def build_lookalike(out_dir: str | os.PathLike, *, size: str = "small", seed: in
         for a, w in writers.items():
             result[a] = w.close()
             log(f"{a}: {result[a]['members']} members, {result[a]['size']:,} bytes")
-    for a, groups_in, prefix in (("Flickr2K.tar", ["flickr2k"], "Flickr2K"),
+    for a, groups_in, _prefix in (("Flickr2K.tar", ["flickr2k"], "Flickr2K"),
                                  ("benchmark.tar", [g for g in groups if g.startswith("benchmark/")], "benchmark")):
         if a not in wanted:
             continue

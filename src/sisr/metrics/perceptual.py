@@ -14,8 +14,8 @@ the Fréchet distance between Gaussians fitted to the two sets (:func:`frechet_d
 2048 images the estimate is biased (pytorch-fid README): a warning says so, and the image count is returned
 so tables can show it.
 
-``device="auto"``: as ``sisr.device.resolve_device`` (the job's device; else CUDA when available, else CPU). Results on CPU are deterministic; on GPU they may differ
-in the last float32 digits.
+``device="auto"``: as ``sisr.device.resolve_device`` (the job's device; else CUDA when available, else CPU).
+Results on CPU are deterministic; on GPU they may differ in the last float32 digits.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 Step = Callable[[Tensor, Tensor], tuple[Tensor, dict[str, Tensor]]]
 
