@@ -414,7 +414,7 @@ def _comparison_grid(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary:
         cols = [("LR (nearest)", np.repeat(np.repeat(lr_crop, scale, 0), scale, 1))]
         for run in runs:
             sr = read_image(study_dir / run / "sr" / f"{dataset}_x{scale}" / f"{name}.png", mode="any")
-            per_image = pd.read_csv(study_dir / run / "eval" / f"{dataset}_x{scale}.csv").set_index("image")
+            per_image = _eval_csv(study_dir / run / "eval" / f"{dataset}_x{scale}.csv").set_index("image")
             psnr = per_image.loc[name, "psnr_y"] if "psnr_y" in per_image.columns else float("nan")
             cols.append((f"{run}\n{psnr:.2f} dB", sr[y: y + crop, x: x + crop]))
         cols.append(("HR", crop_hr))
@@ -435,7 +435,7 @@ def _triptychs(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, 
     crop = fig_spec.get("crop", 128)
     panels = []
     for run in runs:
-        per_image = pd.read_csv(study_dir / run / "eval" / f"{dataset}_x{scale}.csv")
+        per_image = _eval_csv(study_dir / run / "eval" / f"{dataset}_x{scale}.csv")
         ranked = per_image.sort_values(metric)
         for which, row in (("best", ranked.iloc[-1]), ("worst", ranked.iloc[0])):
             sr = read_image(study_dir / run / "sr" / f"{dataset}_x{scale}" / f"{row['image']}.png", mode="any")
@@ -453,9 +453,14 @@ def _triptychs(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, 
     return comparison_grid(panels, title=f"{title} ({dataset}, x{scale})")
 
 
+def _eval_csv(path: Path) -> pd.DataFrame:
+    """A per-image evaluation CSV with its image names as text (DIV2K's ``0801`` is not the number 801)."""
+    return pd.read_csv(path, dtype={"image": str})
+
+
 def _hr_dir_for(study_dir: Path, runs: Sequence[str], dataset: str, scale: int) -> dict[str, Path]:
     """HR paths of an evaluation set, from the ``hr_path`` column the evaluation writes."""
-    df = pd.read_csv(study_dir / runs[0] / "eval" / f"{dataset}_x{scale}.csv")
+    df = _eval_csv(study_dir / runs[0] / "eval" / f"{dataset}_x{scale}.csv")
     if "hr_path" not in df.columns:
         raise SisrError(f"{study_dir / runs[0] / 'eval'}: evaluation CSV lacks the hr_path column")
     return dict(zip(df["image"], map(Path, df["hr_path"])))
