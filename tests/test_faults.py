@@ -592,9 +592,14 @@ def test_sigkill_at_a_random_point_of_a_checkpoint_write_leaves_a_whole_file_and
         time.sleep(0.005)
     rng = random.Random(seed)
     if seed % 2:  # inside a write for sure: once its temporary file exists, a random moment later
-        while not list(tmp_path.glob(".checkpoint_last.pt.*.tmp")) and time.monotonic() < deadline:
-            time.sleep(0.001)
-        time.sleep(rng.uniform(0.0, 0.01))
+        while time.monotonic() < deadline:
+            while not list(tmp_path.glob(".checkpoint_last.pt.*.tmp")) and time.monotonic() < deadline:
+                time.sleep(0.001)
+            time.sleep(rng.uniform(0.0, 0.01))
+            proc.send_signal(signal.SIGSTOP)  # frozen: if its temporary file is still there, it is mid-write
+            if list(tmp_path.glob(".checkpoint_last.pt.*.tmp")):
+                break
+            proc.send_signal(signal.SIGCONT)  # that write ended meanwhile (a loaded machine): try the next one
     else:  # anywhere inside the next writes
         time.sleep(rng.uniform(0.0, 0.3))
     proc.send_signal(signal.SIGKILL)
