@@ -87,6 +87,15 @@ def test_ssim_matches_scikit_image(rng):
     assert 0.2 < ours < 0.99
 
 
+@pytest.mark.parametrize("shape", [(11, 11), (12, 27), (86, 43), (160, 130), (23, 300)])
+def test_ssim_matches_scikit_image_across_strips_and_chunks(rng, shape):
+    """Sizes around the kernel's strips (64 output rows) and row chunks (16 samples), down to one window."""
+    a, b = _noisy_pair(rng, shape)
+    ref = structural_similarity(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                data_range=255)
+    assert ssim(a, b, crop=0) == pytest.approx(ref, abs=1e-10)
+
+
 def test_ssim_rgb_is_mean_over_channels(rng):
     a, b = _noisy_pair(rng, (30, 30, 3))
     per_channel = [ssim(a[:, :, c], b[:, :, c], crop=3) for c in range(3)]

@@ -50,8 +50,8 @@ def rgb_to_y(img: np.ndarray) -> np.ndarray:
     return 16.0 + img.astype(np.float64) @ _Y_COEFFS
 
 
-def _prepare(sr: np.ndarray, hr: np.ndarray, crop: int, y_channel: bool, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Check shapes, crop the border, convert to float64 (Y if asked); returns H x W or H x W x C arrays."""
+def _crop(sr: np.ndarray, hr: np.ndarray, crop: int, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Check shapes, crop the border (views, dtype kept); returns H x W or H x W x C arrays."""
     if sr.shape != hr.shape:
         raise SisrError(f"{name}: SR {sr.shape} and HR {hr.shape} must have the same shape")
     if not (sr.ndim == 2 or (sr.ndim == 3 and sr.shape[2] == 3)):
@@ -64,6 +64,12 @@ def _prepare(sr: np.ndarray, hr: np.ndarray, crop: int, y_channel: bool, name: s
         raise SisrError(f"{name}: crop {crop} on each side leaves nothing of a {h}x{w} image")
     if crop:
         sr, hr = sr[crop:-crop, crop:-crop], hr[crop:-crop, crop:-crop]
+    return sr, hr
+
+
+def _prepare(sr: np.ndarray, hr: np.ndarray, crop: int, y_channel: bool, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Check shapes, crop the border, convert to float64 (Y if asked); returns H x W or H x W x C arrays."""
+    sr, hr = _crop(sr, hr, crop, name)
     if y_channel:
         return rgb_to_y(sr), rgb_to_y(hr)
     return sr.astype(np.float64), hr.astype(np.float64)
@@ -74,8 +80,18 @@ def psnr(sr: np.ndarray, hr: np.ndarray, *, crop: int, y_channel: bool = True) -
 
     Returns ``inf`` for identical images (MSE = 0). See the module docstring for the input contract.
     """
-    a, b = _prepare(sr, hr, crop, y_channel, "psnr")
-    err = float(np.mean((a - b) ** 2))
+    a, b = _crop(sr, hr, crop, "psnr")
+    y = y_channel and a.ndim == 3
+    shape = (min(_STRIP, a.shape[0]), *a.shape[1:2 if y else None])
+    a_f, b_f = np.empty(shape), np.empty(shape)  # one strip of rows at a time: no image-sized temporaries
+    total = 0.0
+    for r0 in range(0, a.shape[0], _STRIP):
+        n = min(_STRIP, a.shape[0] - r0)
+        _float_rows(a, r0, r0 + n, None, y, a_f[:n])
+        _float_rows(b, r0, r0 + n, None, y, b_f[:n])
+        diff = np.subtract(a_f[:n], b_f[:n], out=a_f[:n]).ravel()
+        total += float(np.dot(diff, diff))
+    err = total / (a.size // 3 if y else a.size)
     if err == 0.0:
         return float("inf")
     return float(10.0 * np.log10(255.0**2 / err))
@@ -105,51 +121,103 @@ def _window_blocks(length: int) -> tuple[banded.Block, ...]:
     return banded.make_blocks(np.broadcast_to(_GAUSS, indices.shape), indices, _BLOCK)
 
 
-def _ssim_means(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean of the SSIM map and of the contrast-structure map of each channel of ``C x H x W`` float64 images.
+_STRIP = 64  # output rows of the SSIM maps per strip (its buffers stay in the CPU caches)
 
-    As MATLAB ``ssim_index.m``: local means, variances and covariance from the 11 x 11 Gaussian window
-    ('valid' region, ``filter2(w, img, 'valid')``); four filtered maps suffice (a, b, a^2 + b^2, a b), since
-    the SSIM formula needs only the sum of the two variances. The window is separable: a pass along the
-    rows of all four maps at once, then, strip by strip, a pass along the columns followed by the SSIM
-    formula, so that the strips stay in the cache.
+
+def _float_rows(img: np.ndarray, r0: int, r1: int, channel: int | None, y: bool, out: np.ndarray) -> None:
+    """Rows ``r0:r1`` of one channel of ``img`` (``H x W`` or ``H x W x C``, any real dtype) as float64 in ``out``:
+    its Y channel if ``y`` (:func:`rgb_to_y`), else channel ``channel`` (None: a single-channel image)."""
+    rows = img[r0:r1]
+    if y and rows.ndim == 3:
+        np.matmul(rows.astype(np.float64), _Y_COEFFS, out=out)
+        out += 16.0
+    else:
+        out[...] = rows if channel is None else rows[:, :, channel]
+
+
+@functools.lru_cache(maxsize=1)
+def _chunk_matrices() -> tuple[np.ndarray, np.ndarray]:
+    """The 11-tap Gaussian along rows cut into chunks of ``_BLOCK`` samples: output samples ``o`` of chunk ``j``
+    are ``chunk_j @ m0 + chunk_{j+1}[:10] @ m1`` (inputs ``o .. o + 10``); see :func:`_along_rows`."""
+    i = np.arange(_BLOCK + _SSIM_WINDOW_SIZE - 1)[:, None]
+    k = i - np.arange(_BLOCK)[None, :]
+    full = np.where((k >= 0) & (k < _SSIM_WINDOW_SIZE), _GAUSS[np.clip(k, 0, _SSIM_WINDOW_SIZE - 1)], 0.0)
+    return np.ascontiguousarray(full[:_BLOCK]), np.ascontiguousarray(full[_BLOCK:])
+
+
+def _along_rows(x: np.ndarray, out: np.ndarray) -> None:
+    """The Gaussian along each row of ``x`` into ``out`` (both ``... x Wp``, C-contiguous, ``Wp`` a multiple
+    of ``_BLOCK``): with the rows cut into chunks of ``_BLOCK`` samples, two matrix products over all chunks
+    at once. Output sample ``o`` of a row is valid where its inputs ``o .. o + 10`` lie in the row's data;
+    the last chunk of a row reads the next row's first samples (its outputs are not used)."""
+    m0, m1 = _chunk_matrices()
+    xc, oc = x.reshape(-1, _BLOCK), out.reshape(-1, _BLOCK)
+    np.matmul(xc, m0, out=oc)
+    oc[:-1] += xc[1:, :_SSIM_WINDOW_SIZE - 1] @ m1
+
+
+def _ssim_means(a: np.ndarray, b: np.ndarray, y: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of the SSIM map and of the contrast-structure map of each channel of ``a`` and ``b``.
+
+    ``a``, ``b``: ``H x W`` or ``H x W x C`` on the 0..255 scale, any real dtype; ``y``: score the Y channel
+    of an RGB image (one channel). As MATLAB ``ssim_index.m``: local means, variances and covariance from the
+    11 x 11 Gaussian window ('valid' region, ``filter2(w, img, 'valid')``); four filtered maps suffice (a, b,
+    a^2 + b^2, a b), since the SSIM formula needs only the sum of the two variances. The window is separable.
+    The image is worked through in strips of ``_STRIP`` output rows (``_STRIP + 10`` input rows): the strip's
+    rows converted to float64, its four maps, their pass along the rows (:func:`_along_rows`), then block by
+    block the pass along the columns and the SSIM formula; all in buffers of a few MB that are reused, so
+    nothing of the size of the image is allocated and the data stay in the caches.
     """
-    c, h, w = a.shape
-    stack = np.empty((h, 4, c, w))  # per image row: a, b, a^2 + b^2, a b (each C x W)
-    a_t, b_t = stack[:, 0], stack[:, 1]
-    a_t[...] = a.transpose(1, 0, 2)
-    b_t[...] = b.transpose(1, 0, 2)
-    np.multiply(a_t, a_t, out=stack[:, 2])
-    np.multiply(b_t, b_t, out=stack[:, 3])
-    stack[:, 2] += stack[:, 3]
-    np.multiply(a_t, b_t, out=stack[:, 3])
-    w_out = w - _SSIM_WINDOW_SIZE + 1
-    rows = banded.along_columns(_window_blocks(w), stack.reshape(h * 4 * c, w), np.empty((h * 4 * c, w_out)))
-    rows = rows.reshape(h, 4 * c * w_out)
-    ssim_sum, cs_sum = np.zeros(c), np.zeros(c)
-    for block in _window_blocks(h):
-        strip = (block.matrix @ rows[block.lo:block.hi]).reshape(-1, 4, c, w_out)
-        mu_a, mu_b, sq_sum, prod = strip[:, 0], strip[:, 1], strip[:, 2], strip[:, 3]
-        mu_ab = mu_a * mu_b
-        mu_sq = mu_a * mu_a
-        mu_sq += mu_b * mu_b
-        # contrast-structure (2 cov + C2) / (var_a + var_b + C2), with cov = E[ab] - mu_a mu_b and
-        # var_a + var_b = E[a^2 + b^2] - mu_a^2 - mu_b^2
-        cs = prod - mu_ab
-        cs *= 2.0
-        cs += _SSIM_C2
-        den = sq_sum - mu_sq
-        den += _SSIM_C2
-        cs /= den
-        # luminance (2 mu_a mu_b + C1) / (mu_a^2 + mu_b^2 + C1), times cs: the SSIM map
-        mu_ab *= 2.0
-        mu_ab += _SSIM_C1
-        mu_sq += _SSIM_C1
-        mu_ab /= mu_sq
-        mu_ab *= cs
-        ssim_sum += mu_ab.sum(axis=(0, 2))
-        cs_sum += cs.sum(axis=(0, 2))
-    n = (h - _SSIM_WINDOW_SIZE + 1) * w_out
+    h, w = a.shape[:2]
+    channels = [None] if (a.ndim == 2 or y) else list(range(a.shape[2]))
+    h_out, w_out = h - _SSIM_WINDOW_SIZE + 1, w - _SSIM_WINDOW_SIZE + 1
+    strip = min(_STRIP, h_out)
+    pitch = _BLOCK * ((w_out - 1) // _BLOCK + 2)  # row length in the buffers: whole chunks, one past the data
+    maps = np.zeros((strip + _SSIM_WINDOW_SIZE - 1, 4, pitch))  # per input row: a, b, a^2 + b^2, a b
+    rows = np.empty_like(maps)
+    part_buf = np.empty((_BLOCK, 4, pitch))  # one block of the pass along the columns
+    mu_ab, mu_sq, cs, den = (np.empty((_BLOCK, w_out)) for _ in range(4))  # the SSIM formula's terms
+    ssim_sum, cs_sum = np.zeros(len(channels)), np.zeros(len(channels))
+    for k, channel in enumerate(channels):
+        for r0 in range(0, h_out, strip):
+            n_in = min(r0 + strip, h_out) - r0 + _SSIM_WINDOW_SIZE - 1
+            m = maps[:n_in, :, :w]
+            a_t, b_t = m[:, 0], m[:, 1]
+            _float_rows(a, r0, r0 + n_in, channel, y, a_t)
+            _float_rows(b, r0, r0 + n_in, channel, y, b_t)
+            np.multiply(a_t, a_t, out=m[:, 2])
+            np.multiply(b_t, b_t, out=m[:, 3])
+            m[:, 2] += m[:, 3]
+            np.multiply(a_t, b_t, out=m[:, 3])
+            _along_rows(maps[:n_in], rows[:n_in])
+            filtered = rows[:n_in].reshape(n_in, 4 * pitch)
+            for block in _window_blocks(n_in):
+                nb = block.o1 - block.o0
+                part = part_buf[:nb]
+                np.matmul(block.matrix, filtered[block.lo:block.hi], out=part.reshape(nb, 4 * pitch))
+                mu_a, mu_b, sq_sum, prod = (part[:, i, :w_out] for i in range(4))
+                ab, sq, c_s, d = mu_ab[:nb], mu_sq[:nb], cs[:nb], den[:nb]
+                np.multiply(mu_a, mu_b, out=ab)
+                np.multiply(mu_a, mu_a, out=sq)
+                np.multiply(mu_b, mu_b, out=d)
+                sq += d
+                # contrast-structure (2 cov + C2) / (var_a + var_b + C2), with cov = E[ab] - mu_a mu_b and
+                # var_a + var_b = E[a^2 + b^2] - mu_a^2 - mu_b^2
+                np.subtract(prod, ab, out=c_s)
+                c_s *= 2.0
+                c_s += _SSIM_C2
+                np.subtract(sq_sum, sq, out=d)
+                d += _SSIM_C2
+                c_s /= d
+                # luminance (2 mu_a mu_b + C1) / (mu_a^2 + mu_b^2 + C1), times cs: the SSIM map
+                ab *= 2.0
+                ab += _SSIM_C1
+                sq += _SSIM_C1
+                ab /= sq
+                ab *= c_s
+                ssim_sum[k] += ab.sum()
+                cs_sum[k] += c_s.sum()
+    n = h_out * w_out
     return ssim_sum / n, cs_sum / n
 
 
@@ -170,9 +238,9 @@ def ssim(sr: np.ndarray, hr: np.ndarray, *, crop: int, y_channel: bool = True) -
     11 x 11 Gaussian window (sigma 1.5), C1 = (0.01 * 255)^2, C2 = (0.03 * 255)^2, mean of the SSIM map
     over the 'valid' region (no padding). RGB (``y_channel=False``): mean over the three channels.
     """
-    a, b = _prepare(sr, hr, crop, y_channel, "ssim")
+    a, b = _crop(sr, hr, crop, "ssim")
     _check_window(a.shape, _SSIM_WINDOW_SIZE, "ssim")
-    return float(np.mean(_ssim_means(_planes(a), _planes(b))[0]))
+    return float(np.mean(_ssim_means(a, b, y=y_channel)[0]))
 
 
 def _halve(img: np.ndarray) -> np.ndarray:
@@ -191,7 +259,7 @@ def _ms_ssim_channels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     levels = len(MS_SSIM_WEIGHTS)
     value = np.ones(a.shape[0])
     for level, weight in enumerate(MS_SSIM_WEIGHTS):
-        ssim_mean, cs_mean = _ssim_means(a, b)
+        ssim_mean, cs_mean = _ssim_means(a.transpose(1, 2, 0), b.transpose(1, 2, 0))
         term = cs_mean if level < levels - 1 else ssim_mean
         value = np.where(term < 0, np.nan, value * np.abs(term) ** weight)  # msssim.m: complex; we say nan
         if level < levels - 1:
