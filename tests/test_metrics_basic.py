@@ -89,7 +89,7 @@ def test_ssim_matches_scikit_image(rng):
 
 @pytest.mark.parametrize("shape", [(11, 11), (12, 27), (86, 43), (160, 130), (23, 300)])
 def test_ssim_matches_scikit_image_across_strips_and_chunks(rng, shape):
-    """Sizes around the kernel's strips (64 output rows) and row chunks (16 samples), down to one window."""
+    """Sizes around the kernel's strips (32 output rows) and row chunks (16 samples), down to one window."""
     a, b = _noisy_pair(rng, shape)
     ref = structural_similarity(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
                                 data_range=255)

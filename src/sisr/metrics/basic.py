@@ -110,7 +110,8 @@ def _gaussian_1d() -> np.ndarray:
 
 
 _GAUSS = _gaussian_1d()
-_BLOCK = 16  # output samples per banded block of the window (measured: docs/BENCHMARKS.md)
+_BLOCK = 16  # samples per chunk of a row in the pass along the rows (measured: docs/BENCHMARKS.md)
+_ROWS_BLOCK = 8  # output rows per banded block of the pass along the columns (8 + 10 multiply-adds per output)
 
 
 @functools.lru_cache(maxsize=64)
@@ -118,10 +119,10 @@ def _window_blocks(length: int) -> tuple[banded.Block, ...]:
     """The 11-tap Gaussian over ``length`` samples, 'valid' part only (``length - 10`` outputs), as blocks."""
     n_out = length - _SSIM_WINDOW_SIZE + 1
     indices = np.arange(n_out)[:, None] + np.arange(_SSIM_WINDOW_SIZE)[None, :]
-    return banded.make_blocks(np.broadcast_to(_GAUSS, indices.shape), indices, _BLOCK)
+    return banded.make_blocks(np.broadcast_to(_GAUSS, indices.shape), indices, _ROWS_BLOCK)
 
 
-_STRIP = 64  # output rows of the SSIM maps per strip (its buffers stay in the CPU caches)
+_STRIP = 32  # output rows of the SSIM maps per strip (its buffers stay in the CPU caches; measured)
 
 
 def _float_rows(img: np.ndarray, r0: int, r1: int, channel: int | None, y: bool, out: np.ndarray) -> None:
@@ -164,9 +165,10 @@ def _ssim_means(a: np.ndarray, b: np.ndarray, y: bool = False) -> tuple[np.ndarr
     11 x 11 Gaussian window ('valid' region, ``filter2(w, img, 'valid')``); four filtered maps suffice (a, b,
     a^2 + b^2, a b), since the SSIM formula needs only the sum of the two variances. The window is separable.
     The image is worked through in strips of ``_STRIP`` output rows (``_STRIP + 10`` input rows): the strip's
-    rows converted to float64, its four maps, their pass along the rows (:func:`_along_rows`), then block by
-    block the pass along the columns and the SSIM formula; all in buffers of a few MB that are reused, so
-    nothing of the size of the image is allocated and the data stay in the caches.
+    rows converted to float64, its four maps, their pass along the rows (:func:`_along_rows`; the 10 rows
+    shared with the previous strip are kept from it), the pass along the columns (banded blocks of
+    ``_ROWS_BLOCK`` rows) and the SSIM formula; all in buffers of a few MB that are reused, so nothing of the
+    size of the image is allocated and the data stay in the caches.
     """
     h, w = a.shape[:2]
     channels = [None] if (a.ndim == 2 or y) else list(range(a.shape[2]))
@@ -175,48 +177,53 @@ def _ssim_means(a: np.ndarray, b: np.ndarray, y: bool = False) -> tuple[np.ndarr
     pitch = _BLOCK * ((w_out - 1) // _BLOCK + 2)  # row length in the buffers: whole chunks, one past the data
     maps = np.zeros((strip + _SSIM_WINDOW_SIZE - 1, 4, pitch))  # per input row: a, b, a^2 + b^2, a b
     rows = np.empty_like(maps)
-    part_buf = np.empty((_BLOCK, 4, pitch))  # one block of the pass along the columns
-    mu_ab, mu_sq, cs, den = (np.empty((_BLOCK, w_out)) for _ in range(4))  # the SSIM formula's terms
+    part_buf = np.empty((strip, 4, pitch))  # the strip filtered along the rows and the columns
+    mu_ab, mu_sq, cs, den = (np.empty((strip, w_out)) for _ in range(4))  # the SSIM formula's terms
     ssim_sum, cs_sum = np.zeros(len(channels)), np.zeros(len(channels))
+    overlap = _SSIM_WINDOW_SIZE - 1  # input rows shared by consecutive strips: filtered along the rows once
     for k, channel in enumerate(channels):
         for r0 in range(0, h_out, strip):
-            n_in = min(r0 + strip, h_out) - r0 + _SSIM_WINDOW_SIZE - 1
-            m = maps[:n_in, :, :w]
+            n_in = min(r0 + strip, h_out) - r0 + overlap
+            done = 0 if r0 == 0 else overlap  # the previous strip's last rows, moved to the top of ``rows``
+            if done:
+                rows[:done] = rows[strip:strip + done]
+            m = maps[:n_in - done, :, :w]
             a_t, b_t = m[:, 0], m[:, 1]
-            _float_rows(a, r0, r0 + n_in, channel, y, a_t)
-            _float_rows(b, r0, r0 + n_in, channel, y, b_t)
+            _float_rows(a, r0 + done, r0 + n_in, channel, y, a_t)
+            _float_rows(b, r0 + done, r0 + n_in, channel, y, b_t)
             np.multiply(a_t, a_t, out=m[:, 2])
             np.multiply(b_t, b_t, out=m[:, 3])
             m[:, 2] += m[:, 3]
             np.multiply(a_t, b_t, out=m[:, 3])
-            _along_rows(maps[:n_in], rows[:n_in])
+            _along_rows(maps[:n_in - done], rows[done:n_in])
             filtered = rows[:n_in].reshape(n_in, 4 * pitch)
+            nb = n_in - overlap
+            part = part_buf[:nb]
             for block in _window_blocks(n_in):
-                nb = block.o1 - block.o0
-                part = part_buf[:nb]
-                np.matmul(block.matrix, filtered[block.lo:block.hi], out=part.reshape(nb, 4 * pitch))
-                mu_a, mu_b, sq_sum, prod = (part[:, i, :w_out] for i in range(4))
-                ab, sq, c_s, d = mu_ab[:nb], mu_sq[:nb], cs[:nb], den[:nb]
-                np.multiply(mu_a, mu_b, out=ab)
-                np.multiply(mu_a, mu_a, out=sq)
-                np.multiply(mu_b, mu_b, out=d)
-                sq += d
-                # contrast-structure (2 cov + C2) / (var_a + var_b + C2), with cov = E[ab] - mu_a mu_b and
-                # var_a + var_b = E[a^2 + b^2] - mu_a^2 - mu_b^2
-                np.subtract(prod, ab, out=c_s)
-                c_s *= 2.0
-                c_s += _SSIM_C2
-                np.subtract(sq_sum, sq, out=d)
-                d += _SSIM_C2
-                c_s /= d
-                # luminance (2 mu_a mu_b + C1) / (mu_a^2 + mu_b^2 + C1), times cs: the SSIM map
-                ab *= 2.0
-                ab += _SSIM_C1
-                sq += _SSIM_C1
-                ab /= sq
-                ab *= c_s
-                ssim_sum[k] += ab.sum()
-                cs_sum[k] += c_s.sum()
+                np.matmul(block.matrix, filtered[block.lo:block.hi],
+                          out=part_buf[block.o0:block.o1].reshape(-1, 4 * pitch))
+            mu_a, mu_b, sq_sum, prod = (part[:, i, :w_out] for i in range(4))
+            ab, sq, c_s, d = mu_ab[:nb], mu_sq[:nb], cs[:nb], den[:nb]
+            np.multiply(mu_a, mu_b, out=ab)
+            np.multiply(mu_a, mu_a, out=sq)
+            np.multiply(mu_b, mu_b, out=d)
+            sq += d
+            # contrast-structure (2 cov + C2) / (var_a + var_b + C2), with cov = E[ab] - mu_a mu_b and
+            # var_a + var_b = E[a^2 + b^2] - mu_a^2 - mu_b^2
+            np.subtract(prod, ab, out=c_s)
+            c_s *= 2.0
+            c_s += _SSIM_C2
+            np.subtract(sq_sum, sq, out=d)
+            d += _SSIM_C2
+            c_s /= d
+            # luminance (2 mu_a mu_b + C1) / (mu_a^2 + mu_b^2 + C1), times cs: the SSIM map
+            ab *= 2.0
+            ab += _SSIM_C1
+            sq += _SSIM_C1
+            ab /= sq
+            ab *= c_s
+            ssim_sum[k] += ab.sum()
+            cs_sum[k] += c_s.sum()
     n = h_out * w_out
     return ssim_sum / n, cs_sum / n
 
