@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import torch
 import torchvision
-from pytorch_fid import inception as pfi
 from pytorch_fid.fid_score import calculate_frechet_distance
 
 from sisr import weights
+from sisr.data.lookalike import random_fid_inception
 from sisr.errors import MissingWeightsError, SisrError
 from sisr.io import write_image
 from sisr.metrics import perceptual, registry
@@ -28,17 +28,7 @@ from sisr.metrics.perceptual import fid, frechet_distance, lpips_distance
 
 def _random_fid_inception() -> torch.nn.Module:
     """The FID Inception architecture as ``pytorch_fid.inception.fid_inception_v3`` builds it, left random."""
-    net = pfi._inception_v3(num_classes=1008, aux_logits=False, weights=None)
-    net.Mixed_5b = pfi.FIDInceptionA(192, pool_features=32)
-    net.Mixed_5c = pfi.FIDInceptionA(256, pool_features=64)
-    net.Mixed_5d = pfi.FIDInceptionA(288, pool_features=64)
-    net.Mixed_6b = pfi.FIDInceptionC(768, channels_7x7=128)
-    net.Mixed_6c = pfi.FIDInceptionC(768, channels_7x7=160)
-    net.Mixed_6d = pfi.FIDInceptionC(768, channels_7x7=160)
-    net.Mixed_6e = pfi.FIDInceptionC(768, channels_7x7=192)
-    net.Mixed_7b = pfi.FIDInceptionE_1(1280)
-    net.Mixed_7c = pfi.FIDInceptionE_2(2048)
-    return net
+    return random_fid_inception()
 
 
 @pytest.fixture(scope="module")

@@ -284,17 +284,12 @@ networks' default initialisation, stored as float16). They exist only for dress 
 """
 
 
-def _random_networks() -> Iterator[tuple[str, Any]]:
-    import torch
-    import torchvision
-
-    torch.manual_seed(0)
-    yield "alexnet", torchvision.models.alexnet()
-    yield "vgg16", torchvision.models.vgg16()
-    yield "vgg19", torchvision.models.vgg19()
+def random_fid_inception() -> Any:
+    """The FID Inception network in the layout of ``pytorch_fid.inception.fid_inception_v3``, left at its random
+    initialisation (for rehearsals and tests; its features mean nothing)."""
     from pytorch_fid import inception as pfi
 
-    net = pfi._inception_v3(num_classes=1008, aux_logits=False, weights=None)  # fid_inception_v3's layout
+    net = pfi._inception_v3(num_classes=1008, aux_logits=False, weights=None)
     net.Mixed_5b = pfi.FIDInceptionA(192, pool_features=32)
     net.Mixed_5c = pfi.FIDInceptionA(256, pool_features=64)
     net.Mixed_5d = pfi.FIDInceptionA(288, pool_features=64)
@@ -304,7 +299,18 @@ def _random_networks() -> Iterator[tuple[str, Any]]:
     net.Mixed_6e = pfi.FIDInceptionC(768, channels_7x7=192)
     net.Mixed_7b = pfi.FIDInceptionE_1(1280)
     net.Mixed_7c = pfi.FIDInceptionE_2(2048)
-    yield "fid_inception", net
+    return net
+
+
+def _random_networks() -> Iterator[tuple[str, Any]]:
+    import torch
+    import torchvision
+
+    torch.manual_seed(0)
+    yield "alexnet", torchvision.models.alexnet()
+    yield "vgg16", torchvision.models.vgg16()
+    yield "vgg19", torchvision.models.vgg19()
+    yield "fid_inception", random_fid_inception()
 
 
 def write_random_weights(out_dir: str | os.PathLike, *, log=print) -> dict[str, dict[str, str]]:
