@@ -12,6 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from sisr.data.lookalike import build_lookalike, rehearsal_config, write_random_weights
@@ -73,3 +74,31 @@ def test_rehearsal_dry_run_has_the_real_tiers_jobs(tmp_path, tier):
     for rule in ("download", "extract", "build_derived", "build_cache", "train", "evaluate", "leaderboard"):
         assert counts.get(rule, 0) > 0, rule
     assert cfg["rehearsal"]["batches_per_epoch"] == 2
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_quick_tier_rehearsal_of_every_study_end_to_end(tmp_path, lookalike):
+    """From the download (HTTP, 127.0.0.1) to every study's REPORT.md and the leaderboard, on look-alike data."""
+    base = ["--cores", "2", "--config", "tier=quick", "studies=all", f"studies_dir={ROOT / 'studies'}",
+            "figures=[png]"]
+    real = snakemake(tmp_path, "-n", *base)
+    assert real.returncode == 0, real.stdout[-3000:] + real.stderr[-3000:]
+    res = snakemake(tmp_path, *base, configfiles=[lookalike])
+    log = res.stdout + res.stderr
+    assert res.returncode == 0, log[-6000:]
+    counts = job_counts(log)
+    assert counts == job_counts(real.stdout)
+    total = sum(v for k, v in counts.items())
+    assert f"{total} of {total} steps (100%) done" in log
+    results = tmp_path / "results-rehearsal" / "quick"  # rehearsal.yaml gives the rehearsal folders of its own
+    for study in ("espcn", "srresnet_edsr", "residual_sweep", "rrdb_gan", "inverted_unet"):
+        assert "Claims audit" in (results / study / "REPORT.md").read_text(), study
+        summary = pd.read_csv(results / study / "summary.csv")
+        assert (summary["tier"] == "quick").all() and summary["psnr_y"].notna().all(), study
+    board = pd.read_csv(results / "leaderboard" / "leaderboard.csv")
+    assert {"Set5", "Set14", "B100", "Urban100", "div2k-valid"} <= set(board["dataset"])
+    set14 = board[(board["dataset"] == "Set14") & board["method"].str.contains("/")]
+    assert len(set14) > 0 and set14["psnr_y"].notna().all()  # RGB models on a set with a grayscale member
+    gan = pd.read_csv(results / "rrdb_gan" / "gan_dual" / "history.csv")
+    assert list(gan["phase"]) == ["d_warmup", "g", "d", "g", "d"]  # the quick tier's phases, one epoch each
