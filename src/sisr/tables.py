@@ -448,6 +448,13 @@ def write_table(summary_csv: str | Path, spec: Mapping, *, table: str, out_csv: 
     tier's validation set ``valid_label``. ``scale``: the study's scale (a claim at another scale never compares).
     """
     long = build_long(summary_csv, spec, table=table, histories=histories, valid_label=valid_label, scale=scale)
+    return _write_formats(long, spec, run_info=run_info, tier_note=tier_note, out_csv=out_csv, out_md=out_md,
+                          out_tex=out_tex)
+
+
+def _write_formats(long: pd.DataFrame, spec: Mapping, *, run_info: Mapping[str, Mapping] | None, tier_note: str,
+                   out_csv: str | Path, out_md: str | Path, out_tex: str | Path) -> pd.DataFrame:
+    """Add the ``run_info`` columns (if any) to a long table and write it as CSV, Markdown and LaTeX (atomic)."""
     if run_info:
         info = pd.DataFrame.from_dict(run_info, orient="index")
         long = long.merge(info, left_on="run", right_index=True, how="left", suffixes=("", "_run"))
@@ -719,18 +726,9 @@ def write_study_table(study: Study, table: str, *, summary: str, out_csv: str, o
     """One table of the study as CSV (long), Markdown and LaTeX."""
     longs, info = study_longs(study, summary, histories)
     spec = study.tables[table]
-    long = longs[table]
     shown = info if spec.get("layout") == "run_rows" else None
-    if shown:
-        long = long.merge(pd.DataFrame.from_dict(shown, orient="index"), left_on="run", right_index=True,
-                          how="left", suffixes=("", "_run"))
-    note = tier_note(study)
-    with atomic_write(out_csv, "w") as fh:
-        long.to_csv(fh, index=False)
-    with atomic_write(out_md, "w") as fh:
-        fh.write(to_markdown(long, spec, tier_note=note, run_info=shown))
-    with atomic_write(out_tex, "w") as fh:
-        fh.write(to_latex(long, spec, run_info=shown))
+    _write_formats(longs[table], spec, run_info=shown, tier_note=tier_note(study), out_csv=out_csv, out_md=out_md,
+                   out_tex=out_tex)
 
 
 def study_claims_report(study: Study, *, summary: str, histories: Sequence[str] = ()) -> str:
