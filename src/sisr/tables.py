@@ -484,6 +484,7 @@ def build_long(summary: str | Path | pd.DataFrame, spec: Mapping, *, table: str,
 
 
 NOT_COMPARABLE = "not comparable in this tier"
+REHEARSAL_REASON = "a dress rehearsal on look-alike data"
 
 
 def verdict(row: Mapping, tolerance: Mapping[str, float]) -> str:
@@ -523,14 +524,18 @@ def claims(long_tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def claims_report(long_tables: Mapping[str, pd.DataFrame], tolerance: Mapping[str, float], *, study: str,
-                  tier: str, tier_note: str = "", diverged: Mapping[str, str] | None = None) -> str:
+                  tier: str, tier_note: str = "", diverged: Mapping[str, str] | None = None,
+                  rehearsal: bool = False) -> str:
     """REPORT.md: every claimed value once, grouped by where it comes from, with its verdict.
 
     A verdict is given only where the claim is comparable in this tier (its dataset evaluated here, its protocol
     computed); totals count verdicts of comparable claims only. ``diverged``: run -> "epoch E: reason" for runs
-    whose training diverged (listed; their rows are marked).
+    whose training diverged (listed; their rows are marked). ``rehearsal``: a dress rehearsal on look-alike
+    data, where no claim is comparable, whatever the datasets are called.
     """
     table = claims(long_tables)
+    if rehearsal and len(table):
+        table["comparable"], table["reason"] = False, REHEARSAL_REASON
     table["verdict"] = [verdict(r, tolerance) for _, r in table.iterrows()]
     n = len(table)
     k = int(table["comparable"].sum()) if n else 0
@@ -731,9 +736,10 @@ def write_study_table(study: Study, table: str, *, summary: str, out_csv: str, o
                    out_tex=out_tex)
 
 
-def study_claims_report(study: Study, *, summary: str, histories: Sequence[str] = ()) -> str:
+def study_claims_report(study: Study, *, summary: str, histories: Sequence[str] = (), rehearsal: bool = False) -> str:
     """REPORT.md of the study: which claims reproduce within its tolerances."""
     longs, _ = study_longs(study, summary, histories)
     runs = list(dict.fromkeys(pd.read_csv(summary)["run"]))
     return claims_report(longs, study.spec.get("tolerance", {}), study=study.name, tier=study.tier,
-                         tier_note=tier_note(study), diverged=diverged_runs(Path(summary).parent, runs))
+                         tier_note=tier_note(study), diverged=diverged_runs(Path(summary).parent, runs),
+                         rehearsal=rehearsal)
