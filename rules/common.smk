@@ -35,7 +35,9 @@ for _study in STUDIES.values():
 REHEARSAL = CFG["rehearsal"]  # None, or the caps of a dress rehearsal (schedules shortened, same jobs)
 if REHEARSAL:
     STUDIES = {
-        name: dataclasses.replace(study, runs={run: rehearsal_run(cfg, REHEARSAL) for run, cfg in study.runs.items()})
+        name: dataclasses.replace(
+            study, runs={run: rehearsal_run(cfg, REHEARSAL) for run, cfg in study.runs.items()}, rehearsal=True
+        )
         for name, study in STUDIES.items()
     }
 LEADERBOARD = catalog.leaderboard_refs(CFG["tier"], CFG["leaderboard_sets"])

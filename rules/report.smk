@@ -67,7 +67,6 @@ rule claims_report:
     params:
         caption=claims_caption,
         study=study_of,  # the resolved study (sisr.studies.Study), not its file: resolved once, at parse time
-        rehearsal=bool(REHEARSAL),  # look-alike data: no claim is comparable
     script:
         "../workflow_scripts/claims_report.py"
 

@@ -93,7 +93,11 @@ def test_quick_tier_rehearsal_of_every_study_end_to_end(tmp_path, lookalike):
     assert f"{total} of {total} steps (100%) done" in log
     results = tmp_path / "results-rehearsal" / "quick"  # rehearsal.yaml gives the rehearsal folders of its own
     for study in ("espcn", "srresnet_edsr", "residual_sweep", "rrdb_gan", "inverted_unet"):
-        assert "Claims audit" in (results / study / "REPORT.md").read_text(), study
+        report = (results / study / "REPORT.md").read_text()
+        assert "Claims audit" in report and "**0 of" in report and "| reproduced |" not in report, study
+        for table in (results / study / "tables").glob("*.csv"):  # no difference to a claim on look-alike data
+            long = pd.read_csv(table)
+            assert not long["comparable"].any() and long["diff"].isna().all(), table
         summary = pd.read_csv(results / study / "summary.csv")
         assert (summary["tier"] == "quick").all() and summary["psnr_y"].notna().all(), study
     board = pd.read_csv(results / "leaderboard" / "leaderboard.csv")

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from sisr.tables import build_table, claims_report, to_latex, to_markdown, write_table
+from sisr.tables import build_table, claims_report, mark_rehearsal, to_latex, to_markdown, write_table
 
 SPEC = {
     "title": "Table 1: test",
@@ -74,6 +74,18 @@ def test_a_rehearsal_gives_no_verdict_even_on_a_set_named_as_the_claims():
     assert "| reproduced |" not in text and "| not reproduced |" not in text
     assert "not comparable in this tier: a dress rehearsal on look-alike data" in _report_rows(text)[("ESPCN", "PSNR")]
     assert "**0 of 5 claimed values are comparable in this tier**" in text
+
+
+def test_a_rehearsal_table_shows_no_difference_to_a_claim():
+    """In a rehearsal the tables, like REPORT.md, compare nothing: no diff, no 'vs claimed' in Markdown/LaTeX."""
+    long = build_table(SUMMARY, SPEC, table="t1", scale=4)
+    assert long["diff"].notna().any() and "vs 30.57" in to_markdown(long, SPEC)  # the same table, not a rehearsal
+    marked = mark_rehearsal(long)
+    assert marked["diff"].isna().all() and not marked["comparable"].any() and marked["compared"].isna().all()
+    assert "vs 30.57" not in to_markdown(marked, SPEC) and "vs 30.57" not in to_latex(marked, SPEC)
+    claimed = marked[marked["claimed"].notna() & ~marked["quoted"]]
+    assert (claimed["reason"] == "a dress rehearsal on look-alike data").all()
+    assert long["diff"].notna().any()  # the input is not modified
 
 
 def test_a_claim_is_judged_only_on_its_own_dataset():

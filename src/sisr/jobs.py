@@ -343,10 +343,10 @@ def table_job(*, study, table: str, summary: str, out_csv: str, out_md: str, out
                       histories=histories)
 
 
-def claims_report_job(*, study, summary: str, out: str, histories: Sequence[str] = (), rehearsal: bool = False) -> None:
+def claims_report_job(*, study, summary: str, out: str, histories: Sequence[str] = ()) -> None:
     from sisr.tables import study_claims_report
 
-    text = study_claims_report(study, summary=summary, histories=histories, rehearsal=rehearsal)
+    text = study_claims_report(study, summary=summary, histories=histories)
     with atomic_write(out, "w") as fh:
         fh.write(text)
 

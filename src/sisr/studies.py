@@ -147,6 +147,7 @@ class Study:
     channels: str
     tables: dict = field(default_factory=dict)
     figures: dict = field(default_factory=dict)
+    rehearsal: bool = False                      # a dress rehearsal on look-alike data: no claim is comparable
 
     @property
     def tier_description(self) -> str:

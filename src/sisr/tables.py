@@ -487,6 +487,17 @@ NOT_COMPARABLE = "not comparable in this tier"
 REHEARSAL_REASON = "a dress rehearsal on look-alike data"
 
 
+def mark_rehearsal(long: pd.DataFrame) -> pd.DataFrame:
+    """A dress rehearsal's rows: no claim is comparable (no difference, no verdict), whatever the sets are called."""
+    long = long.copy()
+    if len(long) and "claimed" in long.columns:
+        claimed = long["claimed"].notna() & ~long["quoted"].astype(bool)
+        long.loc[claimed, "comparable"] = False
+        long.loc[claimed, ["diff", "compared"]] = float("nan")
+        long.loc[claimed, "reason"] = REHEARSAL_REASON
+    return long
+
+
 def verdict(row: Mapping, tolerance: Mapping[str, float]) -> str:
     """The verdict on one claim (the row of the evaluation set it is judged on)."""
     if row["quoted"]:
@@ -534,8 +545,8 @@ def claims_report(long_tables: Mapping[str, pd.DataFrame], tolerance: Mapping[st
     data, where no claim is comparable, whatever the datasets are called.
     """
     table = claims(long_tables)
-    if rehearsal and len(table):
-        table["comparable"], table["reason"] = False, REHEARSAL_REASON
+    if rehearsal:
+        table = mark_rehearsal(table)
     table["verdict"] = [verdict(r, tolerance) for _, r in table.iterrows()]
     n = len(table)
     k = int(table["comparable"].sum()) if n else 0
@@ -700,6 +711,8 @@ def study_longs(study: Study, summary: str, histories: Sequence[str]):
         longs[name] = build_long(frame, spec, table=name, histories=hist, valid_label=study.valid_data.label,
                                  scale=study.scale, per_image=per_image,
                                  eval_labels=[r.label for r in study.eval_data], epoch_evals=evals)
+        if study.rehearsal:
+            longs[name] = mark_rehearsal(longs[name])
     return longs, info
 
 
@@ -736,10 +749,10 @@ def write_study_table(study: Study, table: str, *, summary: str, out_csv: str, o
                    out_tex=out_tex)
 
 
-def study_claims_report(study: Study, *, summary: str, histories: Sequence[str] = (), rehearsal: bool = False) -> str:
+def study_claims_report(study: Study, *, summary: str, histories: Sequence[str] = ()) -> str:
     """REPORT.md of the study: which claims reproduce within its tolerances."""
     longs, _ = study_longs(study, summary, histories)
     runs = list(dict.fromkeys(pd.read_csv(summary)["run"]))
     return claims_report(longs, study.spec.get("tolerance", {}), study=study.name, tier=study.tier,
                          tier_note=tier_note(study), diverged=diverged_runs(Path(summary).parent, runs),
-                         rehearsal=rehearsal)
+                         rehearsal=study.rehearsal)
