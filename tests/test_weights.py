@@ -164,7 +164,7 @@ def test_weights_table_follows_torch_hub_naming():
         assert spec.filename.rsplit(".", 1)[0].endswith(f"-{spec.sha256_prefix}"), name
 
 
-def test_config_checksum_override_accepts_a_stand_in_file_and_says_so(tmp_path, monkeypatch):
+def test_config_checksum_override_accepts_a_stand_in_file_and_says_so(tmp_path, monkeypatch, caplog):
     """weights_checksums (rehearsals): another file than the published one is checked against the given hash."""
     monkeypatch.setattr(weights, "WEIGHTS", dict(weights.WEIGHTS))
     path = weights.checkpoint_path("alexnet", cache=tmp_path)
@@ -173,7 +173,10 @@ def test_config_checksum_override_accepts_a_stand_in_file_and_says_so(tmp_path, 
     with pytest.raises(weights.MissingWeightsError, match="7be5be79"):
         weights.require("alexnet", cache=tmp_path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    with pytest.warns(UserWarning, match="not the published file"):
+    with caplog.at_level("WARNING", logger="sisr"):
         weights.override_checksums({"alexnet": {"sha256": digest}})
+    assert [r.getMessage() for r in caplog.records] == [  # one line, naming the file: not comparable to published
+        f"weights_checksums: alexnet-owt-7be5be79.pth ({digest[:8]}...) checked against other files than the "
+        "published ones: values made with them are not comparable to published ones"]
     assert weights.require("alexnet", cache=tmp_path) == path
     assert weights.WEIGHTS["vgg16"].sha256_prefix == "397923af"  # the others untouched

@@ -24,6 +24,7 @@ release asset ``FID_WEIGHTS_URL`` in ``pytorch_fid/inception.py``).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import warnings
 from dataclasses import dataclass
@@ -144,12 +145,16 @@ def override_checksums(checksums: dict | None) -> None:
     e.g. the random-init stand-ins of a rehearsal; in this process, ``require`` and ``fetch`` check these hashes."""
     from dataclasses import replace
 
+    changed = []
     for name, entry in (checksums or {}).items():
         digest = entry["sha256"].lower()
         if _spec(name).sha256 != digest:
             WEIGHTS[name] = replace(WEIGHTS[name], sha256_prefix=digest[:8], sha256=digest)
-            warnings.warn(f"weights_checksums: {WEIGHTS[name].filename} is checked against {digest[:8]}..., not the "
-                          f"published file: values made with it are not comparable to published ones", stacklevel=2)
+            changed.append(f"{WEIGHTS[name].filename} ({digest[:8]}...)")
+    if changed:  # one line per job, not one warning (and its source line) per file
+        logging.getLogger("sisr").warning(
+            "weights_checksums: %s checked against other files than the published ones: values made with them are "
+            "not comparable to published ones", ", ".join(changed))
 
 
 def _fetch_hint(name: str, root: Path) -> str:
