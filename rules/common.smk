@@ -9,7 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e .`
 
 # Nothing imported here imports torch: planning the jobs stays fast (tests/test_workflow_parse.py).
-from sisr import catalog
+from sisr import catalog, interrupt
 from sisr.studies import DatasetRef, load_config, load_study, rehearsal_run, train_settings
 from sisr.loss_terms import weights_needed as loss_weights_needed
 from sisr.metrics.registry import weights_needed as metric_weights_needed
@@ -373,16 +373,21 @@ def print_outputs():
 
 
 STARTED = time.time()
+INTERRUPT = interrupt.install()  # Ctrl-C: Snakemake's reports of jobs that stopped cleanly give way to one message
 
 
 def print_interrupted_runs():
     """After a failed run: name the jobs of this run that were interrupted (Ctrl-C, SIGTERM), saying how to go on."""
+    summary = INTERRUPT.summary()  # Ctrl-C: the jobs that stopped, their checkpoints; no error reports above
+    if summary:
+        print("\n".join(summary))
+        return
     lines = []
     for log in sorted(Path(TIER_LOGS).glob("**/*.log")):
         if log.stat().st_mtime >= STARTED:
-            text = log.read_text(errors="replace").strip().splitlines()
-            if text and " interrupted" in f" {text[-1]}":
-                lines.append(f"  {text[-1]}")
+            line = interrupt.interrupted_line(log)
+            if line:
+                lines.append(f"  {line}")
     if lines:
         print(
             "\nsisr-bench: interrupted. Rerun the same command to continue; training runs resume from the "

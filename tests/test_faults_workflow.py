@@ -133,7 +133,8 @@ def test_killing_snakemake_leaves_no_training_orphan_and_a_whole_checkpoint(tmp_
 
     from sisr.training import load_checkpoint
 
-    epochs = 20 if sig == "SIGTERM" else 1000  # SIGTERM: Snakemake lets running jobs finish (its documented way)
+    # SIGTERM: Snakemake lets running jobs finish (its documented way); SIGINT: the rerun below finishes the run
+    epochs = {"SIGTERM": 20, "SIGINT": 40}.get(sig, 1000)
     cfg = {**ci_config(epochs=epochs), "data_dir": str(shared_data)}
     run_dir = tmp_path / "results/ci/espcn/espcn"
     snake = _start_snakemake(tmp_path, cfg, "results/ci/espcn/espcn/train_done.json")
@@ -155,8 +156,17 @@ def test_killing_snakemake_leaves_no_training_orphan_and_a_whole_checkpoint(tmp_
     assert "Traceback" not in log
     if sig == "SIGKILL":  # the trainer noticed its parent was gone, saved and stopped
         assert "is gone: stopping" in log and "exiting with code 143" in log
-    if sig == "SIGINT":
+    if sig == "SIGINT":  # Ctrl-C: one clean message, no workflow error; the same command resumes
         assert "exiting with code 130" in log
+        out = (tmp_path / "snakemake.out").read_text()
+        assert "sisr-bench: interrupted by the user" in out and "rerun the same command to resume" in out, out
+        assert f"train espcn/espcn: saved its checkpoint ({run_dir.relative_to(tmp_path)}/checkpoint_last.pt)" in out
+        for error in ("Error in rule", "WorkflowError", "RuleException", "Traceback", "Exiting because"):
+            assert error not in out, out
+        res = snakemake(tmp_path, cfg, "results/ci/espcn/espcn/train_done.json")
+        assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+        assert "resuming from epoch" in (tmp_path / "logs/ci/train/espcn/espcn.log").read_text()
+        assert load_checkpoint(run_dir / "checkpoint_last.pt")["epoch"] == epochs
     if sig == "SIGTERM":
         assert (run_dir / "train_done.json").is_file() and last["epoch"] == epochs
 

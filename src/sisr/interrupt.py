@@ -1,0 +1,132 @@
+"""What the workflow prints when the user interrupts it (Ctrl-C): one clean message, not a workflow error.
+
+Ctrl-C in a terminal sends SIGINT to the whole foreground process group: Snakemake and its running jobs. A
+trainer saves ``checkpoint_last.pt`` and exits with 130, other jobs exit with 130 too (``sisr.jobs.job_log``);
+each ends its log with a line saying it was interrupted. Snakemake (9.x) cancels the run, but it still reports
+every job that exited non-zero as failed: a ``RuleException`` (``CalledProcessError ... exit status 130``), an
+"Error in rule train:" block, and at the very end "WorkflowError: At least one job did not complete
+successfully". Nothing failed, though: the next run resumes.
+
+:func:`install` (called once from ``rules/common.smk``, in Snakemake's own process) notes that Snakemake got
+SIGINT (chaining to Snakemake's handler, which still stops the run as before) and adds a filter to Snakemake's
+logger that, after SIGINT only, drops those reports for jobs whose log says they were interrupted. The
+``onerror`` handler then prints :func:`summary`: which jobs stopped, where their checkpoints are, that the same
+command resumes. A job that fails for another reason during the interrupt keeps its error report (and so does
+the run's final error); without SIGINT to Snakemake (a job killed on its own, SIGTERM, a cluster) nothing is
+filtered.
+
+Nothing here imports Snakemake or torch; the filter reads Snakemake's log records by their ``event`` attribute
+(the logger-plugin interface of Snakemake 9: ``job_error``, ``error``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SNAKEMAKE_LOGGER = "snakemake.logging"
+_EXIT_130 = ("non-zero exit status 130", "died with <Signals.SIGINT")  # a job that handled SIGINT itself
+_FINAL_ERROR = "did not complete successfully"
+_SAVED = re.compile(r"saved (?P<path>\S+) (?P<when>at epoch \d+, batch \d+|after epoch \d+)")
+
+
+def interrupted_line(log: str | Path) -> str | None:
+    """The last line of a job's log if it says the job was interrupted (and stopped cleanly), else None."""
+    try:
+        lines = Path(log).read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return None
+    return lines[-1] if lines and " interrupted" in f" {lines[-1]}" else None
+
+
+def describe(log: str | Path, line: str) -> str:
+    """``rule study/run: what it saved`` for one interrupted job, from its log path and last log line.
+
+    The path scheme puts a job's log at ``<logs>/<tier>/{rule}/{study}/{run}.log`` (data and weights jobs:
+    ``<logs>/{rule}/{name}.log``).
+    """
+    path = Path(log)
+    parts = path.with_suffix("").parts
+    name = f"{parts[-3]} {parts[-2]}/{parts[-1]}" if len(parts) >= 3 else path.stem
+    saved = _SAVED.search(line)
+    if saved:
+        where = saved["when"].replace("at epoch", "in epoch").replace(", batch", " after batch")
+        return f"{name}: saved its checkpoint ({saved['path']}) {where}"
+    return f"{name}: stopped; the rerun starts it again"
+
+
+class InterruptFilter(logging.Filter):
+    """Drops Snakemake's failure reports of jobs that stopped cleanly because the user pressed Ctrl-C."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.interrupted = threading.Event()  # set by the SIGINT handler in Snakemake's process
+        self.jobs: dict[str, str] = {}  # log path -> its "interrupted" line, in order
+        self.other_errors = 0  # job failures during the interrupt that were not a clean stop: reported as usual
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.interrupted.is_set():
+            return True
+        event = getattr(record, "event", None)
+        if event == "job_error":
+            logs = [str(p) for p in getattr(record, "log", None) or []]
+            lines = {p: interrupted_line(p) for p in logs}
+            if logs and all(lines.values()):
+                self.jobs.update(lines)
+                return False
+            self.other_errors += 1
+            return True
+        if event == "error" or record.levelno >= logging.ERROR:
+            text = record.getMessage()
+            if any(s in text for s in _EXIT_130):
+                return False  # the RuleException of a job that handled SIGINT (its job_error record follows)
+            if _FINAL_ERROR in text and self.jobs and not self.other_errors:
+                return False
+        return True
+
+    def summary(self) -> list[str]:
+        """The lines ``onerror`` prints after an interrupt; empty when there was none (or no job stopped)."""
+        if not self.interrupted.is_set() or not self.jobs:
+            return []
+        head = "sisr-bench: interrupted by the user; rerun the same command to resume"
+        if self.other_errors:
+            head += " (the errors above are jobs that failed, not interrupted)"
+        return [f"\n{head}:"] + [f"  {describe(log, line)}" for log, line in self.jobs.items()]
+
+
+def install() -> InterruptFilter:
+    """Add the filter to Snakemake's logger and note SIGINT (chained to the handler already there).
+
+    Only in the main thread and only where SIGINT has a Python handler (Snakemake's process: a KeyboardInterrupt
+    stops the scheduler); where SIGINT is ignored or left to the default, nothing changes.
+    """
+    filt = InterruptFilter()
+    logger = logging.getLogger(SNAKEMAKE_LOGGER)
+    for old in [f for f in logger.filters if isinstance(f, InterruptFilter)]:  # the Snakefile parsed twice
+        logger.removeFilter(old)
+    logger.addFilter(filt)
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.getsignal(signal.SIGINT)
+        if callable(previous):
+            if isinstance(previous, _Chained):
+                previous = previous.previous
+
+            signal.signal(signal.SIGINT, _Chained(filt.interrupted, previous))
+    return filt
+
+
+@dataclass(frozen=True)
+class _Chained:
+    """A SIGINT handler that sets a flag, then does what the handler before it did."""
+
+    flag: threading.Event
+    previous: Any
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.flag.set()
+        self.previous(signum, frame)

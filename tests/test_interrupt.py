@@ -1,0 +1,119 @@
+"""Ctrl-C under Snakemake: which of Snakemake's failure reports give way to one clean message (sisr.interrupt).
+
+The end-to-end case (SIGINT to the process group of a real run, then the rerun resumes) is
+tests/test_faults_workflow.py::test_killing_snakemake_leaves_no_training_orphan_and_a_whole_checkpoint[SIGINT].
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+import pytest
+
+from sisr import interrupt
+
+TRAIN_LINE = ("espcn/espcn interrupted by signal 2: saved results/ci/espcn/espcn/checkpoint_last.pt at epoch 5, "
+              "batch 3; exiting with code 130; rerun the same command to resume from there")
+
+
+def _record(msg: str, level: int = logging.ERROR, **extra) -> logging.LogRecord:
+    record = logging.LogRecord("snakemake.logging", level, __file__, 1, msg, None, None)
+    record.__dict__.update(extra)
+    return record
+
+
+def _logs(tmp_path):
+    train = tmp_path / "logs/ci/train/espcn/espcn.log"
+    failed = tmp_path / "logs/ci/evaluate/espcn/srcnn.log"
+    for path, text in ((train, f"espcn/espcn epoch 4/40 ...\n{TRAIN_LINE}\n"),
+                       (failed, "Traceback (most recent call last):\nValueError: boom\n")):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return train, failed
+
+
+def _reports(log):
+    """What Snakemake 9 logs for a job that exited with 130, in its order."""
+    return [
+        _record("CalledProcessError in file rules/train.smk, line 33:\nCommand 'set -euo pipefail; python x.py' "
+                "returned non-zero exit status 130.", event="error", exception="RuleException"),
+        _record("Error in rule train, jobid: 0", event="job_error", rule_name="train", log=[str(log)]),
+    ]
+
+
+FINAL = _record("At least one job did not complete successfully.", event="error", exception="WorkflowError")
+
+
+def test_without_sigint_to_snakemake_every_report_stays(tmp_path):
+    train, _ = _logs(tmp_path)
+    filt = interrupt.InterruptFilter()
+    assert all(filt.filter(r) for r in [*_reports(train), FINAL])
+    assert filt.summary() == []
+
+
+def test_after_ctrl_c_a_clean_stop_gives_one_message_instead_of_errors(tmp_path):
+    train, _ = _logs(tmp_path)
+    filt = interrupt.InterruptFilter()
+    filt.interrupted.set()
+    info = _record("Terminating processes on user request, this might take some time.", logging.INFO)
+    assert filt.filter(info)
+    assert not any(filt.filter(r) for r in [*_reports(train), FINAL])
+    assert filt.summary() == [
+        "\nsisr-bench: interrupted by the user; rerun the same command to resume:",
+        "  train espcn/espcn: saved its checkpoint (results/ci/espcn/espcn/checkpoint_last.pt) in epoch 5 after "
+        "batch 3",
+    ]
+
+
+def test_after_ctrl_c_a_job_that_really_failed_keeps_its_error_and_the_final_one(tmp_path):
+    train, failed = _logs(tmp_path)
+    filt = interrupt.InterruptFilter()
+    filt.interrupted.set()
+    assert not any(filt.filter(r) for r in _reports(train))
+    assert filt.filter(_record("RuleException:\nValueError in file x, line 3: boom", event="error"))
+    assert filt.filter(_record("Error in rule evaluate, jobid: 2", event="job_error", log=[str(failed)]))
+    assert filt.filter(FINAL)
+    summary = filt.summary()
+    assert "(the errors above are jobs that failed, not interrupted)" in summary[0]
+    assert "train espcn/espcn: saved its checkpoint" in summary[1]
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    (TRAIN_LINE, "train espcn/espcn: saved its checkpoint (results/ci/espcn/espcn/checkpoint_last.pt) in epoch 5 "
+                 "after batch 3"),
+    ("espcn/espcn interrupted by signal 2: saved r/checkpoint_last.pt after epoch 4; exiting with code 130",
+     "train espcn/espcn: saved its checkpoint (r/checkpoint_last.pt) after epoch 4"),
+    ("espcn/bicubic interrupted (Ctrl-C); rerun the same command to continue", "train espcn/espcn: stopped; the "
+                                                                              "rerun starts it again"),
+])
+def test_describe_names_the_job_and_its_checkpoint(line, expected):
+    assert interrupt.describe("logs/ci/train/espcn/espcn.log", line) == expected
+
+
+def test_interrupted_line_is_the_last_line_only_when_it_says_so(tmp_path):
+    log = tmp_path / "a.log"
+    assert interrupt.interrupted_line(log) is None  # no log yet
+    log.write_text(f"{TRAIN_LINE}\nepoch 6/40 ...\n")
+    assert interrupt.interrupted_line(log) is None  # interrupted once, then resumed
+    log.write_text(f"epoch 6/40 ...\n{TRAIN_LINE}\n")
+    assert interrupt.interrupted_line(log) == TRAIN_LINE
+
+
+def test_install_chains_sigint_to_the_handler_before_it_and_filters_snakemakes_logger():
+    seen = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: seen.append(signum))
+    logger = logging.getLogger(interrupt.SNAKEMAKE_LOGGER)
+    try:
+        first = interrupt.install()
+        filt = interrupt.install()  # the Snakefile parsed a second time: one filter, one chained handler
+        assert filt in logger.filters and first not in logger.filters
+        signal.raise_signal(signal.SIGINT)
+        assert seen == [signal.SIGINT] and filt.interrupted.is_set() and not first.interrupted.is_set()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a process that ignores SIGINT keeps ignoring it
+        interrupt.install()
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        for f in [f for f in logger.filters if isinstance(f, interrupt.InterruptFilter)]:
+            logger.removeFilter(f)
