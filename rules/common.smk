@@ -2,11 +2,15 @@
 # Everything with logic lives in src/sisr (sisr.studies, sisr.jobs); this file only wires paths.
 
 import dataclasses
+import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e .`
+# `--sdm conda`: envs/sisr.yaml installs this checkout from here (`conda env create` inherits the variable; it is
+# set by the workflow, not asked of the user, hence no `envvars:`)
+os.environ.update(SISR_WORKFLOW_DIR=str(Path(workflow.basedir).resolve()))
 
 # Nothing imported here imports torch: planning the jobs stays fast (tests/test_workflow_parse.py).
 from sisr import catalog, interrupt
