@@ -1,4 +1,5 @@
-"""The one place that turns a device setting (``auto``, ``cpu``, ``cuda``, ``cuda:1``) into a torch device.
+"""The one place that turns a device setting (``auto``, ``cpu``, ``cuda``, ``cuda:1``) into a torch device,
+and that chooses where the evaluation kernels run (:func:`kernel_device`).
 
 ``auto`` is the device set for this process with :func:`set_default` (an evaluation job without a GPU
 resource sets ``cpu``, so that neither its model nor its LPIPS/FID networks touch a GPU), else CUDA when
@@ -7,10 +8,12 @@ available, else the CPU. ``cuda`` without CUDA falls back to the CPU with a warn
 
 from __future__ import annotations
 
+import sys
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
 _DEFAULT: str | None = None
@@ -43,3 +46,28 @@ def synchronize(device: str | torch.device) -> None:
 
     if torch.device(device).type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def kernel_device(device: str | torch.device | None) -> torch.device | None:
+    """Where the evaluation kernels (MATLAB imresize, PSNR / SSIM / MS-SSIM / MSE) run in an evaluation on
+    ``device`` (the job's device): that device when it is a CUDA device (torch, float64), None for any other or
+    for None (NumPy on the CPU, the fastest there). The one place that decides; ``sisr.evaluation.evaluate``
+    asks it once. Both give the same pixels and values (tests/test_kernels_torch.py)."""
+    if device is None:
+        return None
+    dev = resolve_device(device)
+    return dev if dev.type == "cuda" else None
+
+
+def is_tensor(x: Any) -> bool:
+    """Whether ``x`` is a torch tensor (without importing torch: a process that never imported it has none)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def upload(img: np.ndarray, device: torch.device) -> torch.Tensor:
+    """A numpy image as a tensor on ``device`` (same shape and dtype; copied, so a read-only array is fine)."""
+    import numpy as np
+    import torch
+
+    return torch.from_numpy(np.array(img, copy=True)).to(device)

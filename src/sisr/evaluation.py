@@ -7,6 +7,10 @@ channel by every metric. A 3-channel SR of a grayscale HR (an RGB model given th
 channels, as Set14 ``bridge``) is first reduced to one channel by :func:`sr_for_hr`: its full-range BT.601
 luma ``0.299 R + 0.587 G + 0.114 B``, rounded to uint8 (a gray SR, R = G = B, gives back its gray value).
 
+Where the kernels run is decided once per evaluation by :func:`sisr.device.kernel_device`: with a model on a
+CUDA device, the LR images made here and the metrics whose record says ``on_device`` are computed by torch on
+that device (float64; the same pixels and values); otherwise by NumPy on the CPU.
+
 The metrics are the records of :mod:`sisr.metrics.registry`: per image (one DataFrame column each) or per
 set (FID: its value goes to ``df.attrs["set_metrics"]``; it reads the images itself with
 :func:`~sisr.pairing.load_pair`, so a large set need not be held in memory). Pairing SR with HR files is
@@ -27,6 +31,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from sisr.device import kernel_device, upload
 from sisr.errors import SisrError
 from sisr.io import read_image, write_image
 from sisr.metrics.registry import DEFAULT_METRICS, METRICS as REGISTRY, check_metric_names
@@ -44,16 +49,24 @@ def default_workers() -> int:
 
 
 def score(sr: np.ndarray, hr: np.ndarray, *, scale: int, metrics: Sequence[str],
-          border: int | None = None) -> dict[str, float]:
+          border: int | None = None, device=None) -> dict[str, float]:
     """The per-image metrics among ``metrics`` of one uint8 SR / HR pair (same size; see the module docstring).
 
     ``border``: pixels removed at each border by the standard metrics (records with ``border=True``) instead
     of ``scale`` (``sisr evaluate --crop-border``); the their-protocol and perceptual metrics keep their crops.
+    ``device``: a torch device (:func:`sisr.device.kernel_device`): the metrics whose record says ``on_device``
+    are computed there, on the pair uploaded once; None: every metric on the numpy arrays.
     """
+    per_image = [m for m in metrics if not REGISTRY[m].per_set]
+    images = {False: (sr, hr)}
+    if device is not None and any(REGISTRY[m].on_device for m in per_image):
+        images[True] = (upload(sr, device), upload(hr, device))
+
     def third(m: str) -> int:
         return border if border is not None and REGISTRY[m].border else scale
 
-    return {m: float(REGISTRY[m].fn(sr, hr, third(m))) for m in metrics if not REGISTRY[m].per_set}
+    return {m: float(REGISTRY[m].fn(*images[device is not None and REGISTRY[m].on_device], third(m)))
+            for m in per_image}
 
 
 def _in_threads(metric: str) -> bool:
@@ -63,9 +76,10 @@ def _in_threads(metric: str) -> bool:
 
 
 def _row(name: str, sr: np.ndarray, hr: np.ndarray, scale: int, metrics: Sequence[str],
-         extra: dict[str, Any], border: int | None) -> dict[str, Any]:
+         extra: dict[str, Any], border: int | None, device) -> dict[str, Any]:
     return {"image": name, "height": sr.shape[0], "width": sr.shape[1], **extra,
-            **score(sr, hr, scale=scale, metrics=[m for m in metrics if _in_threads(m)], border=border)}
+            **score(sr, hr, scale=scale, metrics=[m for m in metrics if _in_threads(m)], border=border,
+                    device=device)}
 
 
 def image_line(name: str, row: Mapping, metrics: Sequence[str]) -> str:
@@ -82,7 +96,8 @@ def image_line(name: str, row: Mapping, metrics: Sequence[str]) -> str:
 
 def _finish(row: dict[str, Any], sr: np.ndarray, hr: np.ndarray, scale: int, metrics: Sequence[str],
             label: str, border: int | None) -> dict:
-    row.update(score(sr, hr, scale=scale, metrics=[m for m in metrics if not _in_threads(m)], border=border))
+    row.update(score(sr, hr, scale=scale, metrics=[m for m in metrics if not _in_threads(m)], border=border,
+                     device=None))
     log.info("%s", image_line(f"{label} {row['image']}" if label else row["image"], row, metrics))
     return row
 
@@ -107,12 +122,15 @@ def evaluate(pairs: Sequence, *, scale: int, metrics: Sequence[str] = DEFAULT_ME
     ``df.attrs["set_metrics"]``. ``workers`` images are scored at once (default :func:`default_workers`;
     with a model, scoring runs beside the next image's inference; at most two images per worker wait in memory).
     Each image is logged on one line (:func:`image_line`, prefixed by ``label``). ``border``: see :func:`score`.
+    The kernels (LR made from the HR, the ``on_device`` metrics) run on :func:`sisr.device.kernel_device` of
+    ``device``: with a CUDA device there, else NumPy on the CPU.
     """
     metrics = list(metrics)
     check_metric_names(metrics)
     per_image = [m for m in metrics if not REGISTRY[m].per_set]
     if model is not None and sr_dir is None:
         raise SisrError("evaluate: a model needs an sr_dir to write its SR images to")
+    kernels = kernel_device(device)
     n_workers = workers or default_workers()
     scored: list[tuple[str, Path, Path]] = []
     rows: list[dict[str, Any]] = []
@@ -120,10 +138,10 @@ def evaluate(pairs: Sequence, *, scale: int, metrics: Sequence[str] = DEFAULT_ME
 
     def folder_row(name: str, sr_path: Path, hr_path: Path):
         sr, hr = load_pair(sr_path, hr_path, scale=scale)
-        return _row(name, sr, hr, scale, per_image, {}, border), (sr, hr)
+        return _row(name, sr, hr, scale, per_image, {}, border, kernels), (sr, hr)
 
     def model_row(name: str, sr: np.ndarray, hr: np.ndarray, extra: dict[str, Any]):
-        return _row(name, sr, hr, scale, per_image, extra, border), (sr, hr)
+        return _row(name, sr, hr, scale, per_image, extra, border, kernels), (sr, hr)
 
     def drain(keep: int) -> None:
         while len(pending) > keep:  # the metrics with networks (LPIPS) in this thread, in order
@@ -141,7 +159,7 @@ def evaluate(pairs: Sequence, *, scale: int, metrics: Sequence[str] = DEFAULT_ME
             else:
                 sr, hr, seconds, sr_path = _super_resolve(pair, model, scale=scale, sr_dir=Path(sr_dir),
                                                           device=device, tile=tile, in_channels=in_channels,
-                                                          warm_up=not scored)
+                                                          warm_up=not scored, kernels=kernels)
                 pending.append(pool.submit(model_row, pair.name, sr, hr, {"seconds": seconds, "hr_path": str(pair.hr)}))
                 scored.append((pair.name, sr_path, Path(pair.hr)))
             drain(2 * n_workers)
@@ -153,16 +171,21 @@ def evaluate(pairs: Sequence, *, scale: int, metrics: Sequence[str] = DEFAULT_ME
 
 
 def _super_resolve(pair, model, *, scale: int, sr_dir: Path, device, tile: int | None,
-                   in_channels: int | None, warm_up: bool = False) -> tuple[np.ndarray, np.ndarray, float, Path]:
+                   in_channels: int | None, warm_up: bool = False,
+                   kernels=None) -> tuple[np.ndarray, np.ndarray, float, Path]:
     """SR of one dataset pair, written as PNG; returns ``(sr, hr cropped to it, seconds, sr_path)``.
 
-    ``seconds``: the inference time; ``warm_up`` runs the model once before it is timed (first image)."""
+    ``seconds``: the inference time; ``warm_up`` runs the model once before it is timed (first image).
+    ``kernels``: the device that makes a missing LR (:func:`sisr.device.kernel_device`; None: NumPy)."""
     from sisr.data.datasets import to_y
     from sisr.imresize import downscale
     from sisr.inference import model_input, super_resolve, synchronize
 
     hr = read_image(pair.hr, mode="any")
-    lr = read_image(pair.lr, mode="any") if pair.lr else downscale(hr, scale)
+    if pair.lr:
+        lr = read_image(pair.lr, mode="any")
+    else:
+        lr = downscale(hr, scale) if kernels is None else downscale(upload(hr, kernels), scale).cpu().numpy()
     lr = model_input(lr, in_channels)
     if warm_up:  # lazy initialisation, caches, CUDA context, kernel choice: not in the timing
         super_resolve(model, lr, scale=scale, device=device, tile=tile)
@@ -185,8 +208,9 @@ def _super_resolve(pair, model, *, scale: int, sr_dir: Path, device, tile: int |
 
 def evaluate_folders(sr_dir: str | os.PathLike, hr_dir: str | os.PathLike, *, scale: int,
                      metrics: Sequence[str] = DEFAULT_METRICS, border: int | None = None,
-                     workers: int | None = None) -> pd.DataFrame:
-    """:func:`evaluate` of the SR folder against the HR folder (files paired by :func:`pair_folders`)."""
+                     workers: int | None = None, device=None) -> pd.DataFrame:
+    """:func:`evaluate` of the SR folder against the HR folder (files paired by :func:`pair_folders`);
+    ``device``: as :func:`evaluate` (None: the kernels in NumPy on the CPU)."""
     check_metric_names(list(metrics))
     return evaluate(pair_folders(sr_dir, hr_dir, scale=scale), scale=scale, metrics=metrics, workers=workers,
-                    border=border)
+                    border=border, device=device)

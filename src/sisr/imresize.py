@@ -18,6 +18,12 @@ With clamped borders and rounding between the passes, :func:`downscale` reproduc
 MATLAB-made LR images of Set5 and Set14 at x2, x3 and x4 (tests/test_reference_bicubic.py); with mirrored
 borders only 98.6-99.4 % of them (the outermost row and column differ).
 
+:func:`imresize`, :func:`downscale` (``method="matlab"``) and :func:`upscale` also take a torch tensor
+(``H x W`` or ``H x W x C``) and then compute on its device in float64 (an evaluation on a GPU:
+``sisr.device.kernel_device``): the same weights as dense matrices, applied with ``torch.matmul``, and for
+uint8 the same rounding as the NumPy path, so that every pixel is equal (tests/test_kernels_torch.py).
+The NumPy path stays the one used on the CPU (the fastest there, docs/BENCHMARKS.md).
+
 Kernels, as MATLAB names them: ``"cubic"`` (Keys, a = -0.5, width 4; alias ``"bicubic"``),
 ``"linear"`` (triangle, width 2; aliases ``"bilinear"``, ``"triangle"``), ``"box"`` (width 1) and
 ``"nearest"`` (the box kernel, never antialiased, as MATLAB's default for ``'nearest'``).
@@ -34,6 +40,7 @@ import numpy as np
 from PIL import Image
 
 from sisr import banded
+from sisr.device import is_tensor
 from sisr.errors import SisrError
 
 if TYPE_CHECKING:  # torch is imported by the torch functions only (the workflow's parse step loads this module)
@@ -245,7 +252,12 @@ def imresize(
     output_shape: ``(height, width)`` instead of ``scale``; the factors are then ``out / in`` per dimension.
     kernel: ``cubic`` (default, a = -0.5), ``linear``, ``box`` or ``nearest`` (see the module docstring).
     antialias: widen the kernel by ``1 / scale`` when downscaling (MATLAB's default); ``nearest`` never does.
+
+    A torch tensor ``img`` (uint8 or float) is resized on its device (:func:`_imresize_tensor`): a uint8
+    tensor gives the same pixels as the uint8 array, a float tensor a float64 tensor.
     """
+    if is_tensor(img):
+        return _imresize_tensor(img, scale, output_shape, kernel, antialias)
     if img.ndim not in (2, 3):
         raise SisrError(f"imresize: expected an H x W or H x W x C image, got shape {img.shape}")
     name = _kernel_name(kernel)
@@ -278,6 +290,8 @@ def downscale(img: np.ndarray, scale: int, *, method: str = "matlab") -> np.ndar
     cropped = modcrop(img, scale)
     if method == "matlab":
         return imresize(cropped, 1.0 / scale, kernel="cubic")
+    if is_tensor(img):
+        raise SisrError(f"downscale: method {method!r} takes a numpy array, not a torch tensor")
     if method != "pil":
         raise SisrError(f"downscale: unknown method {method!r}; valid methods: matlab, pil")
     size = (cropped.shape[1] // scale, cropped.shape[0] // scale)  # PIL wants (width, height)
@@ -310,9 +324,10 @@ def upscale(img: np.ndarray, scale: int, *, method: str = "bicubic") -> np.ndarr
 
 
 @functools.lru_cache(maxsize=64)
-def _weight_matrix_np(in_length: int, out_length: int, scale: float, kernel: str) -> np.ndarray:
-    """Dense ``out_length x in_length`` matrix of the MATLAB weights (mirrored taps summed)."""
-    weights, indices = _contributions(in_length, out_length, scale, kernel, True)
+def _weight_matrix_np(in_length: int, out_length: int, scale: float, kernel: str, antialias: bool = True) -> np.ndarray:
+    """Dense ``out_length x in_length`` matrix of the MATLAB weights (clamped taps summed, in tap order, as
+    the entries of the banded blocks)."""
+    weights, indices = _contributions(in_length, out_length, scale, kernel, antialias)
     matrix = np.zeros((out_length, in_length), dtype=np.float64)
     rows = np.repeat(np.arange(out_length), weights.shape[1])
     np.add.at(matrix, (rows, indices.ravel()), weights.ravel())
@@ -321,10 +336,63 @@ def _weight_matrix_np(in_length: int, out_length: int, scale: float, kernel: str
 
 @functools.lru_cache(maxsize=64)
 def _weight_matrix(in_length: int, out_length: int, scale: float, kernel: str, device: torch.device,
-                   dtype: torch.dtype) -> torch.Tensor:
+                   dtype: torch.dtype, antialias: bool = True) -> torch.Tensor:
     import torch
 
-    return torch.from_numpy(_weight_matrix_np(in_length, out_length, scale, kernel)).to(device=device, dtype=dtype)
+    matrix = _weight_matrix_np(in_length, out_length, scale, kernel, antialias)
+    return torch.from_numpy(matrix).to(device=device, dtype=dtype)
+
+
+def _imresize_tensor(img: torch.Tensor, scale: float | None, output_shape: tuple[int, int] | None, kernel: str,
+                     antialias: bool) -> torch.Tensor:
+    """:func:`imresize` of an ``H x W`` or ``H x W x C`` tensor on its device, in float64.
+
+    Each 1-D pass is one ``torch.matmul`` with the dense weight matrix (the weights of the NumPy path). uint8:
+    after each pass MATLAB's rounding exactly as the NumPy path does it (:func:`_round_pass`), so every pixel
+    equals the NumPy result; float: never rounded (equal up to float64 rounding).
+    """
+    import torch
+
+    if img.ndim not in (2, 3):
+        raise SisrError(f"imresize: expected an H x W or H x W x C image, got shape {tuple(img.shape)}")
+    name = _kernel_name(kernel)
+    is_u8 = img.dtype == torch.uint8
+    if not (is_u8 or img.is_floating_point()):
+        raise SisrError(f"imresize: expected uint8 or floating-point input, got {img.dtype}")
+    out_shape, scales = _output_shape_and_scales(tuple(img.shape[:2]), scale, output_shape)
+    x = (img[:, :, None] if img.ndim == 2 else img).permute(2, 0, 1).to(torch.float64)  # C x H x W
+    for axis in ((0, 1) if scales[0] <= scales[1] else (1, 0)):  # smaller factor first; height first on ties
+        args = (x.shape[1 + axis], out_shape[axis], scales[axis], name, antialias)
+        matrix = _weight_matrix(*args[:4], x.device, torch.float64, antialias)
+        values = torch.matmul(matrix, x) if axis == 0 else torch.matmul(x, matrix.T)
+        x = _round_pass(values, x, args, axis) if is_u8 else values
+    x = x.permute(1, 2, 0)
+    x = x[:, :, 0] if img.ndim == 2 else x
+    return x.to(torch.uint8).contiguous() if is_u8 else x.contiguous()
+
+
+def _round_pass(values: torch.Tensor, x: torch.Tensor, args: tuple, axis: int) -> torch.Tensor:
+    """MATLAB's uint8 rounding of one pass ``values`` (``C x H x W``, float64) of the integer-valued ``x``, as
+    :func:`_rounding` does it: values within ``TIE`` of a half integer recomputed tap by tap in MATLAB's order
+    (unless the pass is exact, see :func:`_exact_in_float32`), then ``floor(v + 0.5)`` clipped to 0..255.
+
+    The tap-by-tap sum is the NumPy path's (one product and one sum per tap, each a separate rounding: no fused
+    multiply-add), so its result, and the rounding, are the same on any device."""
+    import torch
+
+    if not _exact_in_float32(*args):
+        near = torch.abs(values - torch.floor(values) - 0.5) < TIE
+        c, i, j = torch.nonzero(near, as_tuple=True)
+        if len(c):
+            weights, indices = (torch.from_numpy(np.array(a)).to(values.device) for a in _contributions(*args))
+            out_pos = i if axis == 0 else j
+            acc = torch.zeros(len(c), dtype=torch.float64, device=values.device)
+            for k in range(weights.shape[1]):
+                src = indices[out_pos, k]
+                product = weights[out_pos, k] * (x[c, src, j] if axis == 0 else x[c, i, src])
+                acc = acc + product
+            values[c, i, j] = acc
+    return torch.clamp(torch.floor(values + 0.5), 0.0, 255.0)
 
 
 def imresize_torch(x: torch.Tensor, scale: float, *, kernel: str = "cubic") -> torch.Tensor:

@@ -11,6 +11,11 @@ float64. ``crop`` pixels are removed from each side before scoring (the standard
 as the MATLAB evaluation scripts do for grayscale images such as Set14 ``bridge.png``.
 ``y_channel=False`` scores RGB: PSNR over all values, SSIM / MS-SSIM as the mean over the channels.
 
+The images may also be torch tensors (uint8, ``H x W x 3`` or ``H x W``): the metric is then computed by
+torch on their device in float64 (an evaluation on a GPU, ``sisr.device.kernel_device``), the same formulas in
+the same form, equal to the NumPy value within 1e-9 relative (tests/test_kernels_torch.py). The NumPy path
+(strip by strip, banded products) stays the one used on the CPU, the fastest there.
+
 Sources: SSIM as Wang et al.'s MATLAB ``ssim_index.m`` (11 x 11 Gaussian window, sigma 1.5,
 K = (0.01, 0.03), L = 255, 'valid' filtering); MS-SSIM as Wang, Simoncelli & Bovik 2003 and their
 ``msssim.m``.
@@ -19,11 +24,16 @@ K = (0.01, 0.03), L = 255, 'valid' filtering); MS-SSIM as Wang, Simoncelli & Bov
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sisr import banded
+from sisr.device import is_tensor
 from sisr.errors import SisrError
+
+if TYPE_CHECKING:  # torch is imported by the torch kernels only
+    import torch
 
 # BT.601 luma for RGB in [0, 1]: Y = 16 + 65.481 R + 128.553 G + 24.966 B (range 16..235).
 _Y_COEFFS = np.array([65.481, 128.553, 24.966]) / 255.0
@@ -81,6 +91,8 @@ def psnr(sr: np.ndarray, hr: np.ndarray, *, crop: int, y_channel: bool = True) -
     Returns ``inf`` for identical images (MSE = 0). See the module docstring for the input contract.
     """
     a, b = _crop(sr, hr, crop, "psnr")
+    if is_tensor(a):
+        return _psnr_torch(a, b, y_channel)
     y = y_channel and a.ndim == 3
     shape = (min(_STRIP, a.shape[0]), *a.shape[1:2 if y else None])
     a_f, b_f = np.empty(shape), np.empty(shape)  # one strip of rows at a time: no image-sized temporaries
@@ -99,6 +111,9 @@ def psnr(sr: np.ndarray, hr: np.ndarray, *, crop: int, y_channel: bool = True) -
 
 def mse(sr: np.ndarray, hr: np.ndarray, *, crop: int = 0) -> float:
     """Mean squared error of the images scaled to [0, 1] (what a training L2 loss sees), over all channels."""
+    if is_tensor(sr):
+        a, b = (_float_torch(x, False) for x in _crop(sr, hr, crop, "mse"))
+        return float(((a / 255.0 - b / 255.0) ** 2).mean())
     a, b = _prepare(sr, hr, crop, False, "mse")
     return float(np.mean((a / 255.0 - b / 255.0) ** 2))
 
@@ -247,6 +262,8 @@ def ssim(sr: np.ndarray, hr: np.ndarray, *, crop: int, y_channel: bool = True) -
     """
     a, b = _crop(sr, hr, crop, "ssim")
     _check_window(a.shape, _SSIM_WINDOW_SIZE, "ssim")
+    if is_tensor(a):
+        return float(np.mean(_ssim_means_torch(_planes_torch(a, y_channel), _planes_torch(b, y_channel))[0]))
     return float(np.mean(_ssim_means(a, b, y=y_channel)[0]))
 
 
@@ -261,16 +278,24 @@ def _halve(img: np.ndarray) -> np.ndarray:
     return 0.25 * (padded[:, 0::2, 0::2] + padded[:, 1::2, 0::2] + padded[:, 0::2, 1::2] + padded[:, 1::2, 1::2])
 
 
-def _ms_ssim_channels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """MS-SSIM of each channel of ``C x H x W`` float64 images (nan where a scale's mean term is negative)."""
+def _ms_ssim_channels(a, b, ssim_means=None, halve=None) -> np.ndarray:
+    """MS-SSIM of each channel of ``C x H x W`` float64 images (nan where a scale's mean term is negative).
+
+    ``ssim_means``, ``halve``: the kernels for the images' kind (default: numpy arrays; the torch ones for
+    tensors); the combination of the scales is this function's, for both."""
+    if ssim_means is None:
+        def ssim_means(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return _ssim_means(a.transpose(1, 2, 0), b.transpose(1, 2, 0))
+
+        halve = _halve
     levels = len(MS_SSIM_WEIGHTS)
     value = np.ones(a.shape[0])
     for level, weight in enumerate(MS_SSIM_WEIGHTS):
-        ssim_mean, cs_mean = _ssim_means(a.transpose(1, 2, 0), b.transpose(1, 2, 0))
+        ssim_mean, cs_mean = ssim_means(a, b)
         term = cs_mean if level < levels - 1 else ssim_mean
         value = np.where(term < 0, np.nan, value * np.abs(term) ** weight)  # msssim.m: complex; we say nan
         if level < levels - 1:
-            a, b = _halve(a), _halve(b)
+            a, b = halve(a), halve(b)
     return value
 
 
@@ -285,8 +310,84 @@ def ms_ssim(sr: np.ndarray, hr: np.ndarray, *, crop: int, y_channel: bool = True
     complex number.
     RGB (``y_channel=False``): mean over the three channels.
     """
-    a, b = _prepare(sr, hr, crop, y_channel, "ms_ssim")
+    if is_tensor(sr):
+        a, b = _crop(sr, hr, crop, "ms_ssim")
+    else:
+        a, b = _prepare(sr, hr, crop, y_channel, "ms_ssim")
     if min(a.shape[:2]) < MS_SSIM_MIN_SIZE:
         raise SisrError(f"ms_ssim: the image is {a.shape[0]}x{a.shape[1]} after cropping {crop} pixels per side; "
                         f"5 scales with an 11x11 window need both sides >= {MS_SSIM_MIN_SIZE}")
+    if is_tensor(a):
+        return float(np.mean(_ms_ssim_channels(_planes_torch(a, y_channel), _planes_torch(b, y_channel),
+                                               _ssim_means_torch, _halve_torch)))
     return float(np.mean(_ms_ssim_channels(_planes(a), _planes(b))))
+
+
+# ------------------------------------------------------------------------------------------------ torch kernels
+# The same formulas on torch tensors, in float64 on the tensors' device (see the module docstring).
+
+
+def _float_torch(img: torch.Tensor, y: bool) -> torch.Tensor:
+    """``img`` as float64 (its Y channel if ``y`` and it is RGB, as :func:`rgb_to_y`)."""
+    import torch
+
+    x = img.to(torch.float64)
+    if y and x.ndim == 3:
+        return torch.matmul(x, torch.from_numpy(_Y_COEFFS).to(x.device)) + 16.0
+    return x
+
+
+def _planes_torch(img: torch.Tensor, y: bool) -> torch.Tensor:
+    """``H x W`` or ``H x W x C`` -> ``C x H x W`` float64 (one plane: Y of RGB if ``y``, or the single channel)."""
+    x = _float_torch(img, y)
+    return x[None] if x.ndim == 2 else x.permute(2, 0, 1)
+
+
+def _psnr_torch(a: torch.Tensor, b: torch.Tensor, y_channel: bool) -> float:
+    import torch
+
+    diff = _float_torch(a, y_channel) - _float_torch(b, y_channel)
+    err = float(torch.sum(diff * diff)) / diff.numel()
+    if err == 0.0:
+        return float("inf")
+    return float(10.0 * np.log10(255.0**2 / err))
+
+
+def _gauss_valid(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """The 11-tap Gaussian along ``dim`` of ``x``, 'valid' part only: the sum of 11 shifted, weighted copies."""
+    n = x.shape[dim] - _SSIM_WINDOW_SIZE + 1
+    out = x.narrow(dim, 0, n) * float(_GAUSS[0])
+    for k in range(1, _SSIM_WINDOW_SIZE):
+        out.add_(x.narrow(dim, k, n), alpha=float(_GAUSS[k]))
+    return out
+
+
+def _ssim_means_torch(a: torch.Tensor, b: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_ssim_means` of ``C x H x W`` float64 tensors: the four maps (a, b, a^2 + b^2, a b) filtered by the
+    separable Gaussian (along the rows, then the columns; 'valid'), then the same formula; one channel at a
+    time. (Shifted copies, not ``conv2d``: float64 convolution is 5x slower on the CPU, where the tests run it.)"""
+    import torch
+
+    ssim_means, cs_means = np.empty(a.shape[0]), np.empty(a.shape[0])
+    for k in range(a.shape[0]):
+        x, y = a[k], b[k]
+        maps = torch.stack([x, y, x * x + y * y, x * y])  # 4 x H x W
+        mu_a, mu_b, sq_sum, prod = _gauss_valid(_gauss_valid(maps, 2), 1)
+        ab = mu_a * mu_b
+        sq = mu_a * mu_a + mu_b * mu_b
+        cs = ((prod - ab) * 2.0 + _SSIM_C2) / (sq_sum - sq + _SSIM_C2)
+        ssim_map = (ab * 2.0 + _SSIM_C1) / (sq + _SSIM_C1) * cs
+        ssim_means[k] = float(ssim_map.sum()) / ssim_map.numel()
+        cs_means[k] = float(cs.sum()) / cs.numel()
+    return ssim_means, cs_means
+
+
+def _halve_torch(img: torch.Tensor) -> torch.Tensor:
+    """:func:`_halve` of a ``C x H x W`` tensor (an odd last row / column averaged with itself)."""
+    import torch
+
+    if img.shape[1] % 2:
+        img = torch.cat([img, img[:, -1:]], dim=1)
+    if img.shape[2] % 2:
+        img = torch.cat([img, img[:, :, -1:]], dim=2)
+    return 0.25 * (img[:, 0::2, 0::2] + img[:, 1::2, 0::2] + img[:, 0::2, 1::2] + img[:, 1::2, 1::2])

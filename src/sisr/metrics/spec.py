@@ -17,6 +17,9 @@ class Metric:
     needs (a key of ``sisr.weights.WEIGHTS``), checked before an evaluation starts. protocol: ``standard``
     (docs/REFERENCE.md), or the study whose authors' protocol it reproduces. border: its third argument is
     the border it removes (``scale`` in the standard protocol; ``sisr evaluate --crop-border`` replaces it).
+    on_device: ``fn`` also takes the images as uint8 torch tensors and then computes on their device, in
+    float64, the same value within 1e-9 relative; an evaluation whose kernels run on a GPU passes it tensors
+    there (``sisr.device.kernel_device``).
     """
 
     name: str
@@ -28,6 +31,7 @@ class Metric:
     weights: str | None = None
     protocol: str = "standard"
     border: bool = False
+    on_device: bool = False
 
     def fmt(self, value: float) -> str:
         return f"{value:.{self.decimals}f}"

@@ -1,6 +1,7 @@
 """The standard-protocol columns (docs/REFERENCE.md): SR and HR as uint8, ``scale`` border pixels removed on
 each side, PSNR / SSIM / MS-SSIM on the BT.601 Y channel (``*_y``) or on RGB (``*_rgb``); a single-channel
-image is scored on its own channel by every column. The kernels are in :mod:`sisr.metrics.basic`.
+image is scored on its own channel by every column. The kernels are in :mod:`sisr.metrics.basic` (NumPy, or
+torch for tensors: every record here is ``on_device``).
 """
 
 from __future__ import annotations
@@ -48,11 +49,12 @@ def mse_noshave(sr: np.ndarray, hr: np.ndarray, scale: int) -> float:
 
 # The records of sisr.metrics.registry (one per column).
 METRICS = (
-    Metric("psnr_y", psnr_y, decimals=2, label="PSNR (Y) [dB]", border=True),
-    Metric("ssim_y", ssim_y, decimals=4, label="SSIM (Y)", border=True),
-    Metric("psnr_rgb", psnr_rgb, decimals=2, label="PSNR (RGB) [dB]", border=True),
-    Metric("ssim_rgb", ssim_rgb, decimals=4, label="SSIM (RGB)", border=True),
-    Metric("ms_ssim", ms_ssim_y, decimals=4, label="MS-SSIM", border=True),
-    Metric("mse", mse_rgb, higher_is_better=False, decimals=7, label="MSE (images in [0, 1])", border=True),
-    Metric("mse_noshave", mse_noshave, higher_is_better=False, decimals=7, label="MSE (images in [0, 1], no shave)"),
+    Metric("psnr_y", psnr_y, decimals=2, label="PSNR (Y) [dB]", border=True, on_device=True),
+    Metric("ssim_y", ssim_y, decimals=4, label="SSIM (Y)", border=True, on_device=True),
+    Metric("psnr_rgb", psnr_rgb, decimals=2, label="PSNR (RGB) [dB]", border=True, on_device=True),
+    Metric("ssim_rgb", ssim_rgb, decimals=4, label="SSIM (RGB)", border=True, on_device=True),
+    Metric("ms_ssim", ms_ssim_y, decimals=4, label="MS-SSIM", border=True, on_device=True),
+    Metric("mse", mse_rgb, higher_is_better=False, decimals=7, label="MSE (images in [0, 1])", border=True, on_device=True),
+    Metric("mse_noshave", mse_noshave, higher_is_better=False, decimals=7, label="MSE (images in [0, 1], no shave)",
+           on_device=True),
 )
