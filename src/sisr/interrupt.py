@@ -13,7 +13,7 @@ logger that, after SIGINT only, drops those reports for jobs whose log says they
 ``onerror`` handler then prints :func:`summary`: which jobs stopped, where their checkpoints are, that the same
 command resumes. A job that fails for another reason during the interrupt keeps its error report (and so does
 the run's final error); without SIGINT to Snakemake (a job killed on its own, SIGTERM, a cluster) nothing is
-filtered.
+filtered. The dropped reports are missing from .snakemake/log/ too; each job's own log keeps its last line.
 
 Nothing here imports Snakemake or torch; the filter reads Snakemake's log records by their ``event`` attribute
 (the logger-plugin interface of Snakemake 9: ``job_error``, ``error``).
