@@ -215,3 +215,41 @@ def test_evaluate_uses_the_torch_kernels_where_kernel_device_says(monkeypatch, t
     for m in metrics:
         for want, got in zip(numpy_df[m], torch_df[m]):
             assert _same_metric(want, got), (m, want, got)
+
+
+def test_scoring_on_the_device_stays_out_of_the_timed_inference(monkeypatch, tmp_path, rng):
+    """The ``seconds`` column times the model alone: metric kernels on the same device (worker threads) must not
+    run while an image's inference is timed (on a GPU the synchronisation would wait for them, and they would
+    share the device). Stand-ins that sleep make an overlap likely if nothing prevents it."""
+    import threading
+    import time
+    from dataclasses import replace
+
+    from sisr import inference
+    from sisr.models import create_model
+
+    for i in range(6):
+        write_image(tmp_path / "hr" / f"im{i}.png", rng.integers(0, 256, size=(30, 33, 3), dtype=np.uint8))
+    pairs = [Pair(f"im{i}", tmp_path / "hr" / f"im{i}.png", None) for i in range(6)]
+    spans: dict[str, list[tuple[float, float]]] = {"infer": [], "score": []}
+    lock = threading.Lock()
+
+    def timed(kind, fn):
+        def wrapper(*args, **kwargs):
+            t0 = time.perf_counter()
+            time.sleep(0.03)
+            out = fn(*args, **kwargs)
+            with lock:
+                spans[kind].append((t0, time.perf_counter()))
+            return out
+        return wrapper
+
+    monkeypatch.setattr(inference, "super_resolve", timed("infer", inference.super_resolve))
+    rec = METRICS["psnr_y"]
+    monkeypatch.setitem(METRICS, "psnr_y", replace(rec, fn=timed("score", rec.fn)))
+    monkeypatch.setattr(evaluation, "kernel_device", lambda device: torch.device("cpu"))
+    evaluation.evaluate(pairs, scale=3, metrics=["psnr_y"], model=create_model("bicubic", scale=3, in_channels=3),
+                        sr_dir=tmp_path / "sr", device=torch.device("cpu"), workers=3)
+    assert len(spans["infer"]) == 7 and len(spans["score"]) == 6  # 6 images + the warm-up run
+    overlaps = [(i, s) for i in spans["infer"] for s in spans["score"] if s[0] < i[1] and i[0] < s[1]]
+    assert not overlaps, f"{len(overlaps)} scoring spans overlap a timed inference"

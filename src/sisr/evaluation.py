@@ -19,8 +19,10 @@ set (FID: its value goes to ``df.attrs["set_metrics"]``; it reads the images its
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +45,11 @@ __all__ = ["DEFAULT_METRICS", "check_metric_names", "default_workers", "evaluate
            "load_pair", "pair_folders", "score", "sr_for_hr"]
 
 
+# Held by the evaluation kernels on a GPU (worker threads) and by the timed inference (the calling thread), so that
+# the ``seconds`` of an image time its model alone: a GPU synchronisation would also wait for the metric kernels.
+_DEVICE_LOCK = threading.Lock()
+
+
 def default_workers() -> int:
     """Images scored at once: the CPU cores this process may use (the kernels release the GIL)."""
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
@@ -58,15 +65,17 @@ def score(sr: np.ndarray, hr: np.ndarray, *, scale: int, metrics: Sequence[str],
     are computed there, on the pair uploaded once; None: every metric on the numpy arrays.
     """
     per_image = [m for m in metrics if not REGISTRY[m].per_set]
-    images = {False: (sr, hr)}
-    if device is not None and any(REGISTRY[m].on_device for m in per_image):
-        images[True] = (upload(sr, device), upload(hr, device))
+    on_device = [m for m in per_image if device is not None and REGISTRY[m].on_device]
 
     def third(m: str) -> int:
         return border if border is not None and REGISTRY[m].border else scale
 
-    return {m: float(REGISTRY[m].fn(*images[device is not None and REGISTRY[m].on_device], third(m)))
-            for m in per_image}
+    values = {}
+    if on_device:
+        with _DEVICE_LOCK:  # not while an inference is timed; each value read back (float) before it is released
+            sr_t, hr_t = upload(sr, device), upload(hr, device)
+            values = {m: float(REGISTRY[m].fn(sr_t, hr_t, third(m))) for m in on_device}
+    return {m: values[m] if m in values else float(REGISTRY[m].fn(sr, hr, third(m))) for m in per_image}
 
 
 def _in_threads(metric: str) -> bool:
@@ -187,13 +196,14 @@ def _super_resolve(pair, model, *, scale: int, sr_dir: Path, device, tile: int |
     else:
         lr = downscale(hr, scale) if kernels is None else downscale(upload(hr, kernels), scale).cpu().numpy()
     lr = model_input(lr, in_channels)
-    if warm_up:  # lazy initialisation, caches, CUDA context, kernel choice: not in the timing
-        super_resolve(model, lr, scale=scale, device=device, tile=tile)
+    with _DEVICE_LOCK if kernels is not None else contextlib.nullcontext():  # no metric kernels on the device now
+        if warm_up:  # lazy initialisation, caches, CUDA context, kernel choice: not in the timing
+            super_resolve(model, lr, scale=scale, device=device, tile=tile)
+            synchronize(device)
+        t0 = time.perf_counter()
+        sr = super_resolve(model, lr, scale=scale, device=device, tile=tile)
         synchronize(device)
-    t0 = time.perf_counter()
-    sr = super_resolve(model, lr, scale=scale, device=device, tile=tile)
-    synchronize(device)
-    seconds = time.perf_counter() - t0
+        seconds = time.perf_counter() - t0
     sr_dir.mkdir(parents=True, exist_ok=True)
     sr_path = sr_dir / f"{pair.name}.png"
     write_image(sr_path, sr)
