@@ -88,3 +88,24 @@ def test_cli_and_workflow_share_the_weights_cache(tmp_path, capsys, monkeypatch)
     err = capsys.readouterr().err
     assert f"{tmp_path}/weights/hub/checkpoints/alexnet-owt-7be5be79.pth is missing" in err
     assert f"--dest {tmp_path}/weights" in err
+
+
+def test_evaluate_device_option(tmp_path, capsys, monkeypatch):
+    """--device cpu / cuda / auto give the same table here (no CUDA: cuda falls back to the CPU with a warning);
+    --device cpu keeps the LPIPS/FID networks on the CPU too (the process default)."""
+    import warnings
+
+    from sisr import device as sisr_device
+
+    monkeypatch.setattr(sisr_device, "_DEFAULT", None)
+    hr = _images(tmp_path / "hr", size=(40, 36))
+    sr = _images(tmp_path / "sr", size=(40, 36), seed=1)
+    tables = {}
+    for dev in ("cpu", "cuda", "auto"):
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            assert main(["evaluate", "--scale", "2", "--device", dev, str(sr), str(hr)]) == 0
+        tables[dev] = capsys.readouterr().out
+    assert tables["cpu"] == tables["cuda"] == tables["auto"] and "psnr_y" in tables["cpu"]
+    main(["evaluate", "--scale", "2", "--device", "cpu", str(sr), str(hr)])
+    assert sisr_device._DEFAULT == "cpu"

@@ -4,7 +4,7 @@
     sisr upscale --model bicubic --scale 4 LR_DIR SR_DIR
     sisr upscale --checkpoint results/demo/espcn/espcn/checkpoint_best.pt --scale 4 LR_DIR SR_DIR
         [--tile 256 --tile-overlap 16] [--half]
-    sisr evaluate --scale 4 SR_DIR HR_DIR [--metrics psnr_y,ssim_y] [--crop-border 4] [--csv out.csv]
+    sisr evaluate --scale 4 SR_DIR HR_DIR [--metrics psnr_y,ssim_y] [--crop-border 4] [--csv out.csv] [--device cpu]
     sisr models [--scale 4]
     sisr fetch-weights [--dest weights] [--mirror URL_OR_DIR] [NAME ...]
     sisr plan [--tier quick paper] [--studies all]    estimated GPU-hours per training job, study and tier
@@ -115,7 +115,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
         use_cache(args.weights_dir)
     check_weights(metrics)
-    df = evaluate_folders(args.sr_dir, args.hr_dir, scale=args.scale, metrics=metrics, border=args.crop_border)
+    from sisr.device import set_default
+
+    set_default(args.device)  # also the LPIPS / FID networks' device
+    device = None if args.device == "cpu" else args.device
+    df = evaluate_folders(args.sr_dir, args.hr_dir, scale=args.scale, metrics=metrics, border=args.crop_border,
+                          device=device)
     border = args.scale if args.crop_border is None else args.crop_border
     set_metrics = df.attrs.get("set_metrics", {})
     with pd.option_context("display.width", 160, "display.max_columns", 20, "display.float_format", "{:.4f}".format):
@@ -236,6 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", help="write per-image values to this CSV")
     p.add_argument("--weights-dir", help="cache of pretrained weights (LPIPS/FID), the workflow's weights_dir: "
                                          "default $SISR_WEIGHTS, else ./weights")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="where PSNR/SSIM/MS-SSIM/MSE and the LPIPS/FID networks run: auto (default): CUDA when "
+                        "available, else CPU; on CUDA the metrics run in torch (float64, the same values within "
+                        "1e-9), on the CPU in NumPy")
     p.add_argument("sr_dir", help="folder of SR images")
     p.add_argument("hr_dir", help="folder of HR (ground-truth) images, paired with the SR images by file stem")
     p.set_defaults(func=cmd_evaluate)
