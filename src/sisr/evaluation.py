@@ -7,9 +7,10 @@ channel by every metric. A 3-channel SR of a grayscale HR (an RGB model given th
 channels, as Set14 ``bridge``) is first reduced to one channel by :func:`sr_for_hr`: its full-range BT.601
 luma ``0.299 R + 0.587 G + 0.114 B``, rounded to uint8 (a gray SR, R = G = B, gives back its gray value).
 
-Where the kernels run is decided once per evaluation by :func:`sisr.device.kernel_device`: with a model on a
-CUDA device, the LR images made here and the metrics whose record says ``on_device`` are computed by torch on
-that device (float64; the same pixels and values); otherwise by NumPy on the CPU.
+Where the kernels run is decided once per evaluation by :func:`sisr.device.kernel_device`: on a CUDA device (a
+workflow job with a GPU resource, ``sisr evaluate --device cuda``), the LR images made here and the metrics whose
+record says ``on_device`` are computed by torch on that device (float64; the same pixels and values); otherwise by
+NumPy on the CPU.
 
 The metrics are the records of :mod:`sisr.metrics.registry`: per image (one DataFrame column each) or per
 set (FID: its value goes to ``df.attrs["set_metrics"]``; it reads the images itself with
