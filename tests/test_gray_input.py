@@ -15,8 +15,11 @@ import torch
 
 from sisr.cli import main
 from sisr.evaluation import load_pair, sr_for_hr
+from sisr.imresize import upscale
+from sisr.inference import colour_output
 from sisr.io import read_image, write_image
 from sisr.jobs import evaluate_job
+from sisr.metrics.basic import rgb_to_y
 from sisr.models import create_model
 from sisr.training.checkpoint import save_checkpoint
 from sisr.training.config import TrainConfig
@@ -91,10 +94,37 @@ def test_y_model_upscale_takes_the_y_of_rgb_input(tmp_path, capsys):
     net = create_model("espcn", scale=4, in_channels=1)
     ckpt = tmp_path / "y.pt"
     save_checkpoint(ckpt, {"kind": "best", "model": net.state_dict(), "config": cfg.to_dict(), "epoch": 1})
-    out = tmp_path / "sr"
+    lr_dir = SET14 / "Set14" / "LR_bicubic" / "X4"
+    luma = tmp_path / "luma"
+    assert main(["upscale", "--checkpoint", str(ckpt), "--scale", "4", "--device", "cpu", "--luma-only",
+                 str(lr_dir), str(luma)]) == 0, capsys.readouterr().err
+    y = read_image(luma / "baboon.png", mode="any")
+    assert y.ndim == 2
+    # the default: a colour image (found on a GPU check: `sisr evaluate` of the gray Y output against the RGB HR
+    # failed); its Y is the model's Y up to the uint8 rounding of the RGB round trip
+    colour = tmp_path / "colour"
     assert main(["upscale", "--checkpoint", str(ckpt), "--scale", "4", "--device", "cpu",
-                 str(SET14 / "Set14" / "LR_bicubic" / "X4"), str(out)]) == 0, capsys.readouterr().err
-    assert read_image(out / "baboon.png", mode="any").ndim == 2
+                 str(lr_dir), str(colour)]) == 0, capsys.readouterr().err
+    rgb = read_image(colour / "baboon.png", mode="any")
+    assert rgb.shape == (*y.shape, 3)
+    unclipped = ((rgb > 0) & (rgb < 255)).all(axis=2)  # a pixel out of the RGB gamut is clipped, its Y changes
+    assert unclipped.any()  # (random weights: most of this model's output is out of gamut)
+    assert np.abs(np.rint(rgb_to_y(rgb)) - y.astype(float))[unclipped].max() <= 1
+    assert main(["evaluate", "--scale", "4", "--metrics", "psnr_y,ssim_y", str(colour),
+                 str(SET14 / "Set14" / "HR")]) == 0, capsys.readouterr().err
+
+
+@needs_shared
+def test_colour_output_of_the_bicubic_luma_is_the_bicubic_image():
+    """colour_output puts the LR's chroma back: given the bicubic upscale's own Y it gives the bicubic RGB image
+    (MATLAB-exact, every channel): 99% of the values within one level (rounding), a few near clipped edges more."""
+    lr = read_image(SET14 / "Set5" / "LR_bicubic" / "X4" / "birdx4.png")
+    bicubic = upscale(lr, 4)
+    y = np.clip(np.rint(rgb_to_y(bicubic)), 0, 255).astype(np.uint8)
+    out = colour_output(lr, y, 4)
+    assert out.shape == bicubic.shape and out.dtype == np.uint8
+    diff = np.abs(out.astype(int) - bicubic.astype(int))  # bicubic RGB clips each channel's overshoot, not chroma
+    assert diff.max() <= 8 and np.mean(diff <= 1) > 0.99 and np.mean(diff == 0) > 0.6
 
 
 def test_sr_for_hr_does_not_depend_on_the_memory_layout():

@@ -65,7 +65,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     import torch
 
     from sisr.device import resolve_device
-    from sisr.inference import check_scale, load_any_model, model_input, super_resolve
+    from sisr.inference import check_scale, colour_output, load_any_model, model_input, super_resolve
     from sisr.io import read_image, write_image
 
     if args.tile is not None and args.tile <= 2 * args.tile_overlap:
@@ -88,9 +88,12 @@ def cmd_upscale(args: argparse.Namespace) -> int:
         model = HalfPrecision(model)
     with torch.no_grad():
         for path, stem in items:
-            lr = model_input(read_image(path, mode="any"), model_channels)  # gray -> RGB model: repeated
+            raw = read_image(path, mode="any")
+            lr = model_input(raw, model_channels)  # gray -> RGB model: repeated; RGB -> Y model: its Y
             name = stem[: -len(f"x{args.scale}")] if stem.endswith(f"x{args.scale}") else stem
             sr = super_resolve(model, lr, scale=args.scale, device=device, tile=args.tile, overlap=args.tile_overlap)
+            if model_channels == 1 and raw.ndim == 3 and not args.luma_only:
+                sr = colour_output(raw, sr, args.scale)  # the model's Y, the LR's chroma upscaled bicubically
             out = _out_path(Path(args.output), name, single)
             write_image(out, sr)
             print(f"{path} -> {out} {sr.shape[1]}x{sr.shape[0]}")
@@ -224,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "model's receptive radius for a result equal to whole-image inference (default 16)")
     p.add_argument("--half", action="store_true",
                    help="float16 inference on CUDA (faster, less memory; ignored on CPU)")
+    p.add_argument("--luma-only", action="store_true",
+                   help="a Y-channel model (e.g. ESPCN, SRCNN): write its Y output as a grayscale image instead of "
+                        "the colour image (its Y with the LR's chroma upscaled bicubically; the default)")
     p.add_argument("input", help="an LR image file or a folder of LR images (a trailing x<scale> in a name is dropped)")
     p.add_argument("output", help="output file (for one input file) or folder for the SR PNGs")
     p.set_defaults(func=cmd_upscale)

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from sisr.device import resolve_device, synchronize  # noqa: F401  (re-exported)
-from sisr.errors import ConfigError
+from sisr.errors import ConfigError, SisrError
 
 
 pick_device = resolve_device  # the one device resolver (sisr.device), under its old name here
@@ -160,6 +160,29 @@ def model_input(lr: np.ndarray, in_channels: int | None) -> np.ndarray:
 
         return to_y(lr)
     return lr
+
+
+_YCBCR_FROM_RGB = np.array([[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]]) / 255.0
+_YCBCR_OFFSET = np.array([16.0, 128.0, 128.0])
+
+
+def colour_output(lr: np.ndarray, sr_y: np.ndarray, scale: int) -> np.ndarray:
+    """The RGB image of a Y model's output: its SR luma with the LR's chroma upscaled by MATLAB bicubic, as the
+    SRCNN/ESPCN demos show a Y-channel result (MATLAB ``rgb2ycbcr`` / ``ycbcr2rgb``, BT.601, on 0..255 doubles).
+
+    lr: the ``H x W x 3`` uint8 LR; sr_y: the model's ``sH x sW`` uint8 luma. Returns ``sH x sW x 3`` uint8.
+    A metric on this image's Y differs from one on ``sr_y`` by the uint8 rounding of the RGB round trip;
+    the workflow scores a Y model on ``sr_y`` itself.
+    """
+    from sisr.imresize import upscale
+
+    ycbcr = _YCBCR_OFFSET + lr.astype(np.float64) @ _YCBCR_FROM_RGB.T
+    chroma = upscale(ycbcr[:, :, 1:], scale)  # float in -> float out: not rounded between the passes
+    if chroma.shape[:2] != sr_y.shape:
+        raise SisrError(f"colour_output: SR {sr_y.shape} is not {scale}x the LR {lr.shape[:2]}")
+    full = np.concatenate([sr_y.astype(np.float64)[:, :, None], chroma], axis=2)
+    rgb = (full - _YCBCR_OFFSET) @ np.linalg.inv(_YCBCR_FROM_RGB).T
+    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
 
 
 FALLBACK_TILE, FALLBACK_OVERLAP = 256, 32  # LR pixels; the overlap exceeds the receptive radius of our models
