@@ -17,12 +17,17 @@ def test_default_config_is_valid():
     assert cfg["tier"] == "demo" and cfg["studies"] == ["espcn"]
 
 
+def test_one_study_name_is_a_list_of_one():
+    """`--config studies=espcn` (found trying a GPU check: it was refused although the error text allowed it)."""
+    assert load_config({"tier": "demo", "studies": "espcn"})["studies"] == ["espcn"]
+
+
 @pytest.mark.parametrize(
     "config, expected",
     [
         ({"tier": "demo", "studies": ["espcn"], "epochs": 3}, "unknown key(s): 'epochs'"),
         ({"tier": "huge", "studies": ["espcn"]}, "config: tier: 'huge' is not one of"),
-        ({"tier": "demo", "studies": "espcn"}, "config: studies: 'espcn' is not valid; expected: Names of study files"),
+        ({"tier": "demo", "studies": "ESPCN"}, "config: studies: ['ESPCN'] is not valid; expected: Names of study files"),
         ({"tier": "demo", "studies": ["espcn"], "num_workers": -1}, "config: num_workers: -1 is less than"),
         ({"studies": ["espcn"]}, "'tier' is a required property"),
     ],

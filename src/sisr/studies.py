@@ -97,8 +97,11 @@ REHEARSAL_DEFAULTS = {"epochs": 1, "batches_per_epoch": 2, "valid_images": 2, "b
 
 
 def load_config(config: Mapping) -> dict:
-    """Validate the workflow config (already parsed) and fill in defaults."""
-    validate(dict(config), "config", where="config")
+    """Validate the workflow config (already parsed) and fill in defaults (``studies=espcn``: one study, a list)."""
+    config = dict(config)
+    if isinstance(config.get("studies"), str) and config["studies"] != "all":
+        config["studies"] = [config["studies"]]
+    validate(config, "config", where="config")
     cfg = deep_merge(CONFIG_DEFAULTS, config)
     if cfg["rehearsal"] is not None:
         cfg["rehearsal"] = {**REHEARSAL_DEFAULTS, **cfg["rehearsal"]}
