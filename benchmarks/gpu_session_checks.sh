@@ -15,7 +15,9 @@
 # Every stage is time-boxed and writes to $OUT as it goes. Layout it expects (benchmarks/prepare_gpu_dir.sh):
 # .gpu/data/{T91,benchmark/Set5,benchmark/Set14}; .whl/ with the wheels the GPU image lacks (snakemake, jsonschema,
 # lpips, pytorch-fid and their dependencies). Usage, from the repository root on the GPU machine:
-#   OUT=$OUT LIMIT=460 bash benchmarks/gpu_session_checks.sh
+#   OUT=$OUT LIMIT=460 bash benchmarks/gpu_session_checks.sh          (STAGES="kernels tiling": only those)
+# The device tool brings back only a few files: pack $OUT into one archive at the end (see the GPU notes in
+# docs/BENCHMARKS.md).
 # CPU smoke test of the same stages (tiny settings): SMOKE=1 DEVICE=cpu OUT=/tmp/out bash benchmarks/gpu_session_checks.sh
 set -u
 OUT=${OUT:-/tmp/gpu_checks}
@@ -25,6 +27,8 @@ SMOKE=${SMOKE:-0}
 PY=${PY:-python3}
 G=${G:-.gpu}
 W=${W:-/tmp/gpu_checks_work}
+STAGES=" ${STAGES:-kernels t91 half tiling rehearsal} "  # a subset reruns part of the session
+want() { [[ "$STAGES" == *" $1 "* ]]; }
 mkdir -p "$OUT" "$W"
 LOG="$OUT/session.log"
 if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
@@ -66,7 +70,7 @@ echo "stage,rc,seconds" >"$OUT/stages.csv"
 BENCH="$G/data/benchmark"
 
 # 1. Kernels: equality and timing.
-if [ -f benchmarks/gpu_eval_check.py ]; then
+if want kernels && [ -f benchmarks/gpu_eval_check.py ]; then
     KARGS=()
     [ "$SMOKE" = 1 ] && KARGS=(--count 1 --repeat 1)
     stage kernels 90 $PY benchmarks/gpu_eval_check.py --device "$DEVICE" --out "$OUT/kernels" "${KARGS[@]}"
@@ -75,7 +79,7 @@ fi
 # 2. A trained checkpoint: the T91 check (ESPCN, Y channel, x3) on the GPU.
 T91_SET=()
 [ "$SMOKE" = 1 ] && T91_SET=(--set epochs=1 --set epoch_def.n=1 --set batch_size=8)
-stage t91 60 $PY benchmarks/t91_gpu.py --device "$DEVICE" --t91 "$G/data/T91" --benchmark "$BENCH" --work "$W/t91" \
+want t91 && stage t91 60 $PY benchmarks/t91_gpu.py --device "$DEVICE" --t91 "$G/data/T91" --benchmark "$BENCH" --work "$W/t91" \
     --out "$OUT" --variant gpu_checks "${T91_SET[@]}" --val-every 1000
 CKPT=$(find "$W/t91" -name 'checkpoint_best.pt' -o -name 'checkpoint_last.pt' 2>/dev/null | sort | head -1)
 echo "t91 checkpoint: ${CKPT:-none}" | tee -a "$LOG"
@@ -97,7 +101,7 @@ half_check() {
     $PY -m sisr evaluate --scale 3 --crop-border 0 --metrics psnr_rgb,psnr_y --csv "$OUT/half_${set}_vs_fp32.csv" \
         "$W/sr_${set}_half" "$W/sr_${set}_fp32"
 }
-if [ -n "$CKPT" ]; then
+if want half && [ -n "$CKPT" ]; then
     echo "set,mode,seconds_incl_start" >"$OUT/half_seconds.csv"
     export -f half_check
     export PY CKPT DEVICE BENCH W OUT
@@ -110,7 +114,7 @@ fi
 #    the comparison is numerical, the images mean nothing).
 SIZE=1024
 [ "$SMOKE" = 1 ] && SIZE=64
-$PY - "$W/big" "$SIZE" <<'EOF2' >>"$LOG" 2>&1
+want tiling && $PY - "$W/big" "$SIZE" <<'EOF2' >>"$LOG" 2>&1
 import sys
 from pathlib import Path
 import numpy as np
@@ -136,6 +140,7 @@ for model in ("edsr_like", "rrdb"):
 print("big image", n, "and random-init checkpoints written")
 EOF2
 for m in edsr_like rrdb; do
+    want tiling || break
     stage "${m}_auto" 60 $PY -m sisr upscale --checkpoint "$W/big/$m.pt" --scale 4 --device "$DEVICE" \
         "$W/big/big.png" "$W/${m}_auto.png"
     stage "${m}_tile512" 60 $PY -m sisr upscale --checkpoint "$W/big/$m.pt" --scale 4 --device "$DEVICE" --tile 512 \
@@ -143,7 +148,7 @@ for m in edsr_like rrdb; do
     stage "${m}_half" 60 $PY -m sisr upscale --checkpoint "$W/big/$m.pt" --scale 4 --device "$DEVICE" --half \
         "$W/big/big.png" "$W/${m}_half.png"
 done
-$PY - "$W" <<'EOF2' | tee -a "$LOG" >"$OUT/tiling.txt"
+want tiling && $PY - "$W" <<'EOF2' | tee -a "$LOG" >"$OUT/tiling.txt"
 import sys
 from pathlib import Path
 import numpy as np
@@ -166,14 +171,14 @@ EOF2
 
 # 5. The quick tier's dress rehearsal, on the workstation profile (--resources gpu=16: the jobs share the one large
 #    card; the profile's gpu: 1 would run them one at a time), with what time is left.
-stage lookalike 90 $PY -m sisr lookalike --size small --weights "$W/mirror"
+want rehearsal && stage lookalike 90 $PY -m sisr lookalike --size small --weights "$W/mirror"
 REH=(--profile profiles/local --cores all --resources gpu=16 --configfile "$W/mirror/rehearsal.yaml" --config tier=quick studies=all
      "figures=[png]" "device=$DEVICE")
 [ "$SMOKE" = 1 ] && REH=(--profile profiles/local --cores all --resources gpu=16 --configfile "$W/mirror/rehearsal.yaml" --config
                          tier=ci studies=rrdb_gan "figures=[png]" "device=$DEVICE")
-stage rehearsal_dry 30 $PY -m snakemake -n "${REH[@]}"
-stage rehearsal 600 $PY -m snakemake "${REH[@]}"
-if [ -d results-rehearsal ]; then
+want rehearsal && stage rehearsal_dry 30 $PY -m snakemake -n "${REH[@]}"
+want rehearsal && stage rehearsal 600 $PY -m snakemake "${REH[@]}"
+if want rehearsal && [ -d results-rehearsal ]; then
     $PY - "$OUT" <<'EOF' >>"$LOG" 2>&1
 import json, sys
 from pathlib import Path
