@@ -61,3 +61,24 @@ def test_out_of_memory_falls_back_to_tiles(monkeypatch):
     tiled = super_resolve(model, lr, scale=2)
     assert calls == [None, 16]
     assert np.abs(whole.astype(int) - tiled.astype(int)).max() <= 1
+
+
+def test_inference_runs_in_full_float32_and_restores_the_settings():
+    """TF32 (PyTorch's default for GPU convolutions) is off while a model runs, and as it was afterwards."""
+    seen = []
+
+    class Probe(torch.nn.Module):
+        def forward(self, x):
+            seen.append((torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32))
+            return torch.nn.functional.interpolate(x, scale_factor=2)
+
+    before = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = True
+    try:
+        lr = np.zeros((20, 20, 3), dtype=np.uint8)
+        super_resolve(Probe(), lr, scale=2)
+        super_resolve(Probe(), lr, scale=2, tile=12, overlap=2)
+        assert seen and all(flags == (False, False) for flags in seen)
+        assert torch.backends.cudnn.allow_tf32 is True
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = before

@@ -9,6 +9,7 @@ what it may use (:func:`memory_budget`; ``$SISR_INFERENCE_MEMORY``), on CPU as o
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import NamedTuple
 
@@ -48,6 +49,20 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
 
 
 @torch.no_grad()
+@contextlib.contextmanager
+def full_float32():
+    """Inference in full float32 on the GPU: TF32 off for convolutions and matrix products (PyTorch allows TF32
+    convolutions by default, which moves PSNR in the third decimal and makes tiled and whole-image outputs differ
+    more); the settings are restored afterwards. Training keeps TF32 (its speed modes). ``--half`` is float16
+    either way."""
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+
+
 def _forward(model: nn.Module, x: torch.Tensor, tile: int | None, overlap: int, scale: int) -> np.ndarray:
     """The uint8 SR image of ``x``: whole, or tile by tile into a uint8 array (the float SR image of a huge LR
     never exists at once; quantising tile by tile equals quantising the whole, as it is elementwise)."""
@@ -189,6 +204,7 @@ FALLBACK_TILE, FALLBACK_OVERLAP = 256, 32  # LR pixels; the overlap exceeds the 
 
 
 @torch.no_grad()
+@full_float32()
 def super_resolve(model: nn.Module, lr: np.ndarray, *, scale: int, device: torch.device | str = "cpu",
                   tile: int | None = None, overlap: int = 16, memory: int | None = None) -> np.ndarray:
     """Upscale one uint8 LR image with ``model`` (eval mode, float32) and return the uint8 SR image.
