@@ -26,19 +26,7 @@ mkdir -p "$OUT"
 export PYTHONPATH="$G/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 TORCHINDUCTOR_CACHE_DIR=/tmp/inductor_cache
 LOG="$OUT/session.log"
 
-stage() {  # stage NAME MAX_SECONDS COMMAND...: run COMMAND for at most MAX_SECONDS (and within LIMIT)
-    local name=$1 secs=$2 left
-    shift 2
-    left=$((LIMIT - SECONDS))
-    ((secs > left)) && secs=$left
-    if ((secs < 15)); then
-        echo "## $name skipped: ${left} s left of ${LIMIT}" | tee -a "$LOG"
-        return
-    fi
-    echo "## $name (at most ${secs} s; started at ${SECONDS} s)" | tee -a "$LOG"
-    timeout -k 5 "$secs" "$@" >>"$LOG" 2>&1
-    echo "## $name exit ${?} at ${SECONDS} s" | tee -a "$LOG"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/gpu_stage.sh"  # stage NAME MAX_SECONDS COMMAND...
 
 {
     date -u

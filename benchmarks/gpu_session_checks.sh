@@ -39,22 +39,7 @@ else
 fi
 export PYTHONUNBUFFERED=1 TORCHINDUCTOR_CACHE_DIR="$W/inductor"
 
-stage() {  # stage NAME MAX_SECONDS COMMAND...: run COMMAND for at most MAX_SECONDS (and within LIMIT)
-    local name=$1 secs=$2 left
-    shift 2
-    left=$((LIMIT - SECONDS))
-    ((secs > left)) && secs=$left
-    if ((secs < 10)); then
-        echo "## $name skipped: ${left} s left of ${LIMIT}" | tee -a "$LOG"
-        return
-    fi
-    echo "## $name (at most ${secs} s; started at ${SECONDS} s)" | tee -a "$LOG"
-    local t0=$SECONDS
-    timeout -k 5 "$secs" "$@" >>"$LOG" 2>&1
-    local rc=$?
-    echo "## $name exit ${rc} after $((SECONDS - t0)) s (at ${SECONDS} s)" | tee -a "$LOG"
-    echo "$name,$rc,$((SECONDS - t0))" >>"$OUT/stages.csv"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/gpu_stage.sh"  # stage NAME MAX_SECONDS COMMAND...
 
 {
     date -u

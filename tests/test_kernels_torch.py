@@ -25,13 +25,7 @@ BENCHMARK = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" /
 ON_DEVICE = [m for m, rec in METRICS.items() if rec.on_device]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread: the machine is shared, and spinning OpenMP threads beside BLAS cost more than they give."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

@@ -93,12 +93,7 @@ EXPECTED_PARAMS: dict[tuple[str, int], int] = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _channels(name: str) -> int:
