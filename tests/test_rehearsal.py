@@ -96,8 +96,8 @@ def test_quick_tier_rehearsal_of_every_study_end_to_end(tmp_path, lookalike):
         report = (results / study / "REPORT.md").read_text()
         assert "Claims audit" in report and "**0 of" in report and "| reproduced |" not in report, study
         for table in (results / study / "tables").glob("*.csv"):  # no difference to a claim on look-alike data
-            long = pd.read_csv(table)
-            assert not long["comparable"].any() and long["diff"].isna().all(), table
+            long = pd.read_csv(table) if table.stat().st_size > 5 else pd.DataFrame()
+            assert long.empty or (not long["comparable"].any() and long["diff"].isna().all()), table
         summary = pd.read_csv(results / study / "summary.csv")
         assert (summary["tier"] == "quick").all() and summary["psnr_y"].notna().all(), study
     board = pd.read_csv(results / "leaderboard" / "leaderboard.csv")
