@@ -4,14 +4,14 @@ mid-file, resumed downloads, mirrors, safe extraction, and the catalogue with ch
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
 import tarfile
-import threading
 import zipfile
 
 import numpy as np
 import pytest
+
+from conftest import file_server
 
 from sisr.data import download as dl
 from sisr.data.datasets import get_dataset
@@ -19,52 +19,10 @@ from sisr.data.sources import ARCHIVES, archive, archives_for
 from sisr.errors import ConfigError, DataError
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    """Serves ``server.files``; honours Range if ``server.honour_range``; cuts the first response of the
-    paths in ``server.cut`` after half the body (then closes the connection)."""
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        srv = self.server
-        name = self.path.lstrip("/")
-        srv.requests.append((name, self.headers.get("Range")))
-        data = srv.files.get(name)
-        if data is None:
-            self.send_error(404)
-            return
-        start, rng = 0, self.headers.get("Range")
-        if rng and srv.honour_range:
-            start = int(rng.split("=")[1].split("-")[0])
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        else:
-            self.send_response(200)
-        body = data[start:]
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if name in srv.cut:
-            srv.cut.discard(name)
-            self.wfile.write(body[: len(body) // 2])
-            self.wfile.flush()
-            self.close_connection = True
-            return
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def server():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    srv.files, srv.requests, srv.cut, srv.honour_range = {}, [], set(), True
-    srv.daemon_threads = True
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    srv.url = f"http://127.0.0.1:{srv.server_address[1]}"
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-    thread.join(timeout=5)
+    with file_server() as srv:
+        yield srv
 
 
 def _payload(n: int = 300_000, seed: int = 0) -> bytes:

@@ -174,72 +174,26 @@ def test_killing_snakemake_leaves_no_training_orphan_and_a_whole_checkpoint(tmp_
 # ---------------------------------------------------------------------------------------------- downloads
 
 
-class _CuttingHandler:
-    """HTTP handler factory: honours Range or not; cuts the first response of each file after a third of it."""
-
-    @staticmethod
-    def make(honour_range: bool):
-        import http.server
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
-                srv = self.server
-                name = self.path.lstrip("/")
-                srv.requests.append(self.headers.get("Range"))
-                data = srv.files.get(name)
-                if data is None:
-                    self.send_error(404)
-                    return
-                start, rng = 0, self.headers.get("Range")
-                if rng and honour_range:
-                    start = int(rng.split("=")[1].split("-")[0])
-                    self.send_response(206)
-                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-                else:
-                    self.send_response(200)
-                body = data[start:]
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if name not in srv.cut_done:
-                    srv.cut_done.add(name)
-                    self.wfile.write(body[: len(body) // 3])
-                    self.wfile.flush()
-                    self.close_connection = True
-                    return
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
-
-
 @pytest.mark.parametrize("honour_range", [True, False], ids=["server_resumes_range", "server_ignores_range"])
 def test_download_cut_mid_file_through_the_workflow_ends_verified(tmp_path, honour_range):
     import hashlib
-    import http.server
-    import threading
 
+    from conftest import file_server
     from test_workflow_data import _benchmark_tar
 
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CuttingHandler.make(honour_range))
-    srv.files, srv.requests, srv.cut_done, srv.daemon_threads = {"benchmark.tar": _benchmark_tar()}, [], set(), True
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        data = srv.files["benchmark.tar"]
+    data = _benchmark_tar()
+    with file_server({"benchmark.tar": data}, honour_range=honour_range, cut={"benchmark.tar"},
+                     cut_divisor=3) as srv:
         cfg = {"tier": "demo", "studies": ["espcn"], "studies_dir": str(ROOT / "studies"),
-               "mirror": f"http://127.0.0.1:{srv.server_address[1]}/",
+               "mirror": f"{srv.url}/",
                "archives": {"benchmark.tar": {"md5": hashlib.md5(data).hexdigest()}},
                "leaderboard_sets": ["benchmark/Set5"]}
         res = snakemake(tmp_path, cfg, "data/datasets/benchmark/ready.json")
-    finally:
-        srv.shutdown()
-        srv.server_close()
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     assert (tmp_path / "data/downloads/benchmark.tar").read_bytes() == data
     assert not list((tmp_path / "data/downloads").glob("*.part"))
-    assert len(srv.requests) == 2 and srv.requests[0] is None
-    assert srv.requests[1] == f"bytes={len(data) // 3}-"  # the second request resumes where the cut left off
+    ranges = [rng for _, rng in srv.requests]
+    assert len(ranges) == 2 and ranges[0] is None
+    assert ranges[1] == f"bytes={len(data) // 3}-"  # the second request resumes where the cut left off
     log = (tmp_path / "logs/download/benchmark.tar.log").read_text()
     assert "retrying" in log and "Traceback" not in log
