@@ -19,6 +19,7 @@ from torch import nn
 
 from sisr.device import resolve_device, synchronize  # noqa: F401  (re-exported)
 from sisr.errors import ConfigError, SisrError
+from sisr.metrics.basic import _Y_COEFFS
 
 
 pick_device = resolve_device  # the one device resolver (sisr.device), under its old name here
@@ -48,7 +49,6 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
     return arr[:, :, 0] if arr.shape[2] == 1 else arr
 
 
-@torch.no_grad()
 @contextlib.contextmanager
 def full_float32():
     """Inference in full float32 on the GPU: TF32 off for convolutions and matrix products (PyTorch allows TF32
@@ -63,6 +63,7 @@ def full_float32():
         torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
+@torch.no_grad()
 def _forward(model: nn.Module, x: torch.Tensor, tile: int | None, overlap: int, scale: int) -> np.ndarray:
     """The uint8 SR image of ``x``: whole, or tile by tile into a uint8 array (the float SR image of a huge LR
     never exists at once; quantising tile by tile equals quantising the whole, as it is elementwise)."""
@@ -177,7 +178,8 @@ def model_input(lr: np.ndarray, in_channels: int | None) -> np.ndarray:
     return lr
 
 
-_YCBCR_FROM_RGB = np.array([[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]]) / 255.0
+# MATLAB rgb2ycbcr on 0..255 values: the Y row is the one every Y metric uses (sisr.metrics.basic), then Cb and Cr
+_YCBCR_FROM_RGB = np.vstack([_Y_COEFFS, np.array([[-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]]) / 255.0])
 _YCBCR_OFFSET = np.array([16.0, 128.0, 128.0])
 
 
