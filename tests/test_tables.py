@@ -70,7 +70,7 @@ def test_claims_report_verdicts():
 def test_a_rehearsal_gives_no_verdict_even_on_a_set_named_as_the_claims():
     """Look-alike data carries the real datasets' names: its numbers must never reproduce (or refute) a claim."""
     long = build_table(SUMMARY, SPEC, table="t1", scale=4)
-    text = claims_report({"t1": long}, {"psnr_y": 0.05, "ssim_y": 0.01}, study="s", tier="quick", rehearsal=True)
+    text = claims_report({"t1": mark_rehearsal(long)}, {"psnr_y": 0.05, "ssim_y": 0.01}, study="s", tier="quick")
     assert "| reproduced |" not in text and "| not reproduced |" not in text
     assert "not comparable in this tier: a dress rehearsal on look-alike data" in _report_rows(text)[("ESPCN", "PSNR")]
     assert "**0 of 5 claimed values are comparable in this tier**" in text

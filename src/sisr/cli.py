@@ -121,9 +121,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from sisr.device import set_default
 
     set_default(args.device)  # also the LPIPS / FID networks' device
-    device = None if args.device == "cpu" else args.device
     df = evaluate_folders(args.sr_dir, args.hr_dir, scale=args.scale, metrics=metrics, border=args.crop_border,
-                          device=device)
+                          device=args.device)  # the kernels: sisr.device.kernel_device (CUDA only)
     border = args.scale if args.crop_border is None else args.crop_border
     set_metrics = df.attrs.get("set_metrics", {})
     with pd.option_context("display.width", 160, "display.max_columns", 20, "display.float_format", "{:.4f}".format):

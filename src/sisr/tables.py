@@ -535,18 +535,15 @@ def claims(long_tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def claims_report(long_tables: Mapping[str, pd.DataFrame], tolerance: Mapping[str, float], *, study: str,
-                  tier: str, tier_note: str = "", diverged: Mapping[str, str] | None = None,
-                  rehearsal: bool = False) -> str:
+                  tier: str, tier_note: str = "", diverged: Mapping[str, str] | None = None) -> str:
     """REPORT.md: every claimed value once, grouped by where it comes from, with its verdict.
 
     A verdict is given only where the claim is comparable in this tier (its dataset evaluated here, its protocol
     computed); totals count verdicts of comparable claims only. ``diverged``: run -> "epoch E: reason" for runs
-    whose training diverged (listed; their rows are marked). ``rehearsal``: a dress rehearsal on look-alike
-    data, where no claim is comparable, whatever the datasets are called.
+    whose training diverged (listed; their rows are marked). A dress rehearsal's long tables arrive marked by
+    :func:`mark_rehearsal` (no claim comparable, whatever the datasets are called).
     """
     table = claims(long_tables)
-    if rehearsal:
-        table = mark_rehearsal(table)
     table["verdict"] = [verdict(r, tolerance) for _, r in table.iterrows()]
     n = len(table)
     k = int(table["comparable"].sum()) if n else 0
@@ -754,5 +751,4 @@ def study_claims_report(study: Study, *, summary: str, histories: Sequence[str] 
     longs, _ = study_longs(study, summary, histories)
     runs = list(dict.fromkeys(pd.read_csv(summary)["run"]))
     return claims_report(longs, study.spec.get("tolerance", {}), study=study.name, tier=study.tier,
-                         tier_note=tier_note(study), diverged=diverged_runs(Path(summary).parent, runs),
-                         rehearsal=study.rehearsal)
+                         tier_note=tier_note(study), diverged=diverged_runs(Path(summary).parent, runs))
