@@ -249,14 +249,18 @@ def epoch_eval_inputs(wildcards):
     }
 
 
-def valid_dataset_params(wildcards):
-    ref = STUDIES[wildcards.study].valid_data
+def dataset_params(ref):
+    """What an evaluation job needs to read the dataset ``ref`` (a DatasetRef)."""
     return {
         "dataset": dataset_adapter(ref.dataset),
         "split": ref.split,
         "label": ref.label,
         "root": dataset_root(ref.dataset),
     }
+
+
+def valid_dataset_params(wildcards):
+    return dataset_params(STUDIES[wildcards.study].valid_data)
 
 
 def epoch_eval_metrics(wildcards):
@@ -273,13 +277,7 @@ def epoch_evals(wildcards):
 
 
 def eval_dataset_params(wildcards):
-    ref = eval_ref(wildcards.study, wildcards.evalset)
-    return {
-        "dataset": dataset_adapter(ref.dataset),
-        "split": ref.split,
-        "label": ref.label,
-        "root": dataset_root(ref.dataset),
-    }
+    return dataset_params(eval_ref(wildcards.study, wildcards.evalset))
 
 
 def study_in_channels(wildcards):
