@@ -31,7 +31,8 @@ WEIGHTS = CFG["weights_dir"]
 # Resolved and checked once (runs with their models and arguments, run references, metrics, datasets): a wrong
 # key fails here, naming the study file and the key, before any job runs. Jobs receive these resolved specs.
 STUDIES = {
-    name: load_study(Path(CFG["studies_dir"]) / f"{name}.yaml", CFG["tier"], train_overrides=CFG["train_overrides"])
+    name: load_study(Path(CFG["studies_dir"]) / f"{name}.yaml", CFG["tier"], train_overrides=CFG["train_overrides"],
+                     replicas=CFG["replicas"])
     for name in CFG["studies"]
 }
 for _study in STUDIES.values():
@@ -181,6 +182,11 @@ def init_checkpoint_path(study, init):
     if init and init.startswith("{run:") and init.endswith("}"):
         return f"{RES}/{study}/{init[5:-1]}/checkpoint_best.pt"
     return init
+
+
+def replica_of(wildcards):
+    """run -> the run it is a seed replica of (itself for the others): summary.csv's replica_of column."""
+    return {run: cfg.get("replica_of", run) for run, cfg in STUDIES[wildcards.study].runs.items()}
 
 
 def run_settings(wildcards):

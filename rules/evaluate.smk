@@ -74,5 +74,6 @@ rule summarize:
     params:
         study="{study}",
         tier=CFG["tier"],
+        replica_of=replica_of,
     script:
         "../workflow_scripts/summarize.py"

@@ -8,6 +8,7 @@
     sisr models [--scale 4]
     sisr fetch-weights [--dest weights] [--mirror URL_OR_DIR] [NAME ...]
     sisr plan [--tier quick paper] [--studies all]    estimated GPU-hours per training job, study and tier
+    sisr audit STUDY --summary CSV [--tier T] [--json] | --template   findings and claims judged on a summary
     sisr lookalike [--size small|full] [--weights] OUT_DIR   look-alike archives + rehearsal.yaml (dress rehearsals)
 
 Errors about inputs (unreadable image, wrong size, unknown model or metric) print one line and exit 2.
@@ -179,6 +180,29 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from sisr.audit import audit_summary, check_known, dump_json, report_markdown, template
+
+    study_file = check_known(args.study, args.studies_dir)
+    if args.template:
+        template(study_file).to_csv(sys.stdout, index=False)
+        return 0
+    if not args.summary:
+        raise SisrError("audit: give --summary CSV (a study's summary.csv) or --template")
+    path = Path(args.summary)
+    if not path.is_file():
+        raise SisrError(f"{path}: no such file (expected a study's summary.csv)")
+    try:
+        summary = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise SisrError(f"{path}: not a readable CSV ({' '.join(str(exc).split())})") from None
+    result = audit_summary(study_file, summary, tier=args.tier)
+    print(dump_json(result) if args.json else report_markdown(result, source=f"Summary: {path}"))
+    return 0
+
+
 def cmd_lookalike(args: argparse.Namespace) -> int:
     from sisr.data.lookalike import build_lookalike, rehearsal_config, write_random_weights
 
@@ -270,6 +294,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--studies", nargs="+", default=["all"], help="study names (default: all)")
     p.add_argument("--studies-dir", default="studies", help="folder of the study files (default: studies)")
     p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("audit", help="judge a study's findings and claims on any summary.csv",
+                       description="The study's findings (the document's conclusions: holds / reversed / "
+                                   "inconclusive against seed noise) and claims (reproduced / not reproduced where "
+                                   "like-for-like, else indicative), judged on a summary.csv alone, as the "
+                                   "workflow's REPORT.md. Verdicts only for a paper-tier summary whose config "
+                                   "hashes match the study file's paper tier.")
+    p.add_argument("study", help="study name (a file in --studies-dir)")
+    p.add_argument("--summary", help="the summary.csv to judge (a workflow run's, a cluster run's, anyone's)")
+    p.add_argument("--tier", default=None, help="the tier the summary comes from (default: its tier column)")
+    p.add_argument("--json", action="store_true", help="print JSON (findings, counts) instead of Markdown")
+    p.add_argument("--template", action="store_true",
+                   help="print the summary a perfect reproduction would give: every row (replicas included) and "
+                        "column the claims and findings need, filled with the claimed values")
+    p.add_argument("--studies-dir", default="studies", help="folder of the study files (default: studies)")
+    p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("lookalike", help="write look-alike DIV2K / Flickr2K / benchmark archives for a dress rehearsal",
                        description="Archives under the real names and layouts, made from the photographs bundled "

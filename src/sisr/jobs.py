@@ -319,13 +319,13 @@ def evaluate_epochs_job(*, study: str, run: str, done: str, dataset: str, split:
     return out
 
 
-def summarize_job(*, csvs: Sequence[str], out: str) -> pd.DataFrame:
-    """summary.csv of a study (``sisr.tables.summarize``)."""
+def summarize_job(*, csvs: Sequence[str], out: str, replica_of: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """summary.csv of a study (``sisr.tables.summarize``); ``replica_of``: replica run -> its run."""
     from sisr.tables import summarize
 
     # the evaluation-set label is the file name: <label>_x<scale>.csv
     labels = [Path(p).stem.rsplit("_x", 1)[0] for p in csvs]
-    summary = summarize(csvs, labels=labels)
+    summary = summarize(csvs, labels=labels, replica_of=replica_of)
     with atomic_write(out, "w") as fh:
         summary.to_csv(fh, index=False)
     return summary
@@ -343,10 +343,13 @@ def table_job(*, study, table: str, summary: str, out_csv: str, out_md: str, out
                       histories=histories)
 
 
-def claims_report_job(*, study, summary: str, out: str, histories: Sequence[str] = ()) -> None:
-    from sisr.tables import study_claims_report
+def claims_report_job(*, study, summary: str, out: str, histories: Sequence[str] = (),
+                      study_file: str | None = None) -> None:
+    """REPORT.md: the study's findings and claims judged (sisr.audit); ``study_file`` gives the paper tier's
+    config hashes (the gate of a verdict)."""
+    from sisr.audit import study_report
 
-    text = study_claims_report(study, summary=summary, histories=histories)
+    text = study_report(study, summary=summary, histories=histories, study_file=study_file)
     with atomic_write(out, "w") as fh:
         fh.write(text)
 

@@ -8,6 +8,8 @@ per-tier settings (schema: ``schemas/study.schema.yaml``). A run's training sett
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -89,6 +91,7 @@ CONFIG_DEFAULTS = {
     "progress_every_s": 60,
     "tensorboard": False,
     "rehearsal": None,
+    "replicas": None,
     "derived": {},
     "weights_checksums": {},
 }
@@ -232,8 +235,12 @@ def _name_part(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def load_study(path: str | Path, tier: str, *, train_overrides: Mapping | None = None) -> Study:
-    """Load, validate and resolve a study file for ``tier``."""
+def load_study(path: str | Path, tier: str, *, train_overrides: Mapping | None = None,
+               replicas: int | None = None) -> Study:
+    """Load, validate and resolve a study file for ``tier``.
+
+    ``replicas``: seed replicas per replicated run (the workflow config key), overriding the tier's
+    ``replicas.n``; None: the study file decides."""
     path = Path(path)
     if not path.is_file():
         available = sorted(p.stem for p in path.parent.glob("*.yaml")) if path.parent.is_dir() else []
@@ -273,6 +280,7 @@ def load_study(path: str | Path, tier: str, *, train_overrides: Mapping | None =
         cfg["scale"] = spec["scale"]
         cfg["in_channels"] = 1 if spec.get("channels", "rgb") == "y" else 3
         runs[run] = cfg
+    runs = add_replicas(runs, tier_spec.get("replicas"), spec.get("findings", []), n=replicas, where=where, tier=tier)
     clash = set(runs) & set(spec.get("baselines", []))
     if clash:
         raise ConfigError(f"{where}: runs: names {sorted(clash)} clash with baselines")
@@ -357,9 +365,66 @@ def _check_epoch_tables(where: str, tier: str, runs: Mapping[str, dict], tables:
                                   f"e + 1 epochs), tier {tier}")
 
 
+REPLICA_OF = "replica_of"  # a replica's settings name the run it replicates
+WORKFLOW_ONLY = ("resources", REPLICA_OF)
+
+
 def train_settings(run_cfg: Mapping) -> dict:
-    """The training settings without the workflow-only keys (``resources``)."""
-    return {k: v for k, v in run_cfg.items() if k != "resources"}
+    """The training settings without the workflow-only keys (``resources``, ``replica_of``)."""
+    return {k: v for k, v in run_cfg.items() if k not in WORKFLOW_ONLY}
+
+
+REPLICA_SUFFIX = "_rep"
+
+
+def replica_name(run: str, k: int) -> str:
+    """``espcn_rep1``: the k-th seed replica of ``run`` (k >= 1; the run itself is replica 0)."""
+    return f"{run}{REPLICA_SUFFIX}{k}"
+
+
+def finding_runs(findings: list[Mapping]) -> list[str]:
+    """Every run that some finding compares, in order of first mention."""
+    return list(dict.fromkeys(r for f in findings for r in f["runs"]))
+
+
+def add_replicas(runs: dict[str, dict], spec: Mapping | None, findings: list[Mapping], *, n: int | None,
+                 where: str, tier: str) -> dict[str, dict]:
+    """``runs`` plus seed replicas: for each replicated run, ``<run>_rep1 .. _rep<n-1>``, the same settings with
+    ``seed + k`` and ``replica_of: <run>``, right after the run. ``spec``: the tier's ``replicas`` ({n, runs});
+    ``n`` (the workflow config) overrides its n; runs "findings": the trained runs the findings compare."""
+    if not spec:
+        return runs
+    count = spec["n"] if n is None else n
+    names = [r for r in finding_runs(findings) if r in runs] if spec["runs"] == "findings" else list(spec["runs"])
+    unknown = [r for r in names if r not in runs]
+    if unknown:
+        raise ConfigError(f"{where}: tiers.{tier}.replicas.runs: no such run(s) {unknown} in tier {tier} "
+                          f"(runs: {', '.join(runs)})")
+    out: dict[str, dict] = {}
+    for run, cfg in runs.items():
+        out[run] = cfg
+        for k in range(1, count if run in names else 1):
+            name = replica_name(run, k)
+            if name in runs:
+                raise ConfigError(f"{where}: runs.{name}: the name is taken by the replica {k} of run {run!r}")
+            out[name] = {**copy.deepcopy(cfg), "seed": int(cfg.get("seed", 0)) + k, REPLICA_OF: run}
+    return out
+
+
+HASH_EXCLUDED = ("init_checkpoint", "keep_checkpoints", "keep_optimizer_state")  # where, not how, a run trains
+
+
+def config_hash(settings: Mapping) -> str:
+    """A run's training identity: SHA-256 (16 hex digits) of its resolved training settings as
+    :class:`sisr.training.config.TrainConfig` normalises them (so two spellings of one setting agree), without
+    the keys that do not change what is trained (``HASH_EXCLUDED``). The same for a study file's resolved run and
+    for the ``config`` a finished run wrote into its train_done.json: the claims gate (sisr.audit) compares them."""
+    from sisr.training.config import TrainConfig
+
+    plain = TrainConfig.from_dict(train_settings(settings)).to_dict()
+    plain = {k: v for k, v in plain.items() if k not in HASH_EXCLUDED}
+    text = json.dumps(plain, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def rehearsal_run(run_cfg: Mapping, caps: Mapping | None) -> dict:

@@ -38,7 +38,7 @@ import pandas as pd
 from sisr.errors import SisrError
 from sisr.io import atomic_write
 from sisr.metrics import registry
-from sisr.studies import Study
+from sisr.studies import Study, config_hash
 
 
 def higher_is_better(column: str) -> bool:
@@ -60,13 +60,21 @@ def _fmt(value: float | None, metric: str) -> str:
     return f"{value:.4f}"
 
 
+def run_bases(summary: pd.DataFrame) -> pd.Series:
+    """The run each summary row belongs to: its ``replica_of`` (a seed replica's run), else its ``run``."""
+    runs = summary["run"].astype(str)
+    if "replica_of" not in summary.columns:
+        return runs
+    of = summary["replica_of"].fillna("").astype(str)
+    return of.where(of.str.len() > 0, runs)
+
+
 def _summary_value(summary: pd.DataFrame, dataset: str, run: str, column: str | None) -> float | None:
+    """The value of ``run`` on ``dataset``: the mean over the run and its seed replicas."""
     if column is None or column not in summary.columns:
         return None
-    rows = summary[(summary["dataset"] == dataset) & (summary["run"] == run)]
-    if rows.empty or pd.isna(rows.iloc[0][column]):
-        return None
-    return float(rows.iloc[0][column])
+    values = summary.loc[(summary["dataset"] == dataset) & (run_bases(summary) == run), column].dropna()
+    return float(values.mean()) if len(values) else None
 
 
 def table_runs(summary: pd.DataFrame, spec: Mapping) -> dict[str, str]:
@@ -483,7 +491,6 @@ def build_long(summary: str | Path | pd.DataFrame, spec: Mapping, *, table: str,
     return build_table(frame, spec, table=table, scale=scale)
 
 
-NOT_COMPARABLE = "not comparable in this tier"
 REHEARSAL_REASON = "a dress rehearsal on look-alike data"
 
 
@@ -498,99 +505,11 @@ def mark_rehearsal(long: pd.DataFrame) -> pd.DataFrame:
     return long
 
 
-def verdict(row: Mapping, tolerance: Mapping[str, float]) -> str:
-    """The verdict on one claim (the row of the evaluation set it is judged on)."""
-    if row["quoted"]:
-        return "quoted (not produced here)"
-    if not row["comparable"]:
-        return f"{NOT_COMPARABLE}: {row['reason']}"
-    if pd.isna(row["compared"]):
-        return "not measured"
-    tol = tolerance.get(row["metric"])
-    if tol is None:
-        return "no verdict: the study file states no tolerance for this metric"
-    word = "reproduced" if abs(row["compared"] - row["claimed"]) <= tol else "not reproduced"
-    return f"{word} (protocol not stated)" if row["protocol"] == "unstated" else word
-
-
-def claims(long_tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """One row per claimed value (table x run x metric [x epoch]): the comparable row where there is one."""
-    picked = []
-    for long in long_tables.values():
-        rows = long[long["claimed"].notna()].copy()
-        if rows.empty:
-            continue
-        if "epoch" not in rows.columns:
-            rows["epoch"] = float("nan")
-        if "image" not in rows.columns:
-            rows["image"] = ""
-        rows["_key"] = rows["epoch"].fillna(-1).astype(str) + "/" + rows["image"].fillna("").astype(str)
-        rows = rows.sort_values("comparable", ascending=False, kind="stable")
-        picked.append(rows.drop_duplicates(["table", "run", "metric", "_key"]).drop(columns="_key"))
-    if not picked:
-        return pd.DataFrame(columns=["table", "run", "metric", "claimed", "comparable"])
-    out = pd.concat(picked, ignore_index=True)
-    order = {k: i for i, k in enumerate(long_tables)}
-    return out.sort_values(["table"], key=lambda c: c.map(order), kind="stable").reset_index(drop=True)
-
-
-def claims_report(long_tables: Mapping[str, pd.DataFrame], tolerance: Mapping[str, float], *, study: str,
-                  tier: str, tier_note: str = "", diverged: Mapping[str, str] | None = None) -> str:
-    """REPORT.md: every claimed value once, grouped by where it comes from, with its verdict.
-
-    A verdict is given only where the claim is comparable in this tier (its dataset evaluated here, its protocol
-    computed); totals count verdicts of comparable claims only. ``diverged``: run -> "epoch E: reason" for runs
-    whose training diverged (listed; their rows are marked). A dress rehearsal's long tables arrive marked by
-    :func:`mark_rehearsal` (no claim comparable, whatever the datasets are called).
-    """
-    table = claims(long_tables)
-    table["verdict"] = [verdict(r, tolerance) for _, r in table.iterrows()]
-    n = len(table)
-    k = int(table["comparable"].sum()) if n else 0
-    lines = [f"# Claims audit: study `{study}`, tier `{tier}`", ""]
-    if tier_note:
-        lines += [tier_note, ""]
-    if diverged:
-        lines += ["Runs whose training diverged (divergence.policy record; their values are those of their last "
-                  "finite weights):", ""]
-        lines += [f"- `{run}` {DIVERGED_MARK}: {why}" for run, why in diverged.items()] + [""]
-    lines += [
-        f"**{k} of {n} claimed values are comparable in this tier** (measured on a dataset this tier evaluates, "
-        "under a protocol computed here); only those can get a verdict. A comparable claim reproduces when "
-        "|ours - claimed| <= the tolerance of its metric stated in the study file (a metric without one, such as "
-        "a hardware-dependent runtime, gets no verdict).",
-        "",
-    ]
-    if n:
-        groups = table.groupby(["claim_source", "claim_on", "protocol"], sort=False)
-        for (source, on, protocol), rows in groups:
-            lines += [f"## {source or 'source not stated'}: measured on {on}, "
-                      f"{PROTOCOL_WORDS.get(protocol, protocol or 'protocol not stated')}", "",
-                      "| Table | Run | Metric | Claimed | Ours (compared) | Tolerance | Verdict |",
-                      "|---|---|---|---|---|---|---|"]
-            for _, row in rows.iterrows():
-                metric = row["metric"]
-                what = row["metric_label"]
-                if pd.notna(row["epoch"]):
-                    what += f", epoch {int(row['epoch'])}"
-                if isinstance(row.get("image"), str) and row["image"]:
-                    what += f", image {row['image']}"
-                tol = tolerance.get(metric)
-                ours = row["compared"] if row["comparable"] and pd.notna(row["compared"]) else None
-                lines.append(f"| {row['table']} | {row['run_label']} | {what} | {_fmt(row['claimed'], metric)} | "
-                             f"{_fmt(ours, metric)} | {'-' if tol is None else tol} | {row['verdict']} |")
-            lines.append("")
-    words = ["reproduced", "not reproduced", "not measured", "no verdict", "quoted", NOT_COMPARABLE]
-    counts = {w: int(sum(v.split(" (")[0].split(":")[0] == w for v in table["verdict"])) for w in words}
-    lines += ["Totals: " + ", ".join(f"{w}: {c}" for w, c in counts.items()), ""]
-    return "\n".join(lines)
-
-
 # ---------------------------------------------------------------------------------------------- a study's summary
 
 
 NON_METRIC_COLUMNS = ("study", "run", "model", "dataset", "scale", "image", "height", "width", "seconds", "tier",
-                      "hr_path", "device", "color", "status")
+                      "hr_path", "device", "color", "status", "config_hash", "replica_of")
 
 
 def train_status(run_dir: str | Path) -> str:
@@ -613,13 +532,27 @@ def diverged_runs(study_dir: str | Path, runs: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def summarize(csvs: Sequence[str | Path], *, labels: Sequence[str] | None = None) -> pd.DataFrame:
+def train_config_hash(run_dir: str | Path) -> str:
+    """The config hash (:func:`sisr.studies.config_hash`) of the settings a finished run was trained with (its
+    train_done.json); "" for a baseline or a run without one."""
+    done = Path(run_dir) / "train_done.json"
+    if not done.is_file():
+        return ""
+    config = json.loads(done.read_text()).get("config")
+    return config_hash(config) if config else ""
+
+
+def summarize(csvs: Sequence[str | Path], *, labels: Sequence[str] | None = None,
+              replica_of: Mapping[str, str] | None = None) -> pd.DataFrame:
     """summary.csv: one row per (run, dataset, scale) with the mean of every metric over the images.
 
     ``status``: how the run's training ended (:func:`train_status`; "" for baselines), so tables can mark
     diverged runs.
 
     ``labels`` (same order as ``csvs``) set the ``dataset`` column (the evaluation-set label of the path scheme).
+    ``config_hash``: the hash of the settings the run was trained with (:func:`train_config_hash`), so that a
+    summary alone says whether its runs were trained as the paper tier says (sisr.audit). ``replica_of``: run ->
+    the run it is a seed replica of (the run itself when absent).
     """
     rows = []
     for i, path in enumerate(csvs):
@@ -640,7 +573,9 @@ def summarize(csvs: Sequence[str | Path], *, labels: Sequence[str] | None = None
             "device": df["device"].iloc[0] if "device" in df.columns else "",
             "color": df["color"].iloc[0] if "color" in df.columns else "rgb",
             "status": train_status(Path(path).parents[1]),
+            "config_hash": train_config_hash(Path(path).parents[1]),
         }
+        row["replica_of"] = (replica_of or {}).get(row["run"], row["run"])
         for m in metrics:
             row[m] = float(df[m].mean())
         rows.append(row)
@@ -744,11 +679,3 @@ def write_study_table(study: Study, table: str, *, summary: str, out_csv: str, o
     shown = info if spec.get("layout") == "run_rows" else None
     _write_formats(longs[table], spec, run_info=shown, tier_note=tier_note(study), out_csv=out_csv, out_md=out_md,
                    out_tex=out_tex)
-
-
-def study_claims_report(study: Study, *, summary: str, histories: Sequence[str] = ()) -> str:
-    """REPORT.md of the study: which claims reproduce within its tolerances."""
-    longs, _ = study_longs(study, summary, histories)
-    runs = list(dict.fromkeys(pd.read_csv(summary)["run"]))
-    return claims_report(longs, study.spec.get("tolerance", {}), study=study.name, tier=study.tier,
-                         tier_note=tier_note(study), diverged=diverged_runs(Path(summary).parent, runs))
