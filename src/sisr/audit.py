@@ -459,14 +459,15 @@ def template(study_file: str | Path) -> pd.DataFrame:
             row.setdefault(column, value)
 
     for table in spec.get("tables", {}).values():
-        if table.get("layout") in ("epoch_rows", "image_rows") or table.get("values_from") == "training":
+        if table.get("layout") in ("epoch_rows", "image_rows"):
             continue
         their = table.get("their_protocol", {})
         for run, values in (table.get("claimed") or {}).items():
             prov = claim_provenance(table, run)
             if run in table.get("quoted", []) or "data" not in prov or prov.get("scale") != paper.scale:
                 continue
-            label = DatasetRef.parse(prov["data"]).label
+            label = paper.train_data.label if table.get("values_from") == "training" else \
+                DatasetRef.parse(prov["data"]).label
             for metric, value in values.items():
                 if not isinstance(value, (int, float)) or isinstance(value, bool):
                     continue
