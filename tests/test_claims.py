@@ -273,12 +273,13 @@ def test_photograph_tiers_give_no_verdict(name, tier, tmp_path):
     out = tmp_path / "REPORT.md"
     claims_report_job(study=study, summary=str(summary), out=str(out), histories=histories)
     text = out.read_text()
-    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| Table")]
+    claims_part = text.split("## Claims", 1)[1]
+    rows = [line for line in claims_part.splitlines() if line.startswith("| ") and not line.startswith("| Table")]
     assert len(rows) == _spec(name)["claimed_values"]
     for row in rows:
         verdict = row.rstrip(" |").rsplit("|", 1)[-1].strip()
         assert verdict.startswith("not comparable in this tier: claimed on ") or verdict.startswith("quoted"), row
-    assert "**0 of " in text and "Totals: reproduced: 0, not reproduced: 0, not measured: 0, no verdict: 0" in text
+    assert "**0 reproduced, 0 not reproduced**" in text and "Totals: reproduced: 0, not reproduced: 0, indicative: 0" in text
     for table in study.tables:  # the tables show our numbers, never a difference to a claim
         md = tmp_path / f"{table}.md"
         table_job(study=study, table=table, summary=str(summary),

@@ -128,7 +128,8 @@ def test_the_study_keeps_every_epoch_its_per_epoch_fid_needs(tmp_path):
 
 
 def test_epoch_table_reads_fid_of_the_kept_checkpoints():
-    from sisr.tables import build_epoch_table, claims_report, to_markdown
+    from sisr.audit import claims_report
+    from sisr.tables import build_epoch_table, to_markdown
 
     spec = {"title": "per epoch", "layout": "epoch_rows", "epochs": [0, 2], "runs": {"a": "A"},
             "metrics": {"val_psnr_y": "PSNR", "val_fid": "FID"}, "their_protocol": {"val_fid": "val_fid_crop96"},
@@ -146,7 +147,8 @@ def test_epoch_table_reads_fid_of_the_kept_checkpoints():
     assert long[long["metric"] == "val_psnr_y"].set_index("epoch").loc[2, "ours"] == 29.5  # history as before
     assert "260.00 [251.00] vs 250.00 (+1.00)" in to_markdown(long, spec)
     report = claims_report({"t": long}, {"val_fid": 20, "val_psnr_y": 0.5}, study="s", tier="paper")
-    assert "| t | A | FID, epoch 2 | 250.00 | 251.00 | 20 | reproduced (protocol not stated) |" in report
+    assert "| t | A | FID, epoch 2 | 250.00 | 251.00 | 20 | indicative, +1.00: the document does not state how it " \
+        "measured |" in report
     # without the kept checkpoints' evaluation the FID claims are not measured, as before
     bare = build_epoch_table({"a": hist}, spec, table="t", dataset="div2k-valid", scale=4)
     assert bare[bare["metric"] == "val_fid"]["ours"].isna().all()

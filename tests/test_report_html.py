@@ -18,8 +18,20 @@ CI tier - tiny nets.
 | table1 | Set5 | A+ | PSNR | 30.28 | 30.28 | 0.3 | quoted |
 | table1 | Set5 | SRCNN | LPIPS | 0.2 | - | - | not measured |
 | table1 | Set5 | SRCNN | SSIM | 0.86 | 0.80 | 0.01 | inconclusive |
+| table1 | Set5 | ESPCN | SSIM | 0.78 | 0.80 | 0.01 | indicative, +0.02: tier ci: not the paper tier's training |
 
 Totals: reproduced: 1, not reproduced: 1
+"""
+
+FINDINGS = """## Findings
+
+| Finding | Document (its numbers) | Ours | Verdict |
+|---|---|---|---|
+| **a**: A beats B | a 2 > b 1 | a 3 > b 1 | holds |
+| **b**: B beats C | b 2 > c 1 | b 1 > c 2 | reversed |
+| **c**: C beats D | c 2 > d 1 | c 2 > d 2 | inconclusive |
+| **d**: D beats E | d 2 > e 1 | d 3 > e 1 | indicative: holds (tier ci: not the paper tier's training) |
+
 """
 
 
@@ -31,20 +43,30 @@ def test_verdicts_are_coloured_by_what_they_say():
     assert verdict_class("not comparable in this tier: claimed on Set5 x4") == "verdict-none"
     assert verdict_class("reproduced (protocol not stated)") == "verdict-good"
     assert verdict_class("inconclusive") == "verdict-other"
+    assert verdict_class("reversed") == "verdict-bad"
+    # an indicative comparison is never coloured like a verdict, whatever words follow
+    assert verdict_class("indicative, -0.30: tier quick: not the paper tier's training") == "verdict-indicative"
+    assert verdict_class("indicative: holds (tier quick)") == "verdict-indicative"
 
 
 def test_verdict_counts():
-    assert verdict_counts(CLAIMS) == {"good": 1, "bad": 1, "none": 2, "other": 1}
-    assert verdict_counts("| a | b |\n|---|---|\n| 1 | 2 |") == {"good": 0, "bad": 0, "none": 0, "other": 0}
+    assert verdict_counts(CLAIMS) == {"good": 1, "bad": 1, "indicative": 1, "none": 2, "other": 1}
+    assert verdict_counts("| a | b |\n|---|---|\n| 1 | 2 |") == {"good": 0, "bad": 0, "indicative": 0, "none": 0,
+                                                                  "other": 0}
+    # findings and claims are counted apart
+    both = FINDINGS + CLAIMS
+    assert verdict_counts(both, "findings") == {"good": 1, "bad": 1, "indicative": 1, "none": 0, "other": 1}
+    assert verdict_counts(both, "claims") == verdict_counts(CLAIMS)
 
 
 def test_claims_markdown_becomes_a_table_with_coloured_verdicts():
     body = markdown_to_html(CLAIMS)
     assert "<h1>Claims audit: study <code>espcn</code>, tier <code>ci</code></h1>" in body
-    assert body.count("<tr>") == 6  # header + 5 rows
+    assert body.count("<tr>") == 7  # header + 6 rows
     cells = re.findall(r'<td class="verdict (verdict-\w+)">([^<]*)</td>', body)
     assert cells == [("verdict-bad", "not reproduced"), ("verdict-good", "reproduced"), ("verdict-none", "quoted"),
-                     ("verdict-none", "not measured"), ("verdict-other", "inconclusive")]
+                     ("verdict-none", "not measured"), ("verdict-other", "inconclusive"),
+                     ("verdict-indicative", "indicative, +0.02: tier ci: not the paper tier&#x27;s training")]
     assert "<p>Totals: reproduced: 1, not reproduced: 1</p>" in body
     assert "<h3>" in markdown_to_html(CLAIMS, heading_offset=2)
 
@@ -57,7 +79,7 @@ def test_markup_is_escaped_and_inline_formatting_kept():
 
 def test_markdown_page_and_overview_files(tmp_path):
     md = tmp_path / "REPORT.md"
-    md.write_text(CLAIMS)
+    md.write_text(CLAIMS.replace("CI tier - tiny nets.\n", "CI tier - tiny nets.\n\n" + FINDINGS))
     page = tmp_path / "espcn_claims_audit.html"
     write_markdown_page(md, page)
     text = page.read_text()
@@ -72,7 +94,8 @@ def test_markdown_page_and_overview_files(tmp_path):
     assert "<h3>Claims audit: study <code>espcn</code>" in fragment
     # the verdict count per study comes first, coloured like the verdicts
     summary = fragment.split('<table class="sisr-summary">')[1].split("</table>")[0]
-    assert re.findall(r'<td class="count[^"]*">(\d+)</td>', summary) == ["1", "1", "2", "1"]
+    # findings: hold, reversed, inconclusive, indicative; claims: reproduced, not reproduced, indicative, none
+    assert re.findall(r'<td class="count[^"]*">(\d+)</td>', summary) == ["1", "1", "1", "1", "1", "1", "1", "2"]
     body = fragment.split("</style>")[1]
     assert body.index("sisr-summary") < body.index("sisr-figure") < body.index("Claims audit: study")
     # the fragment's style applies only inside the overview or to the containers that hold it (it sits in the

@@ -2,7 +2,8 @@
 
 import pandas as pd
 
-from sisr.tables import build_table, claims_report, mark_rehearsal, to_latex, to_markdown, write_table
+from sisr.audit import Gate, claims_report
+from sisr.tables import build_table, mark_rehearsal, to_latex, to_markdown, write_table
 
 SPEC = {
     "title": "Table 1: test",
@@ -56,24 +57,45 @@ def _report_rows(text):
             if line.startswith("| t1")}
 
 
+PAPER = Gate(tier="paper", hashes={"espcn": frozenset({"h1"})}, expected={"espcn": frozenset({"h1"})})
+
+
 def test_claims_report_verdicts():
     long = build_table(SUMMARY, SPEC, table="t1", scale=4)
-    text = claims_report({"t1": long}, {"psnr_y": 0.05, "ssim_y": 0.01}, study="s", tier="demo")
+    text = claims_report({"t1": long}, {"psnr_y": 0.05, "ssim_y": 0.01}, study="s", tier="paper", gate=PAPER,
+                         trained={"espcn"})
     lines = _report_rows(text)
     assert "| reproduced |" in lines[("Bicubic", "PSNR")]
     assert "| not reproduced |" in lines[("ESPCN", "PSNR")]
     assert "| quoted (not produced here) |" in lines[("A+", "PSNR")]
-    assert "Totals: reproduced: 2, not reproduced: 2" in text  # bicubic PSNR (0.01 <= 0.05) and SSIM (0.0008)
-    assert "**4 of 5 claimed values are comparable in this tier**" in text
+    assert "Totals: reproduced: 2, not reproduced: 2, indicative: 0" in text  # bicubic PSNR (0.01 <= 0.05), SSIM
+    assert "**2 reproduced, 2 not reproduced**" in text
+
+
+def test_another_tier_or_config_gives_no_verdict_only_indicative_differences():
+    """A verdict needs the paper tier's training: another tier, or a run trained with other settings (another
+    config hash), gives the difference and the reason, never reproduced / not reproduced."""
+    long = build_table(SUMMARY, SPEC, table="t1", scale=4)
+    quick = claims_report({"t1": long}, {"psnr_y": 0.05, "ssim_y": 0.01}, study="s", tier="quick",
+                          trained={"espcn"})
+    assert "| reproduced |" not in quick and "| not reproduced |" not in quick
+    assert "indicative, -1.07: tier quick: not the paper tier's training" in _report_rows(quick)[("ESPCN", "PSNR")]
+    assert "Totals: reproduced: 0, not reproduced: 0, indicative: 4" in quick
+    other = Gate(tier="paper", hashes={"espcn": frozenset({"h2"})}, expected={"espcn": frozenset({"h1"})})
+    text = claims_report({"t1": long}, {"psnr_y": 0.05, "ssim_y": 0.01}, study="s", tier="paper", gate=other,
+                         trained={"espcn"})
+    assert "trained with other settings than the paper tier's" in _report_rows(text)[("ESPCN", "PSNR")]
+    assert "| reproduced |" in _report_rows(text)[("Bicubic", "PSNR")]  # a baseline is not trained: still judged
 
 
 def test_a_rehearsal_gives_no_verdict_even_on_a_set_named_as_the_claims():
     """Look-alike data carries the real datasets' names: its numbers must never reproduce (or refute) a claim."""
     long = build_table(SUMMARY, SPEC, table="t1", scale=4)
-    text = claims_report({"t1": mark_rehearsal(long)}, {"psnr_y": 0.05, "ssim_y": 0.01}, study="s", tier="quick")
+    text = claims_report({"t1": mark_rehearsal(long)}, {"psnr_y": 0.05, "ssim_y": 0.01}, study="s", tier="paper",
+                         gate=PAPER, trained={"espcn"})
     assert "| reproduced |" not in text and "| not reproduced |" not in text
     assert "not comparable in this tier: a dress rehearsal on look-alike data" in _report_rows(text)[("ESPCN", "PSNR")]
-    assert "**0 of 5 claimed values are comparable in this tier**" in text
+    assert "Totals: reproduced: 0, not reproduced: 0, indicative: 0, not comparable: 4" in text
 
 
 def test_a_rehearsal_table_shows_no_difference_to_a_claim():
@@ -95,16 +117,16 @@ def test_a_claim_is_judged_only_on_its_own_dataset():
     assert long["diff"].isna().all() and not long["comparable"].any()
     md = to_markdown(long, SPEC)
     assert "vs 28.42" not in md and "| 28.43 |" not in md.split("**skimage-valid**")[0]
-    text = claims_report({"t1": long}, {"psnr_y": 0.05, "ssim_y": 0.01}, study="s", tier="demo")
+    text = claims_report({"t1": long}, {"psnr_y": 0.05, "ssim_y": 0.01}, study="s", tier="paper", gate=PAPER)
     assert "reproduced |" not in text.replace("not comparable", "")
     assert "| not comparable in this tier: claimed on Set5 x4 |" in _report_rows(text)[("Bicubic", "PSNR")]
-    assert "**0 of 5 claimed values are comparable in this tier**" in text
-    assert "Totals: reproduced: 0, not reproduced: 0, not measured: 0, no verdict: 0, quoted: 1, " \
-        "not comparable in this tier: 4" in text
+    assert "Totals: reproduced: 0, not reproduced: 0, indicative: 0, not comparable: 4, quoted: 1, " \
+        "not measured: 0" in text
     # both sets evaluated: the claim is judged once, on Set5, and listed once
     both = build_table(pd.concat([SUMMARY, other]), SPEC, table="t1", scale=4)
-    text = claims_report({"t1": both}, {"psnr_y": 0.05, "ssim_y": 0.01}, study="s", tier="paper")
-    assert len(_report_rows(text)) == 5 and "**4 of 5" in text
+    text = claims_report({"t1": both}, {"psnr_y": 0.05, "ssim_y": 0.01}, study="s", tier="paper", gate=PAPER,
+                         trained={"espcn"})
+    assert len(_report_rows(text)) == 5 and "**2 reproduced, 2 not reproduced**" in text
     # another scale than the claim's is never comparable
     assert not build_table(SUMMARY, SPEC, table="t1", scale=2)["comparable"].any()
 
@@ -115,8 +137,8 @@ def test_protocol_picks_the_compared_column():
     long = build_table(SUMMARY.assign(psnr_crop=30.6), spec, table="t1", scale=4)
     row = long[(long.run == "espcn") & (long.metric == "psnr_y")].iloc[0]
     assert row.compared == 30.6 and abs(row["diff"] - 0.03) < 1e-9
-    text = claims_report({"t1": long}, {"psnr_y": 0.05}, study="s", tier="paper")
-    assert "| reproduced (protocol not stated) |" in _report_rows(text)[("ESPCN", "PSNR")]
+    text = claims_report({"t1": long}, {"psnr_y": 0.05}, study="s", tier="paper", gate=PAPER, trained={"espcn"})
+    assert "| indicative, +0.03: the document does not state how it measured |" in _report_rows(text)[("ESPCN", "PSNR")]
     standard = build_table(SUMMARY.assign(psnr_crop=30.6), {**spec, "claimed_on": SPEC["claimed_on"]}, table="t1")
     assert standard[(standard.run == "espcn") & (standard.metric == "psnr_y")].iloc[0].compared == 29.50
 
@@ -173,8 +195,9 @@ def test_image_rows_read_named_images_and_the_best_and_worst():
     assert abs(long.loc[("div2k-valid", "0801"), "diff"] - 0.02) < 1e-12
     assert not long.loc[("Set5", "0801"), "comparable"]
     text = claims_report({"t": long.reset_index()}, {"ssim_y": 0.05}, study="s", tier="paper")
-    assert "| t | A | SSIM, image 0801 | 0.3000 | 0.3200 | 0.05 | reproduced (protocol not stated) |" in text
-    assert "| t | A | SSIM, image worst | 0.1000 | 0.2000 | 0.05 | not reproduced (protocol not stated) |" in text
+    unstated = "the document does not state how it measured"
+    assert f"| t | A | SSIM, image 0801 | 0.3000 | 0.3200 | 0.05 | indicative, +0.0200: {unstated} |" in text
+    assert f"| t | A | SSIM, image worst | 0.1000 | 0.2000 | 0.05 | indicative, +0.1000: {unstated} |" in text
     assert "| 0801 | 0.3200 vs 0.3000 (+0.0200) |" in to_markdown(long.reset_index(), spec)
 
 

@@ -364,8 +364,8 @@ def _finding_cells(x: Mapping) -> tuple[str, str, str]:
     fmt = lambda v: "-" if v is None else _fmt(v, x["metric"])  # noqa: E731
     if rel:
         doc = rel.join(f"{r} {fmt(x['document'].get(r))}" for r in x["runs"])
-        ours = rel.join(f"{r} {fmt(x['ours'].get(r))}" + (f" (n={x['n'][r]})" if x["n"][r] > 1 else "")
-                        for r in x["runs"])
+        ours = ", ".join(f"{r} {fmt(x['ours'].get(r))}" + (f" (n={x['n'][r]})" if x["n"][r] > 1 else "")
+                         for r in x["runs"])
     else:
         doc = f"{x['runs'][0]} {fmt(x['document'].get(x['runs'][0]))} best of " + ", ".join(
             f"{r} {fmt(x['document'].get(r))}" for r in x["runs"][1:])
@@ -391,7 +391,7 @@ def report_markdown(a: Audit, *, tier_note: str = "", diverged: Mapping[str, str
         lines += ["Runs whose training diverged (divergence.policy record; their values are those of their last "
                   "finite weights):", ""] + [f"- `{run}` (diverged): {why}" for run, why in diverged.items()] + [""]
     f = counts["findings"]
-    lines += [f"## Findings: {len(a.findings)} conclusions of the document", "",
+    lines += [f"## Findings: the document's conclusions ({len(a.findings)})", "",
               f"**{f['holds']} hold, {f['reversed']} reversed, {f['inconclusive']} inconclusive** "
               f"({f['indicative']} of them indicative only, {f['not_judged']} not judged). A finding holds when "
               f"our runs order as the document says by more than {Z:g} standard errors of seed noise, is reversed "
@@ -406,7 +406,7 @@ def report_markdown(a: Audit, *, tier_note: str = "", diverged: Mapping[str, str
                   ""]
     c = counts["claims"]
     n = len(a.claims)
-    lines += [f"## Claims: {n} numbers of the document", "",
+    lines += [f"## Claims: the document's numbers ({n})", "",
               f"**{c['reproduced']} reproduced, {c['not_reproduced']} not reproduced** (verdicts: like-for-like "
               f"only); **{c['indicative']} indicative** (compared, no verdict: the reason is given); "
               f"{c['not_comparable']} not comparable in this tier, {c['quoted']} quoted, {c['not_measured']} not "
@@ -520,6 +520,15 @@ def study_gate(study: Study, summary: pd.DataFrame, study_file: str | Path | Non
     """The gate of a workflow run's summary (its tier, its runs' hashes, the paper tier's)."""
     expected = _expected(study_file, summary) if study_file and study.tier == "paper" else {}
     return Gate(tier=study.tier, hashes=summary_hashes(summary), expected=expected, rehearsal=study.rehearsal)
+
+
+def claims_report(long_tables: Mapping[str, pd.DataFrame], tolerance: Mapping[str, float], *, study: str,
+                  tier: str, gate: Gate | None = None, trained: set[str] | None = None) -> str:
+    """The claims part of an audit on long tables alone (no findings): the report of :func:`report_markdown`.
+    ``gate`` defaults to a summary of ``tier`` whose runs carry no training (baselines): verdicts for paper."""
+    gate = gate or Gate(tier=tier)
+    judged = judge_claims(long_tables, tolerance, gate, trained or set(), {})
+    return report_markdown(Audit(study=study, tier=tier, findings=[], claims=judged, tolerance=dict(tolerance)))
 
 
 def study_report(study: Study, *, summary: str | Path, histories: Sequence[str] = (),

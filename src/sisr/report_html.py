@@ -3,8 +3,9 @@
 `snakemake --report` shows an HTML result inside the report page (a CSV or Markdown file only as a download), so
 every table is also written as a small self-contained HTML page. Only the Markdown that our own writers produce
 is understood: ``#`` headings, paragraphs, ``- `` lists, pipe tables, ``**bold**``, ``*italic*`` and
-```code```. In a table column headed "Verdict", each cell is coloured by what it says (reproduced: green; not
-reproduced: red; not measured, quoted: grey; anything else: amber).
+```code```. In a table column headed "Verdict", each cell is coloured by what it says (reproduced, holds: green;
+not reproduced, reversed: red; indicative: blue, never a verdict's colour; inconclusive: amber; not comparable,
+not measured, quoted: grey).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from sisr.io import atomic_write
 
 # Verdict words -> CSS class, checked in this order (so "not reproduced" is never read as "reproduced").
 VERDICT_CLASSES = (
-    (("not reproduced", "contradicted", "does not hold", "refuted", "fails", "failed"), "bad"),
+    (("indicative",), "indicative"),
+    (("not reproduced", "reversed", "contradicted", "does not hold", "refuted", "fails", "failed"), "bad"),
     (("not measured", "not run", "not checked", "quoted", "n/a", "no tolerance", "untested", "not comparable",
       "no verdict"), "none"),
     (("reproduced", "holds", "confirmed", "consistent", "supported"), "good"),
@@ -37,12 +39,13 @@ td.verdict-good { background: #dafbe1 !important; color: #116329; }
 td.verdict-bad { background: #ffebe9 !important; color: #a40e26; }
 td.verdict-none { background: #eaeef2 !important; color: #57606a; }
 td.verdict-other { background: #fff8c5 !important; color: #7d4e00; }
+td.verdict-indicative { background: #ddf4ff !important; color: #0a3069; font-weight: 400; }
 code { background: #f6f8fa; padding: 0 3px; border-radius: 3px; }
 """
 
 
 def verdict_class(text: str) -> str:
-    """CSS class of a verdict cell: ``verdict-good``, ``verdict-bad``, ``verdict-none`` or ``verdict-other``."""
+    """CSS class of a verdict cell: ``verdict-good``, ``-bad``, ``-indicative``, ``-none`` or ``-other``."""
     low = text.strip().lower()
     for words, css in VERDICT_CLASSES:
         if any(low.startswith(w) for w in words):
@@ -144,14 +147,18 @@ def write_markdown_page(md_path: str | Path, html_path: str | Path, *, title: st
         fh.write(html_page(markdown_to_html(text), title=title))
 
 
-def verdict_counts(text: str) -> dict[str, int]:
-    """How many verdict cells of each class (``good``, ``bad``, ``none``, ``other``) the Markdown's tables have."""
-    counts = {"good": 0, "bad": 0, "none": 0, "other": 0}
+def verdict_counts(text: str, kind: str = "claims") -> dict[str, int]:
+    """How many verdict cells of each class (``good``, ``bad``, ``indicative``, ``none``, ``other``) the
+    Markdown's tables have: of the findings tables (first column headed "Finding") or of the others (claims)."""
+    counts = {"good": 0, "bad": 0, "indicative": 0, "none": 0, "other": 0}
     lines = text.splitlines()
     for i, line in enumerate(lines[:-1]):
         if not (line.lstrip().startswith("|") and _is_separator(lines[i + 1])):
             continue
-        cols = [j for j, h in enumerate(_cells(line)) if h.lower() == "verdict"]
+        header = _cells(line)
+        if (header[0].lower() == "finding") != (kind == "findings"):
+            continue
+        cols = [j for j, h in enumerate(header) if h.lower() == "verdict"]
         for row in lines[i + 2:]:
             if not row.lstrip().startswith("|"):
                 break
@@ -172,9 +179,12 @@ div.prose:has(.sisr-overview) { max-width: 68rem; }
 .sisr-overview td.count { text-align: right; }
 """
 
-SUMMARY_COLUMNS = (("good", "reproduced"), ("bad", "not reproduced"), ("none", "no verdict (not comparable here, "
-                                                                        "not measured, quoted)"),
-                   ("other", "other verdicts"))
+# (kind of table, class, column heading) of the landing page's count per study: findings and claims apart
+SUMMARY_COLUMNS = (("findings", "good", "findings hold"), ("findings", "bad", "reversed"),
+                   ("findings", "other", "inconclusive"), ("findings", "indicative", "indicative only"),
+                   ("claims", "good", "claims reproduced"), ("claims", "bad", "not reproduced"),
+                   ("claims", "indicative", "indicative (no verdict)"),
+                   ("claims", "none", "not comparable here, not measured, quoted"))
 
 
 def _scoped_style(style: str, scope: str) -> str:
@@ -191,18 +201,20 @@ def write_overview(*, claims: dict[str, str | Path], figure: str | Path | None, 
     page (report/workflow.rst includes it), with its style scoped to ``.sisr-overview``.
     """
     texts = {study: Path(path).read_text(encoding="utf-8") for study, path in claims.items()}
-    head = "".join(f"<th>{label}</th>" for _, label in SUMMARY_COLUMNS)
+    head = "".join(f"<th>{label}</th>" for _, _, label in SUMMARY_COLUMNS)
     rows = []
     for study, text in texts.items():
-        counts = verdict_counts(text)
-        cells = "".join(f'<td class="count{f" verdict verdict-{key}" if counts[key] else ""}">{counts[key]}</td>'
-                        for key, _ in SUMMARY_COLUMNS)
+        counts = {kind: verdict_counts(text, kind) for kind in ("findings", "claims")}
+        cells = "".join(f'<td class="count{f" verdict verdict-{key}" if counts[kind][key] else ""}">'
+                        f"{counts[kind][key]}</td>" for kind, key, _ in SUMMARY_COLUMNS)
         rows.append(f'<tr><td><a href="#claims-{html.escape(study)}">{html.escape(study)}</a></td>{cells}</tr>')
     parts = [f"<h2>Results of tier <code>{html.escape(tier)}</code></h2>",
-             "<p>Claimed numbers of each study beside ours: a claim reproduces when ours is within the tolerance "
-             "its study file states. Every study's tables and figures, with captions saying tier, data and "
-             "protocol: <em>Results</em> in the menu on the left.</p>",
-             f'<table class="sisr-summary"><thead><tr><th>Study (claims audit)</th>{head}</tr></thead>'
+             "<p>Each study's findings (the document's conclusions, judged against seed noise: hold, reversed or "
+             "inconclusive) and claims (its numbers: reproduced or not, where the comparison is like-for-like; "
+             "indicative where it is not - another tier, a stand-in dataset, an unstated protocol). Every study's "
+             "tables and figures, with captions saying tier, data and protocol: <em>Results</em> in the menu on "
+             "the left.</p>",
+             f'<table class="sisr-summary"><thead><tr><th>Study (audit)</th>{head}</tr></thead>'
              f"<tbody>{''.join(rows)}</tbody></table>"]
     if figure:
         figure = Path(figure)
