@@ -539,7 +539,11 @@ def study_report(study: Study, *, summary: str | Path, histories: Sequence[str] 
     longs, _ = study_longs(study, str(summary), histories)
     frame = pd.read_csv(summary)
     result = audit(study.spec, frame, longs, tier=study.tier, gate=study_gate(study, frame, study_file))
-    return report_markdown(result, tier_note=tier_note(study),
+    note = tier_note(study)
+    if study.train_overrides:
+        note += (f"\n\ntrain_overrides (config) applied to every run: `{json.dumps(study.train_overrides)}`; runs "
+                 "trained with them differ from the paper tier's settings, so they get no verdict.")
+    return report_markdown(result, tier_note=note,
                            diverged=diverged_runs(Path(summary).parent, list(dict.fromkeys(frame["run"]))))
 
 

@@ -66,15 +66,16 @@ def caption(study: Study, spec: Mapping, note: str = "") -> str:
 
 
 def claims_caption(study: Study, note: str = "") -> str:
-    return caption(study, {"title": f"Claims audit of study {study.name}",
-                           "caption": "Which claimed numbers reproduce within the study's stated tolerances."}, note)
+    return caption(study, {"title": f"Audit of study {study.name}",
+                           "caption": "The document's findings (hold, reversed or inconclusive against seed noise) "
+                                      "and claims (reproduced or not where like-for-like, else indicative)."}, note)
 
 
 def overview_caption(studies: Iterable[Study], tier: str, note: str = "") -> str:
     data = "; ".join(f"{s.name}: trained on {s.train_data}, evaluated on {', '.join(map(str, s.eval_data))} "
                      f"(x{s.scale}, {s.channels.upper()})" for s in studies)
-    return (f"{note}Overview of tier {tier}: every study's claims audit (claimed numbers beside ours, verdict within "
-            f"the study's tolerance) and the leaderboard's PSNR-versus-cost plot. Data: {data}. {PROTOCOL_NOTE}")
+    return (f"{note}Overview of tier {tier}: every study's audit (findings and claims, verdicts only where "
+            f"like-for-like) and the leaderboard's PSNR-versus-cost plot. Data: {data}. {PROTOCOL_NOTE}")
 
 
 def leaderboard_caption(studies: Iterable[str], tier: str, refs: Iterable[DatasetRef], note: str = "") -> str:

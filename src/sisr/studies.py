@@ -154,6 +154,7 @@ class Study:
     tables: dict = field(default_factory=dict)
     figures: dict = field(default_factory=dict)
     rehearsal: bool = False                      # a dress rehearsal on look-alike data: no claim is comparable
+    train_overrides: dict = field(default_factory=dict)  # the workflow's train_overrides, merged into every run
 
     @property
     def tier_description(self) -> str:
@@ -303,6 +304,7 @@ def load_study(path: str | Path, tier: str, *, train_overrides: Mapping | None =
         channels=spec.get("channels", "rgb"),
         tables=spec.get("tables", {}),
         figures=spec.get("figures", {}),
+        train_overrides=dict(train_overrides or {}),
     )
 
 
