@@ -215,3 +215,86 @@ def test_sisr_audit_errors_are_one_line(tmp_path, capsys):
 def test_sourced_entries():
     assert sourced({"value": 0.1, "source": "the document's replicate rows"}) == (0.1, "the document's replicate rows")
     assert sourced(0.3) == (0.3, "")
+
+
+# ---------------------------------------------------------------------------------------------- replicas
+
+
+def _with_replicas(tmp_path, n=3, runs="findings", findings=True):
+    import yaml
+
+    spec = yaml.safe_load(_file("espcn").read_text())
+    spec["tiers"]["paper"]["replicas"] = {"n": n, "runs": runs}
+    if findings:
+        spec["findings"] = [{"id": "f", "statement": "ESPCN beats SRCNN", "cite": "000 l.1: x", "metric": "psnr_y",
+                             "data": "div2k/valid", "relation": ">", "runs": ["espcn", "srcnn"]}]
+    path = tmp_path / "espcn.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def test_replicas_train_the_finding_runs_with_other_seeds(tmp_path):
+    from sisr.studies import config_hash, train_settings
+    from sisr.training.config import TrainConfig
+
+    path = _with_replicas(tmp_path)
+    study = load_study(path, "paper")
+    assert list(study.runs) == ["espcn", "espcn_rep1", "espcn_rep2", "srcnn", "srcnn_rep1", "srcnn_rep2"]
+    base, rep = study.runs["espcn"], study.runs["espcn_rep2"]
+    assert rep["seed"] == base.get("seed", 0) + 2 and rep["replica_of"] == "espcn" and "replica_of" not in base
+    TrainConfig.from_dict(train_settings(rep))  # a replica is an ordinary run for the trainer
+    assert len({config_hash(c) for c in study.runs.values()}) == 6  # every replica is told apart by its hash
+    assert list(load_study(path, "paper", replicas=1).runs) == ["espcn", "srcnn"]  # --config replicas=1
+    assert list(load_study(path, "quick").runs) == ["espcn", "srcnn"]  # only the tier that asks for them
+    only = load_study(_with_replicas(tmp_path, n=2, runs=["srcnn"]), "paper")
+    assert list(only.runs) == ["espcn", "srcnn", "srcnn_rep1"]
+
+
+def test_a_replica_list_naming_no_run_is_refused(tmp_path):
+    from sisr.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"tiers.paper.replicas.runs: no such run\(s\) \['espcm'\]"):
+        load_study(_with_replicas(tmp_path, runs=["espcm"]), "paper")
+
+
+def test_the_config_hash_follows_the_settings_not_their_spelling():
+    from sisr.studies import config_hash
+
+    cfg = load_study(_file("espcn"), "paper").runs["espcn"]
+    assert config_hash(cfg) == config_hash({**cfg, "optimizer": {"name": "adam", "lr": 0.001}})  # 1.0e-3 as 0.001
+    assert config_hash(cfg) != config_hash({**cfg, "epochs": cfg["epochs"] - 1})
+    assert config_hash(cfg) == config_hash({**cfg, "resources": {"gpus": 4}})  # where it runs is not what it trains
+    quick = load_study(_file("espcn"), "quick").runs["espcn"]
+    assert config_hash(quick) != config_hash(cfg)
+
+
+def test_tables_average_replicas_and_list_each_run_once():
+    from sisr.tables import build_table, primary_rows, table_runs
+
+    rows = [("a", "a", 30.0), ("a_rep1", "a", 30.4), ("a_rep2", "a", 30.2), ("b", "b", 29.0)]
+    summary = pd.DataFrame([{"run": r, "replica_of": of, "dataset": "Set5", "psnr_y": v} for r, of, v in rows])
+    assert list(table_runs(summary, {"match": "*"})) == ["a", "b"]
+    assert list(table_runs(summary, {"runs": {"b": "B"}, "match": "a*"})) == ["b", "a"]
+    long = build_table(summary, {"runs": {"a": "A"}, "metrics": {"psnr_y": "PSNR"}}, table="t")
+    assert math.isclose(long["ours"].iloc[0], 30.2)
+    assert list(primary_rows(summary)["run"]) == ["a", "b"]
+
+
+def test_summary_rows_carry_the_config_hash_and_the_replica_of(tmp_path):
+    from sisr.studies import config_hash, train_settings
+    from sisr.tables import summarize
+    from sisr.training.config import TrainConfig
+
+    cfg = load_study(_file("espcn"), "paper").runs["espcn"]
+    csvs = []
+    for run in ("bicubic", "espcn_rep1"):
+        (tmp_path / run / "eval").mkdir(parents=True)
+        csv = tmp_path / run / "eval" / "Set5_x4.csv"
+        pd.DataFrame({"study": "espcn", "run": run, "model": "m", "dataset": "Set5", "scale": 4, "image": ["x"],
+                      "psnr_y": [30.0]}).to_csv(csv, index=False)
+        csvs.append(csv)
+    done = {"stop_reason": "completed", "config": TrainConfig.from_dict(train_settings({**cfg, "seed": 1})).to_dict()}
+    (tmp_path / "espcn_rep1" / "train_done.json").write_text(json.dumps(done))
+    summary = summarize(csvs, labels=["Set5", "Set5"], replica_of={"espcn_rep1": "espcn"})
+    assert list(summary["replica_of"]) == ["bicubic", "espcn"]
+    assert list(summary["config_hash"]) == ["", config_hash({**cfg, "seed": 1})]

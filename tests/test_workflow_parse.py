@@ -103,3 +103,16 @@ def test_typo_fails_the_dry_run_naming_file_and_key(tmp_path, what, edit, messag
     out = res.stdout + res.stderr
     assert res.returncode != 0, out
     assert str(path.parent) in out and re.search(message, out), out
+
+
+def test_replicas_are_planned_as_training_jobs_and_the_config_key_overrides_their_count(tmp_path):
+    def replicated(spec):
+        spec["tiers"]["paper"]["replicas"] = {"n": 3, "runs": ["espcn"]}
+
+    path = _study_with(tmp_path, replicated)
+    res = dry_run(tmp_path, f"studies_dir={path.parent}", "tier=paper", "leaderboard=False")
+    assert res.returncode == 0, res.stdout + res.stderr
+    trained = set(re.findall(r"results/paper/espcn/(\w+)/train_done.json", res.stdout))
+    assert trained == {"espcn", "espcn_rep1", "espcn_rep2", "srcnn"}, res.stdout[-2000:]
+    res = dry_run(tmp_path, f"studies_dir={path.parent}", "tier=paper", "leaderboard=False", "replicas=1")
+    assert set(re.findall(r"results/paper/espcn/(\w+)/train_done.json", res.stdout)) == {"espcn", "srcnn"}

@@ -23,7 +23,7 @@ from sisr.errors import SisrError  # noqa: E402
 from sisr.io import atomic_write  # noqa: E402
 from sisr.metrics import registry  # noqa: E402
 from sisr.studies import Study  # noqa: E402
-from sisr.tables import higher_is_better, run_info  # noqa: E402
+from sisr.tables import higher_is_better, primary_rows, run_info  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid")
 
@@ -359,7 +359,7 @@ def study_figure(study: Study, figure: str, *, study_dir: str | Path, summary: s
 
 def _best_run(summary: str, metric: str, runs: Sequence[str]) -> str | None:
     """The run with the best summary value of ``metric`` on the summary's first evaluation set."""
-    df = pd.read_csv(summary)
+    df = primary_rows(pd.read_csv(summary))
     df = df[(df["dataset"] == df["dataset"].iloc[0]) & df["run"].isin(runs)].dropna(subset=[metric])
     if df.empty:
         return None
@@ -368,7 +368,7 @@ def _best_run(summary: str, metric: str, runs: Sequence[str]) -> str | None:
 
 def _runs_with_info(study: Study, study_dir: Path, summary: str, fig_spec: Mapping):
     """One row per run on the figure's evaluation set: summary metrics with hyper-parameters (run_info)."""
-    summary_df = pd.read_csv(summary)
+    summary_df = primary_rows(pd.read_csv(summary))
     dataset = _figure_dataset(fig_spec, summary_df)
     info = pd.DataFrame.from_dict(run_info(study, study_dir), orient="index")
     data = summary_df[summary_df["dataset"] == dataset].merge(info, left_on="run", right_index=True,
@@ -387,7 +387,7 @@ def _comparison_grid(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary:
     from sisr.imresize import downscale
     from sisr.io import list_images, read_image
 
-    summary_df = pd.read_csv(summary)
+    summary_df = primary_rows(pd.read_csv(summary))
     scale = int(spec["scale"])
     dataset = _figure_dataset(fig_spec, summary_df)
     if fig_spec.get("dataset") and dataset != fig_spec["dataset"]:
@@ -427,7 +427,7 @@ def _triptychs(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, 
     from sisr.imresize import downscale
     from sisr.io import read_image
 
-    summary_df = pd.read_csv(summary)
+    summary_df = primary_rows(pd.read_csv(summary))
     scale = int(spec["scale"])
     dataset = _figure_dataset(fig_spec, summary_df)
     runs = fig_spec.get("runs") or [r for r in dict.fromkeys(summary_df["run"]) if r in spec.get("runs", {})]

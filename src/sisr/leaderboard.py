@@ -18,6 +18,7 @@ import torch
 
 from sisr.io import atomic_write
 from sisr.metrics import registry
+from sisr.tables import primary_rows
 
 
 def model_cost(model: torch.nn.Module, *, in_channels: int, lr_size: int = 64) -> dict:
@@ -62,7 +63,7 @@ def build_leaderboard(summaries: Sequence[str | Path], *, datasets: Sequence[str
     rows = []
     for path in summaries:
         path = Path(path)
-        summary = pd.read_csv(path)
+        summary = primary_rows(pd.read_csv(path))  # one point per run: its first seed
         costs: dict[str, dict] = {}
         for _, r in summary.iterrows():
             if datasets and r["dataset"] not in datasets:

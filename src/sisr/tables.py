@@ -69,6 +69,12 @@ def run_bases(summary: pd.DataFrame) -> pd.Series:
     return of.where(of.str.len() > 0, runs)
 
 
+def primary_rows(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary without its seed replicas' rows (each run once, as its first seed): for figures and the
+    leaderboard, which show one point per run; tables and the audit average over the replicas instead."""
+    return summary[run_bases(summary) == summary["run"].astype(str)] if len(summary) else summary
+
+
 def _summary_value(summary: pd.DataFrame, dataset: str, run: str, column: str | None) -> float | None:
     """The value of ``run`` on ``dataset``: the mean over the run and its seed replicas."""
     if column is None or column not in summary.columns:
@@ -82,11 +88,12 @@ def table_runs(summary: pd.DataFrame, spec: Mapping) -> dict[str, str]:
     then the summary's other runs whose name matches the glob ``match`` (a tier's own runs, e.g. ``plain_*``)."""
     import fnmatch
 
+    names = dict.fromkeys(primary_rows(summary)["run"]) if "run" in summary.columns else {}
     if not spec.get("runs"):
-        return {run: run for run in dict.fromkeys(summary["run"])}
+        return {run: run for run in names}
     runs = dict(spec["runs"])
     if spec.get("match"):
-        runs.update({r: r for r in dict.fromkeys(summary["run"]) if r not in runs and fnmatch.fnmatch(r, spec["match"])})
+        runs.update({r: r for r in names if r not in runs and fnmatch.fnmatch(r, spec["match"])})
     return runs
 
 
