@@ -52,12 +52,25 @@ def test_cost_plot_labels_do_not_overlap_and_the_legend_is_outside_the_data():
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     ax = fig.axes[0]
-    labels = [t for t in ax.texts if t.get_text().startswith("run_")]
+    labels = [t for t in ax.texts if t.get_text().isdigit()]
     assert len(labels) == n
     boxes = [t.get_window_extent(renderer) for t in labels]
     overlaps = [(labels[i].get_text(), labels[j].get_text()) for i in range(n) for j in range(i + 1, n)
                 if _boxes_overlap(boxes[i], boxes[j])]
     assert overlaps == []
+    # every label is nearer to its own point than to any other (it cannot be read as another point's)
+    points = ax.transData.transform(np.column_stack([board["gflops_per_mp"], board["psnr_y"]]))
+    for text, box in zip(labels, boxes):
+        own = ax.transData.transform(np.array([text.xy]))[0]
+        dist = [np.hypot(max(box.x0 - x, x - box.x1, 0), max(box.y0 - y, y - box.y1, 0)) for x, y in points]
+        own_dist = np.hypot(max(box.x0 - own[0], own[0] - box.x1, 0), max(box.y0 - own[1], own[1] - box.y1, 0))
+        assert own_dist <= min(dist) + 0.5, text.get_text()
+    # the key names every number's method, and each number's point is that method's
+    key = {t.get_text().split("  ")[0]: t.get_text().split("  ")[1] for t in fig.legends[0].get_texts()}
+    assert sorted(key.values()) == sorted(board["method"])
+    for text in labels:
+        row = board[board["method"] == key[text.get_text()]].iloc[0]
+        assert np.allclose(text.xy, (row["gflops_per_mp"], row["psnr_y"]))
     legend = fig.legends[0].get_window_extent(renderer)
     assert not _boxes_overlap(legend, ax.get_window_extent(renderer)) and ax.get_legend() is None
 
@@ -88,3 +101,13 @@ def test_latency_is_measured_after_a_warm_up(tmp_path):
         pairs.append(Pair(f"img{i}", tmp_path / f"hr{i}.png", None))
     df = evaluate(pairs, scale=2, metrics=["psnr_y"], model=_SlowFirstCall(), sr_dir=tmp_path / "sr", device="cpu")
     assert df["seconds"].max() < 0.25, df["seconds"].tolist()  # the 0.5 s warm-up is not in the first image's time
+
+
+def test_a_label_nearer_to_another_point_than_to_its_own_is_a_clash():
+    from matplotlib.transforms import Bbox
+
+    points = np.array([[0.0, 0.0], [30.0, 25.0]])
+    box = Bbox.from_extents(12, 12, 80, 21)  # a far spot of point 0 (leader line) that ends just below point 1
+    assert figures._nearer_to_another(box, points, 0) == 1 and figures._nearer_to_another(box, points, 1) == 0
+    near = Bbox.from_extents(4, 2, 70, 11)  # the nearest spot of point 0
+    assert figures._nearer_to_another(near, points, 0) == 0

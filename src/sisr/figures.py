@@ -96,10 +96,11 @@ _LABEL_SPOTS = [(4, 2, "left", "bottom"), (4, -2, "left", "top"), (-4, 2, "right
 
 def place_labels(ax: plt.Axes, xs: Sequence[float], ys: Sequence[float], labels: Sequence[str], *,
                  fontsize: float = 6, marker_pt: float = 4) -> list:
-    """Label every point without two labels overlapping each other or a point, and inside the axes.
+    """Label every point without two labels overlapping each other or a point, inside the axes, and nearer to its
+    own point than to any other (so no label reads as another point's).
 
     Tries the spots of ``_LABEL_SPOTS`` around each point (nearest first, a leader line for the far ones) and
-    keeps the first free one; a label with no free spot takes the one with the fewest overlaps. Call it after
+    keeps the first free one; a label with no free spot takes the one with the fewest clashes. Call it after
     the axes' limits and the figure's layout are final. Returns the text artists.
     """
     from matplotlib.transforms import Bbox
@@ -123,6 +124,7 @@ def place_labels(ax: plt.Axes, xs: Sequence[float], ys: Sequence[float], labels:
             box = text.get_window_extent(renderer).padded(1)
             clashes = sum(box.overlaps(o) for o in obstacles) + (0 if frame.contains(box.x0, box.y0) and
                                                                   frame.contains(box.x1, box.y1) else 1)
+            clashes += _nearer_to_another(box, points, i)
             if best is None or clashes < best[0]:
                 if best is not None:
                     best[1].remove()
@@ -134,6 +136,16 @@ def place_labels(ax: plt.Axes, xs: Sequence[float], ys: Sequence[float], labels:
         placed.append(best[2])
         texts.append(best[1])
     return texts
+
+
+def _nearer_to_another(box, points: np.ndarray, own: int) -> int:
+    """1 when the nearest point to the label's box is another point than its own (the label would read as that
+    point's), else 0. Distances from each point to the nearest edge of the box."""
+    dx = np.maximum(np.maximum(box.x0 - points[:, 0], points[:, 0] - box.x1), 0)
+    dy = np.maximum(np.maximum(box.y0 - points[:, 1], points[:, 1] - box.y1), 0)
+    dist = np.hypot(dx, dy)
+    finite = np.isfinite(dist)
+    return int(finite[own] and bool((dist[finite] < dist[own] - 0.5).any()))
 
 
 def loss_curves(histories: Mapping[str, pd.DataFrame], *, title: str, loss_name: str = "loss") -> plt.Figure:

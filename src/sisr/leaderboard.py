@@ -135,40 +135,46 @@ def to_latex(board: pd.DataFrame) -> str:
 def cost_plot(board: pd.DataFrame):
     """PSNR-Y versus GFLOPs per output megapixel (log scale), one panel per dataset and scale (two per row).
 
-    One colour per study, circles for trained runs and grey crosses for the non-learned baselines; every point is
-    labelled with its run (labels placed so that they do not overlap); the legend sits below the panels.
+    One colour per study, circles for trained runs and grey crosses for the non-learned baselines. Each point
+    carries a number, placed beside its own point (nearer to it than to any other, no overlaps); the key below
+    the panels names each number's method (study/run), so crowded points stay readable.
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
     from sisr.figures import panel_grid, place_labels
 
-    ours = board[board["source"] != "published"].copy()
-    ours["gflops_per_mp"] = ours["gflops_per_mp"].clip(lower=1e-3)
+    ours = board[(board["source"] != "published") & board["psnr_y"].notna()].copy()
+    ours["gflops_per_mp"] = ours["gflops_per_mp"].fillna(1e-3).clip(lower=1e-3)
     ours["baseline"] = ~ours["method"].str.contains("/")
     groups = list(ours.groupby(["dataset", "scale"]))
     studies = sorted(ours["study"].dropna().unique())
     colors = dict(zip(studies, plt.get_cmap("tab10").colors))
+    methods = list(dict.fromkeys(ours.sort_values(["baseline", "method"])["method"]))
+    number = {m: i + 1 for i, m in enumerate(methods)}
     fig, axes = panel_grid(len(groups), ncols=2, row_height=3.0)
     for ax, ((dataset, scale), part) in zip(axes, groups):
         for baseline, marker in ((False, "o"), (True, "X")):
             sel = part[part["baseline"] == baseline]
             ax.scatter(sel["gflops_per_mp"], sel["psnr_y"], c=["0.35" if baseline else colors[s] for s in sel["study"]],
-                       marker=marker,
-                       s=28, edgecolors="white", linewidths=0.4, zorder=3)
+                       marker=marker, s=28, edgecolors="white", linewidths=0.4, zorder=3)
         ax.set_xscale("log")
         ax.margins(x=0.15, y=0.12)
         ax.set_xlabel("GFLOPs per output megapixel (log scale)")
         ax.set_ylabel("PSNR (Y) [dB]")
         ax.set_title(f"{dataset} x{scale}", fontsize=9)
-    handles = [Line2D([], [], ls="", marker="o", color=colors[s], label=s) for s in studies]
-    handles += [Line2D([], [], ls="", marker="X", color="0.35", label="baseline (not learned)")]
-    fig.suptitle("PSNR versus cost")
+    fig.suptitle("PSNR versus cost (numbers: the key below)")
     fig.tight_layout()
     for ax, (_, part) in zip(axes, groups):
-        place_labels(ax, list(part["gflops_per_mp"]), list(part["psnr_y"]), list(part["run"]))
-    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(4, len(handles)),
-               fontsize=7, frameon=False)
+        place_labels(ax, list(part["gflops_per_mp"]), list(part["psnr_y"]),
+                     [str(number[m]) for m in part["method"]], fontsize=6.5)
+    base = ours.drop_duplicates("method").set_index("method")
+    handles = [Line2D([], [], ls="", marker="X" if base.loc[m, "baseline"] else "o",
+                      color="0.35" if base.loc[m, "baseline"] else colors[base.loc[m, "study"]],
+                      label=f"{number[m]}  {m}") for m in methods]
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(3, len(handles)),
+               fontsize=6.5, frameon=False, title="circles: trained (colour = study); crosses: baselines (not "
+               "learned)", title_fontsize=7)
     return fig
 
 
