@@ -108,8 +108,9 @@ def test_the_template_reproduces_every_comparable_claim_and_every_supported_find
             (row["kind"] == "indicative" and ": " in row["verdict"]), row["verdict"]
     for finding in result.findings:
         if finding["document_verdict"] == "holds":
-            assert (finding["verdict"], finding["kind"]) == ("holds", "verdict"), finding
-        assert finding["kind"] != "not measured", finding
+            assert finding["verdict"] == "holds", finding
+        # a verdict only where like-for-like: else indicative, saying why (a stand-in set, an unstated protocol)
+        assert finding["kind"] == "verdict" or (finding["kind"] == "indicative" and finding["reason"]), finding
     # the template's rows: one per run and replica on each set a claim or finding needs, hashes of the paper tier
     paper = load_study(_file(name), "paper")
     trained = frame[frame["config_hash"] != ""]

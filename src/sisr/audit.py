@@ -271,7 +271,12 @@ def combine(results: Sequence[str]) -> str:
 def evidence(spec: Mapping, finding: Mapping) -> dict[str, float]:
     """run -> the document's own number for the finding (a claimed value of a summary-level table on the finding's
     metric, or whose compared column is that metric, measured on the finding's set)."""
-    out: dict[str, float] = {}
+    return {run: value for run, (value, _) in _evidence(spec, finding).items()}
+
+
+def _evidence(spec: Mapping, finding: Mapping) -> dict[str, tuple[float, dict]]:
+    """run -> (the document's number, the provenance of its claim)."""
+    out: dict[str, tuple[float, dict]] = {}
     for table in (spec.get("tables") or {}).values():
         if table.get("layout") in ("epoch_rows", "image_rows"):
             continue
@@ -282,9 +287,21 @@ def evidence(spec: Mapping, finding: Mapping) -> dict[str, float]:
                 continue
             for metric, value in (table.get("claimed", {}).get(run) or {}).items():
                 if isinstance(value, (int, float)) and finding["metric"] in (metric, their.get(metric)):
-                    out[run] = float(value)
+                    out[run] = (float(value), prov)
                     break
     return out
+
+
+def evidence_reasons(spec: Mapping, finding: Mapping) -> list[str]:
+    """Why a finding is not like-for-like by its evidence's provenance: a stand-in dataset (``indicative``) or a
+    protocol the document does not state."""
+    reasons = []
+    for _, prov in _evidence(spec, finding).values():
+        if prov.get("indicative"):
+            reasons.append(str(prov["indicative"]))
+        if prov.get("protocol") == "unstated":
+            reasons.append("the document does not state how it measured")
+    return list(dict.fromkeys(reasons))
 
 
 def judge_finding(summary: pd.DataFrame, spec: Mapping, finding: Mapping, gate: Gate, trained: set[str]) -> dict:
@@ -310,6 +327,7 @@ def judge_finding(summary: pd.DataFrame, spec: Mapping, finding: Mapping, gate: 
                               margin=margin) for a, rel, b in finding_pairs(finding)]
     verdict = combine(results)
     reasons = [w for w in dict.fromkeys(gate.why_not(r, r in trained) for r in finding["runs"]) if w]
+    reasons += evidence_reasons(spec, finding)
     if gate.rehearsal:
         return {**out, "verdict": verdict, "kind": "not comparable", "reason": reasons[0]}
     if noise.sd is None:
