@@ -31,8 +31,12 @@ WEIGHTS = CFG["weights_dir"]
 # Resolved and checked once (runs with their models and arguments, run references, metrics, datasets): a wrong
 # key fails here, naming the study file and the key, before any job runs. Jobs receive these resolved specs.
 STUDIES = {
-    name: load_study(Path(CFG["studies_dir"]) / f"{name}.yaml", CFG["tier"], train_overrides=CFG["train_overrides"],
-                     replicas=CFG["replicas"])
+    name: load_study(
+        Path(CFG["studies_dir"]) / f"{name}.yaml",
+        CFG["tier"],
+        train_overrides=CFG["train_overrides"],
+        replicas=CFG["replicas"],
+    )
     for name in CFG["studies"]
 }
 for _study in STUDIES.values():
