@@ -384,11 +384,18 @@ def _finding_cells(x: Mapping) -> tuple[str, str, str]:
         doc = rel.join(f"{r} {fmt(x['document'].get(r))}" for r in x["runs"])
         ours = ", ".join(f"{r} {fmt(x['ours'].get(r))}" + (f" (n={x['n'][r]})" if x["n"][r] > 1 else "")
                          for r in x["runs"])
-    else:
-        doc = f"{x['runs'][0]} {fmt(x['document'].get(x['runs'][0]))} best of " + ", ".join(
-            f"{r} {fmt(x['document'].get(r))}" for r in x["runs"][1:])
-        ours = f"{x['runs'][0]} {fmt(x['ours'].get(x['runs'][0]))} vs " + ", ".join(
-            f"{r} {fmt(x['ours'].get(r))}" for r in x["runs"][1:])
+    else:  # best: the winner beside the best of the others (the whole list is in the study file)
+        better = max if higher_is_better(x["metric"]) else min
+
+        def beside(values: Mapping[str, float | None]) -> str:
+            others = {r: v for r, v in values.items() if r != x["runs"][0] and v is not None}
+            if not others:
+                return f"{x['runs'][0]} {fmt(values.get(x['runs'][0]))}"
+            rival = better(others, key=others.get)
+            return (f"{x['runs'][0]} {fmt(values.get(x['runs'][0]))}; best of the other {len(x['runs']) - 1}: "
+                    f"{rival} {fmt(others[rival])}")
+
+        doc, ours = beside(x["document"]), beside(x["ours"])
     if x["kind"] == "verdict":
         verdict = x["verdict"]
     elif x["kind"] == "indicative":
