@@ -35,3 +35,60 @@ def test_espcn_srcnn_claim_is_quoted_and_our_srcnn_is_shown_unclaimed():
     kinds = judge_claims({"table1": long}, {"psnr_y": 0.3}, Gate("paper"), set(study.runs), study.tables)
     assert set(kinds.loc[kinds["run"].isin(srcnn_claims["run"]), "kind"]) == {"quoted"}
     assert "srcnn" not in set(kinds["run"])  # no claim is judged against our SRCNN
+
+
+def _selected_epoch(run_cfg: dict, history: pd.DataFrame) -> int:
+    """The epoch whose weights checkpoint_best.pt holds after training ``run_cfg`` with this validation history."""
+    from sisr.studies import train_settings
+    from sisr.training import TrainConfig
+    from sisr.training.engine import _Tracker
+
+    cfg = TrainConfig.from_dict(train_settings(run_cfg), where="test")
+    tracker = _Tracker(cfg.best_metric.metric, cfg.best_metric.mode)
+    for row in history.to_dict("records"):
+        tracker.update(float(row[cfg.best_metric.metric]), int(row["epoch"]))
+    return tracker.epoch
+
+
+def _history_peaking_at(epochs: int, peak: int) -> pd.DataFrame:
+    """A validation history whose PSNR / SSIM are best and whose loss is lowest after epoch ``peak``."""
+    epoch = pd.Series(range(1, epochs + 1))
+    distance = (epoch - peak).abs()
+    return pd.DataFrame({"epoch": epoch, "val_loss": 0.01 + 1e-4 * distance, "val_psnr_y": 30.0 - 0.01 * distance,
+                         "val_ssim_y": 0.9 - 1e-4 * distance})
+
+
+def test_srresnet_edsr_final_table_evaluates_the_epoch_49_weights():
+    """table_final claims the document's epoch-49 row (it counts epochs 0..49): the weights after our 50th epoch.
+    The evaluated checkpoint (checkpoint_best.pt) must be those weights, whatever validation did."""
+    study = load_study(STUDIES / "srresnet_edsr.yaml", "paper")
+    final = study.tables["table_final"]
+    doc_last = max(study.tables["table_epochs"]["epochs"])
+    runs = {r.split("#")[0] for r in final["claimed"]}
+    assert doc_last == 49 and runs == {"srresnet", "edsr_l1", "edsr_mse"}
+    for run in runs:
+        cfg = study.runs[run]
+        assert cfg["epochs"] == doc_last + 1 and doc_last + 1 in cfg["keep_checkpoints"], run
+        assert _selected_epoch(cfg, _history_peaking_at(cfg["epochs"], peak=31)) == doc_last + 1, run
+
+
+def test_srresnet_edsr_best_and_worst_examples_are_indicative_only():
+    """The document's 'best' / 'worst' examples are not its highest / lowest image: compared, never a verdict."""
+    from sisr.audit import paper_hashes
+    from sisr.tables import build_image_table
+
+    study = load_study(STUDIES / "srresnet_edsr.yaml", "paper")
+    spec = study.tables["table_best_worst"]
+    assert spec["images"] == ["best", "worst"] and "not its highest" in spec["caption"]
+    frame = pd.DataFrame({"image": ["0801", "0868", "0897"], "ssim_y": [0.5, 0.904, 0.593]})
+    per_image = {(run, "div2k-valid"): frame for run in spec["runs"]}
+    long = build_image_table(per_image, spec, table="table_best_worst", datasets=["div2k-valid"], scale=4)
+    assert set(long.loc[long["image"] == "best", "ours"]) == {0.904}  # bound to the set's highest
+    runs = list(spec["runs"])
+    gate = Gate("paper", hashes=paper_hashes(STUDIES / "srresnet_edsr.yaml", runs),
+                expected=paper_hashes(STUDIES / "srresnet_edsr.yaml", runs))
+    judged = judge_claims({"table_best_worst": long}, {"ssim_y": 0.02}, gate, set(runs), study.tables)
+    assert len(judged) == 4 and set(judged["kind"]) == {"indicative"}
+    assert judged["verdict"].str.contains("not its highest / lowest").all()
+    named = study.tables["table_images"]
+    assert not {"best", "worst"} & set(named["images"])

@@ -109,7 +109,7 @@ def _expected_srresnet_edsr(text: str) -> dict:
              ("edsr_l1", "worst"): r"Worst Results \(Lowest SSIM\)\nSuper Resolution\nSSIM: ([\d.]+)"}
     for (run, image), pattern in found.items():
         (value,) = re.findall(pattern, text)
-        out[("table_images", run, "ssim_y", image)] = float(value)
+        out[("table_best_worst", run, "ssim_y", image)] = float(value)
     return out
 
 
