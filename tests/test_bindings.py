@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import yaml
+import pytest
 
 from sisr.audit import Gate, judge_claims
-from sisr.studies import load_study
+from sisr.plan import epoch_seconds, equal_cost_epochs
+from sisr.studies import load_study, train_settings
 from sisr.tables import build_table
 
 STUDIES = Path(__file__).resolve().parents[1] / "studies"
@@ -39,7 +40,6 @@ def test_espcn_srcnn_claim_is_quoted_and_our_srcnn_is_shown_unclaimed():
 
 def _selected_epoch(run_cfg: dict, history: pd.DataFrame) -> int:
     """The epoch whose weights checkpoint_best.pt holds after training ``run_cfg`` with this validation history."""
-    from sisr.studies import train_settings
     from sisr.training import TrainConfig
     from sisr.training.engine import _Tracker
 
@@ -92,3 +92,36 @@ def test_srresnet_edsr_best_and_worst_examples_are_indicative_only():
     assert judged["verdict"].str.contains("not its highest / lowest").all()
     named = study.tables["table_images"]
     assert not {"best", "worst"} & set(named["images"])
+
+
+UNET = STUDIES / "inverted_unet.yaml"
+EQGPU = {"srcnn_lpips_eqgpu": "srcnn_lpips", "espcn_lpips_eqgpu": "espcn_lpips"}
+
+
+@pytest.mark.parametrize("tier", ["paper", "quick"])
+def test_inverted_unet_selects_no_checkpoint_on_its_evaluation_set(tier):
+    """The document: validation "has no impact on the training process"; here validation is the claims' set."""
+    study = load_study(UNET, tier)
+    assert study.valid_data.label in {ref.label for ref in study.eval_data}  # why selecting on it would be wrong
+    assert study.tables["table1"]["claimed_on"]["data"] == f"{study.valid_data.dataset}/{study.valid_data.split}"
+    for run, cfg in study.runs.items():
+        assert cfg.get("early_stopping") is None, run
+        assert _selected_epoch(cfg, _history_peaking_at(cfg["epochs"], peak=1)) == cfg["epochs"], run
+
+
+@pytest.mark.parametrize("tier", ["paper", "quick"])
+def test_inverted_unet_eqgpu_runs_get_the_unets_measured_gpu_time(tier):
+    """The *_eqgpu epochs are recomputed from the measured step times (modes.FASTEST via sisr.plan), not typed in."""
+    study = load_study(UNET, tier)
+    budget = study.runs["unet_lpips"]["epochs"] * epoch_seconds(UNET, tier, "unet_lpips")
+    for run, document_run in EQGPU.items():
+        cfg, doc = study.runs[run], study.runs[document_run]
+        assert cfg["epochs"] == equal_cost_epochs(UNET, tier, "unet_lpips", run), run
+        per_epoch = epoch_seconds(UNET, tier, run)
+        assert abs(cfg["epochs"] * per_epoch - budget) <= per_epoch / 2, run
+        # the same training as the document's run of that model, but for its length
+        same = {k: v for k, v in train_settings(cfg).items() if k not in ("epochs", "val_every")}
+        assert same == {k: v for k, v in train_settings(doc).items() if k not in ("epochs", "val_every")}, run
+        # the document's epochs give this model much less GPU time than the U-Net (the premise of the runs)
+        assert doc["epochs"] * per_epoch < budget / 3, run
+    assert set(EQGPU) <= set(study.tables["table1"]["runs"])
