@@ -125,3 +125,11 @@ def test_inverted_unet_eqgpu_runs_get_the_unets_measured_gpu_time(tier):
         # the document's epochs give this model much less GPU time than the U-Net (the premise of the runs)
         assert doc["epochs"] * per_epoch < budget / 3, run
     assert set(EQGPU) <= set(study.tables["table1"]["runs"])
+
+
+@pytest.mark.fault
+def test_equal_cost_epochs_names_the_missing_run():
+    from sisr.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"inverted_unet\.yaml: tier paper has no run 'nope'"):
+        equal_cost_epochs(UNET, "paper", "unet_lpips", "nope")
