@@ -187,3 +187,28 @@ def test_fid_set_metric_reads_the_pairs(cache, no_network, tmp_path):
 def test_fid_missing_weights_fail_before_download(tmp_path, no_network):
     with pytest.raises(MissingWeightsError, match=r"pt_inception-2015-12-05-6726825d\.pth is missing"):
         fid(_images(0, 2), _images(1, 2), device="cpu", cache=tmp_path)
+
+
+def test_lpips_standardised_equals_lpips_called_as_the_rrdb_gan_code(cache, no_network, monkeypatch):
+    """RANDOM TRUNK (the cache fixture): ``lpips_alex_standardised`` against the lpips network called as the
+    authors' utils/metrics.py calls it: per-channel torchvision Normalize of float32 3 x H x W tensors in [0, 1],
+    then ``loss_fn(img1, img2)`` on the unbatched tensors, HR first. Checks the arithmetic, not the weights."""
+    from sisr.metrics import protocols
+
+    monkeypatch.setenv("SISR_WEIGHTS", str(cache))
+    (sr,), (hr,) = _images(11, 1), _images(12, 1)
+    for img in (sr, hr):  # channels with different means and spreads, as in photographs
+        img[:, :, 0] = img[:, :, 0] // 4 + 150
+        img[:, :, 2] = img[:, :, 2] // 2
+    loss_fn = perceptual.lpips_model("alex", device="cpu", cache=cache)
+    tensors, raw = [], []
+    for img in (hr, sr):  # their calculate_lpips_distance(original_img, upscaled_img)
+        x = torch.tensor(img.astype(np.float32) * np.reciprocal(np.float32(255.0))).permute(2, 0, 1).float()
+        raw.append(x)
+        tensors.append(torchvision.transforms.Normalize(x.mean([1, 2]), x.std([1, 2]))(x))
+    with torch.no_grad():
+        theirs = loss_fn(*tensors).item()
+    assert protocols.lpips_alex_standardised(sr, hr) == pytest.approx(theirs, rel=1e-5)
+    whole = [(x - x.mean()) / x.std() for x in raw]  # standardising over all channels gives another value
+    with torch.no_grad():
+        assert abs(loss_fn(*whole).item() - theirs) > 1e-3 * theirs

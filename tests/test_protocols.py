@@ -76,6 +76,10 @@ def test_crop96_metrics_only_see_the_centre(pair):
 
 
 def test_lpips_alex_standardised_passes_standardised_images(pair, monkeypatch):
+    """Each channel standardised by its own mean and (unbiased) std, as torchvision's Normalize with the
+    per-channel statistics their utils/metrics.py computes."""
+    import torchvision
+
     sr, hr = pair
     seen = {}
 
@@ -86,16 +90,61 @@ def test_lpips_alex_standardised_passes_standardised_images(pair, monkeypatch):
     monkeypatch.setattr(protocols, "lpips_from_tensors", capture)
     assert protocols.lpips_alex_standardised(sr, hr, 4) == 0.25
     assert seen["net"] == "alex"
-    x = torch.from_numpy(sr.astype(np.float32) / 255).permute(2, 0, 1)
-    torch.testing.assert_close(seen["sr"], (x - x.mean()) / x.std())
-    assert seen["hr"].shape == (3, 101, 110)
-    assert float(seen["hr"].mean()) == pytest.approx(0.0, abs=1e-6)
-    assert float(seen["hr"].std()) == pytest.approx(1.0, rel=1e-5)
+    for ours, img in ((seen["sr"], sr), (seen["hr"], hr)):
+        x = torch.tensor(protocols.unit_float32(img)).permute(2, 0, 1).float()
+        theirs = torchvision.transforms.Normalize(x.mean([1, 2]), x.std([1, 2]))(x)
+        torch.testing.assert_close(ours, theirs)
+        torch.testing.assert_close(ours.mean([1, 2]), torch.zeros(3), atol=1e-5, rtol=0)
+        torch.testing.assert_close(ours.std([1, 2]), torch.ones(3), atol=1e-5, rtol=0)
 
 
 def test_standardise_constant_and_gray_images():
     flat = protocols.standardise(np.full((8, 9), 77, dtype=np.uint8))
     assert flat.shape == (3, 8, 9) and torch.all(flat == 0)
+    img = np.random.default_rng(2).integers(0, 256, size=(8, 9, 3), dtype=np.uint8)
+    img[:, :, 1] = 200  # one constant channel: centred only, the others standardised
+    x = protocols.standardise(img)
+    assert float(x[1].abs().max()) < 1e-6 and float(x[0].std()) == pytest.approx(1.0, rel=1e-5)
+
+
+def _as_their_code(img: np.ndarray) -> np.ndarray:
+    """What their src/test.py hands to utils/metrics.py, as H x W x 3: albumentations Normalize(mean=0, std=1)
+    (uint8 as float32 times float32 1/255), a float32 tensor permuted back to H x W x C."""
+    return img.astype(np.float32) * np.reciprocal(np.float32(255.0))
+
+
+def test_rrdb_gan_psnr_is_skimage_called_as_their_code(pair):
+    from skimage.metrics import peak_signal_noise_ratio
+
+    sr, hr = pair
+    theirs = peak_signal_noise_ratio(_as_their_code(hr), _as_their_code(sr))  # utils/metrics.py line 33
+    assert protocols.psnr_rgb_rrdb_gan(sr, hr, 4) == theirs
+    assert protocols.psnr_rgb_rrdb_gan(sr, hr) == pytest.approx(psnr_rgb_skimage_noshave(sr, hr), abs=1e-4)
+
+
+def test_rrdb_gan_ssim_is_skimage_called_as_their_code_with_the_range_it_inferred(pair):
+    """Their call, structural_similarity(hr, sr, channel_axis=2) on float32, raises on scikit-image >= 0.20; before
+    0.20 it took data_range = dmax - dmin of dtype_range[float32] (-1, 1): 2. Ours equals that call exactly."""
+    from skimage.metrics import structural_similarity
+    from skimage.util.dtype import dtype_range
+
+    sr, hr = pair
+    a, b = _as_their_code(hr), _as_their_code(sr)
+    dmin, dmax = dtype_range[a.dtype.type]
+    assert dmax - dmin == 2 == protocols.SSIM_FLOAT_DATA_RANGE
+    theirs = structural_similarity(a, b, channel_axis=2, data_range=dmax - dmin)
+    assert protocols.ssim_rgb_rrdb_gan(sr, hr, 4) == theirs
+    try:
+        as_called = structural_similarity(a, b, channel_axis=2)  # utils/metrics.py line 32, as written
+    except ValueError as exc:  # scikit-image >= 0.20
+        assert "data_range" in str(exc)
+    else:  # scikit-image 0.19: the range it inferred
+        assert as_called == theirs
+    # the range matters where local contrast is low (the constants C1, C2 grow 4x with data_range 2)
+    rng = np.random.default_rng(3)
+    flat_hr = np.full((40, 44, 3), 120, dtype=np.uint8) + rng.integers(0, 4, size=(40, 44, 3), dtype=np.uint8)
+    flat_sr = flat_hr + rng.integers(0, 3, size=flat_hr.shape, dtype=np.uint8)
+    assert protocols.ssim_rgb_rrdb_gan(flat_sr, flat_hr) - ssim_rgb_skimage_noshave(flat_sr, flat_hr) > 0.005
 
 
 def test_fid_crop96_compares_centre_crops(tmp_path, monkeypatch):
@@ -122,6 +171,6 @@ def test_registry_functions_take_sr_hr_scale(pair):
     for metric in protocols.METRICS:
         if not metric.per_set and metric.weights is None:  # LPIPS needs weights: tested above by capture
             assert np.isfinite(metric.fn(sr, hr, 4)), metric.name
-    assert {m.protocol for m in protocols.METRICS} == {"rrdb_gan", "srresnet_edsr"}
+    assert {m.protocol for m in protocols.METRICS} == {"rrdb_gan", "srresnet_edsr", "residual_sweep"}
     with pytest.raises(SisrError, match="same shape"):
         psnr_rgb_skimage_noshave(sr[:100], hr)

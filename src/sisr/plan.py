@@ -110,6 +110,29 @@ def plan(study_files: Sequence[str | Path], tier: str) -> list[JobEstimate]:
     return jobs
 
 
+def epoch_seconds(study_file: str | Path, tier: str, run: str) -> float:
+    """Estimated GPU seconds of one epoch of ``run`` (batches per epoch x the step time of :func:`estimate_step`:
+    the measured training step, without validation or a loss network); ConfigError where nothing was measured."""
+    from sisr.training import TrainConfig
+
+    study = load_study(study_file, tier)
+    if run not in study.runs:
+        raise ConfigError(f"{study_file}: tier {tier} has no run {run!r}")
+    cfg = TrainConfig.from_dict(train_settings(study.runs[run]), where=f"{study_file}: runs.{run}")
+    _, seconds, basis = estimate_step(cfg)
+    if seconds is None:
+        raise ConfigError(f"{study_file}: runs.{run}: {basis}: no step time to plan with")
+    return batches_per_epoch(cfg, TRAIN_IMAGES[f"{study.train_data.dataset}/{study.train_data.split}"]) * seconds
+
+
+def equal_cost_epochs(study_file: str | Path, tier: str, reference: str, run: str) -> int:
+    """Epochs of ``run`` that take the GPU time of ``reference``'s epochs on the measured card (modes.MEASURED_ON):
+    ``round(reference epochs x its epoch seconds / run's epoch seconds)``, both from :func:`epoch_seconds`."""
+    study = load_study(study_file, tier)
+    budget = study.runs[reference]["epochs"] * epoch_seconds(study_file, tier, reference)
+    return max(1, round(budget / epoch_seconds(study_file, tier, run)))
+
+
 def format_plan(jobs: Sequence[JobEstimate]) -> str:
     """The per-job table, then the total per study and the grand total (what ``sisr plan`` prints)."""
     from sisr.training.modes import MEASURED_ON
