@@ -10,10 +10,16 @@ from scipy import ndimage
 
 from sisr import degradations
 from sisr.cli import main
+from sisr.data.cache import CachedImages, build_cache, cache_key
+from sisr.data.datasets import get_dataset, materialize_lr
 from sisr.degradations import bd, dn
 from sisr.errors import ConfigError, SisrError
+from sisr.evaluation import evaluate
 from sisr.imresize import downscale, imresize, modcrop
+from sisr.inference import super_resolve
 from sisr.io import read_image, write_image
+from sisr.metrics import psnr
+from sisr.models import create_model
 
 
 def _photo(h=37, w=41, channels=3, seed=0):
@@ -247,3 +253,54 @@ def test_a_new_degradation_is_one_file_plus_one_registry_call(tmp_path, monkeypa
     with pytest.raises(SystemExit):
         main(["downscale", "--help"])
     assert "box2: 2 x 2 box average" in " ".join(capsys.readouterr().out.split())
+
+
+# ------------------------------------------------------------------------- the call sites that make LR images
+def _benchmark_set(root, n=2, scale=3):
+    """A benchmark-layout set with shipped (bicubic) LR files."""
+    for i in range(n):
+        hr = _photo(h=30 + i, w=33, seed=i)
+        write_image(root / "Set" / "HR" / f"im{i}.png", hr)
+        write_image(root / "Set" / "LR_bicubic" / f"X{scale}" / f"im{i}x{scale}.png", downscale(hr, scale))
+    return get_dataset("benchmark", root=root, split="Set", scale=scale)
+
+
+def test_cache_makes_every_lr_with_a_named_degradation(tmp_path):
+    pairs = _benchmark_set(tmp_path)
+    assert cache_key(pairs, scale=3, mode="rgb", on_bad="error") == cache_key(
+        pairs, scale=3, mode="rgb", on_bad="error", degradation="bicubic")  # existing caches keep their key
+    assert cache_key(pairs, scale=3, mode="rgb", on_bad="error", degradation="bd") != cache_key(
+        pairs, scale=3, mode="rgb", on_bad="error")
+    manifest = build_cache(pairs, tmp_path / "bd", scale=3, degradation="bd")
+    assert [e["lr_file"] for e in manifest["images"]] == [None, None]  # the shipped bicubic LR is not BD
+    cache = CachedImages(tmp_path / "bd")
+    for i, p in enumerate(pairs):
+        np.testing.assert_array_equal(cache.lr(i), degradations.get("bd").lr(read_image(p.hr), 3).transpose(2, 0, 1))
+    build_cache(pairs, tmp_path / "bi", scale=3)
+    np.testing.assert_array_equal(CachedImages(tmp_path / "bi").lr(0), read_image(pairs[0].lr).transpose(2, 0, 1))
+    with pytest.raises(SisrError, match="unknown degradation 'bdd'"):
+        build_cache(pairs, tmp_path / "x", scale=3, degradation="bdd")
+
+
+def test_materialize_lr_writes_the_named_degradation(tmp_path):
+    pairs = _benchmark_set(tmp_path)
+    made = materialize_lr(pairs, tmp_path / "lr_dn", scale=3, degradation="dn")
+    assert [p.lr for p in made] == [tmp_path / "lr_dn" / f"im{i}x3.png" for i in range(2)]
+    for p in made:
+        np.testing.assert_array_equal(read_image(p.lr), degradations.get("dn").lr(read_image(p.hr), 3, image=p.name))
+    assert materialize_lr(pairs, tmp_path / "lr_bi", scale=3) == pairs  # shipped LR files stand for bicubic
+
+
+def test_evaluate_a_model_on_a_named_degradation(tmp_path):
+    pairs = _benchmark_set(tmp_path)
+    model = create_model("bicubic", scale=3, in_channels=3)
+    df = evaluate(pairs, scale=3, metrics=["psnr_y"], model=model, sr_dir=tmp_path / "sr", device="cpu",
+                  degradation="bd")
+    for row, p in zip(df.itertuples(), pairs):
+        lr, hr = degradations.get("bd")(read_image(p.hr), 3)
+        with torch.no_grad():
+            sr = super_resolve(model, lr, scale=3, device="cpu")
+        np.testing.assert_array_equal(read_image(tmp_path / "sr" / f"{p.name}.png"), sr)
+        assert row.psnr_y == pytest.approx(psnr(sr, hr, crop=3), abs=1e-9)
+    bicubic_df = evaluate(pairs, scale=3, metrics=["psnr_y"], model=model, sr_dir=tmp_path / "sr_bi", device="cpu")
+    assert (bicubic_df["psnr_y"] > df["psnr_y"]).all()  # BD's blur costs the bicubic baseline
