@@ -6,7 +6,8 @@ LR made by ``sisr.degradations`` from ``../shared/datasets/benchmark/<set>/HR``;
 - ``imresize_u8``: MATLAB ``imresize(lr, 3, 'bicubic')`` of the uint8 LR, rounded to uint8 between the passes;
 scored with psnr / ssim on Y, border 3 (the standard protocol). A few seconds per set on a CPU.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/degradation_baselines.py [--data ../shared/datasets/benchmark] [--seed 0]
+    PYTHONPATH=src .venv/bin/python benchmarks/degradation_baselines.py [--data ../shared/datasets/benchmark] \
+        [--seed 0] [--gray-as-rgb]
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ def main() -> None:
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets"
                                                 / "benchmark"))
     parser.add_argument("--seed", type=int, default=0, help="seed of the DN noise (default 0)")
+    parser.add_argument("--gray-as-rgb", action="store_true",
+                        help="repeat a gray HR (Set14 bridge) to 3 channels first, as RDN's Prepare_TestData_HR_LR.m")
     args = parser.parse_args()
     model = load_any_model("bicubic", scale=SCALE, in_channels=3, device="cpu").model
     print("degradation  set    upsampling   PSNR_Y   SSIM_Y   RDN table (Bicubic)")
@@ -39,8 +42,10 @@ def main() -> None:
         for dataset in ("Set5", "Set14"):
             scores: dict[str, list[tuple[float, float]]] = {"model": [], "imresize_u8": []}
             for path in sorted((Path(args.data) / dataset / "HR").glob("*.png")):
-                lr, hr = degradations.get(name)(read_image(path, mode="any"), SCALE, seed=args.seed,
-                                                image=path.stem)
+                img = read_image(path, mode="any")
+                if args.gray_as_rgb and img.ndim == 2:
+                    img = np.repeat(img[:, :, None], 3, axis=2)
+                lr, hr = degradations.get(name)(img, SCALE, seed=args.seed, image=path.stem)
                 with torch.no_grad():
                     sr = {"model": super_resolve(model, lr, scale=SCALE, device="cpu"),
                           "imresize_u8": upscale(lr, SCALE)}
