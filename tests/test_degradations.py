@@ -1,6 +1,7 @@
 """sisr.degradations: the registry, each degradation against an independent computation of what its source does,
 ``sisr downscale --degradation``, and a new degradation added as one file plus one registry call."""
 
+import sys
 import textwrap
 
 import numpy as np
@@ -234,14 +235,21 @@ NEW_DEGRADATION = '''
 '''
 
 
-def test_a_new_degradation_is_one_file_plus_one_registry_call(tmp_path, monkeypatch, capsys):
+@pytest.fixture
+def extra_package(tmp_path, monkeypatch):
+    """An empty package ``extra_degradations`` on sys.path; afterwards unloaded, and the registry as it was."""
     package = tmp_path / "extra_degradations"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    (package / "box2.py").write_text(textwrap.dedent(NEW_DEGRADATION))
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(degradations, "REGISTRY", dict(degradations.REGISTRY))  # the test leaves no trace
+    monkeypatch.setattr(degradations, "REGISTRY", dict(degradations.REGISTRY))
+    yield package
+    for module in [m for m in sys.modules if m.split(".")[0] == "extra_degradations"]:
+        del sys.modules[module]
 
+
+def test_a_new_degradation_is_one_file_plus_one_registry_call(extra_package, tmp_path, capsys):
+    (extra_package / "box2.py").write_text(textwrap.dedent(NEW_DEGRADATION))  # the file
     degradations.register("extra_degradations.box2")  # the one registry line
 
     hr = np.zeros((8, 8), np.uint8)
