@@ -16,6 +16,7 @@ import torch
 from sisr import device as sisr_device
 from sisr import evaluation, imresize as ir
 from sisr.data.datasets import Pair
+from sisr.degradations import bicubic as bicubic_degradation
 from sisr.errors import SisrError
 from sisr.io import read_image, write_image
 from sisr.metrics import basic
@@ -197,7 +198,8 @@ def test_evaluate_uses_the_torch_kernels_where_kernel_device_says(monkeypatch, t
     uploads, downscales = [], []
     real_upload, real_downscale = evaluation.upload, ir.downscale
     monkeypatch.setattr(evaluation, "upload", lambda img, dev: uploads.append(dev) or real_upload(img, dev))
-    monkeypatch.setattr(ir, "downscale", lambda img, s: downscales.append(type(img)) or real_downscale(img, s))
+    monkeypatch.setattr(bicubic_degradation, "downscale",  # the evaluation makes its LR with the bicubic degradation
+                        lambda img, s, **kw: downscales.append(type(img)) or real_downscale(img, s, **kw))
     numpy_df = run(None)
     assert uploads == [] and downscales == [np.ndarray] * 3
     torch_df = run(torch.device("cpu"))

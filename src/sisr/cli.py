@@ -1,6 +1,6 @@
 """The ``sisr`` command: the workflow's building blocks for people (and for the rules).
 
-    sisr downscale --scale 4 HR_DIR LR_DIR            MATLAB-compatible bicubic (default) or PIL
+    sisr downscale --scale 4 HR_DIR LR_DIR [--degradation bicubic|pil_bicubic|bd|dn] [--seed 0]
     sisr upscale --model bicubic --scale 4 LR_DIR SR_DIR
     sisr upscale --checkpoint results/demo/espcn/espcn/checkpoint_best.pt --scale 4 LR_DIR SR_DIR
         [--tile 256 --tile-overlap 16] [--half]
@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from sisr import degradations
 from sisr.errors import SisrError
 
 
@@ -44,10 +45,26 @@ def _out_path(dst: Path, stem: str, single: bool) -> Path:
     return dst / f"{stem}.png"
 
 
+_METHOD_ALIASES = {"matlab": "bicubic", "pil": "pil_bicubic"}  # the former --method values
+
+
+def _downscale_degradation(args: argparse.Namespace):
+    """The degradation of ``sisr downscale``: ``--degradation``, or the one ``--method`` (deprecated) names."""
+    name = args.degradation
+    if args.method is not None:
+        alias = _METHOD_ALIASES[args.method]
+        if name is not None and name != alias:
+            raise SisrError(f"--method {args.method} (= --degradation {alias}) contradicts --degradation {name}: "
+                            f"give --degradation only")
+        print(f"sisr downscale: --method {args.method} is deprecated; use --degradation {alias}", file=sys.stderr)
+        name = alias
+    return degradations.get(name or degradations.DEFAULT)
+
+
 def cmd_downscale(args: argparse.Namespace) -> int:
-    from sisr.imresize import downscale
     from sisr.io import read_image, write_image
 
+    degradation = _downscale_degradation(args)
     items = _inputs(Path(args.input))
     single = len(items) == 1 and Path(args.input).is_file()
     for path, stem in items:
@@ -55,10 +72,10 @@ def cmd_downscale(args: argparse.Namespace) -> int:
         if min(img.shape[:2]) < args.scale:
             raise SisrError(f"{path}: {img.shape[1]}x{img.shape[0]} pixels is smaller than the scale {args.scale}: "
                             f"nothing to downscale")
-        lr = downscale(img, args.scale, method=args.method)
+        lr = degradation.lr(img, args.scale, seed=args.seed, image=stem)
         out = _out_path(Path(args.output), f"{stem}x{args.scale}" if args.suffix else stem, single)
         write_image(out, lr)
-        print(f"{path} {img.shape[1]}x{img.shape[0]} -> {out} {lr.shape[1]}x{lr.shape[0]}")
+        print(f"{path} {img.shape[1]}x{img.shape[0]} -> {out} {lr.shape[1]}x{lr.shape[0]} ({degradation.name})")
     return 0
 
 
@@ -226,8 +243,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("downscale", help="make LR images (HR cropped to a multiple of the scale first)")
     p.add_argument("--scale", type=int, required=True, choices=(2, 3, 4), help="downscaling factor")
-    p.add_argument("--method", choices=("matlab", "pil"), default="matlab",
-                   help="matlab: MATLAB imresize bicubic with antialiasing (default); pil: Pillow BICUBIC")
+    p.add_argument("--degradation", default=None, metavar="NAME",
+                   help="how the LR is made (default bicubic): " + "; ".join(
+                       f"{d.name}: {d.description}" for d in degradations.REGISTRY.values()))
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of a noisy degradation (dn); each image's noise comes from it and the file's stem")
+    p.add_argument("--method", choices=tuple(_METHOD_ALIASES), default=None,
+                   help="deprecated: matlab = --degradation bicubic, pil = --degradation pil_bicubic")
     p.add_argument("--suffix", action="store_true", help="name outputs <stem>x<scale>.png (EDSR layout)")
     p.add_argument("input", help="an image file or a folder of images")
     p.add_argument("output", help="output file (for one input file) or folder")

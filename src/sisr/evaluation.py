@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from sisr import degradations
 from sisr.device import kernel_device, upload
 from sisr.errors import SisrError
 from sisr.io import read_image, write_image
@@ -115,14 +116,15 @@ def _finish(row: dict[str, Any], sr: np.ndarray, hr: np.ndarray, scale: int, met
 def evaluate(pairs: Sequence, *, scale: int, metrics: Sequence[str] = DEFAULT_METRICS, model=None,
              sr_dir: str | os.PathLike | None = None, device=None, tile: int | None = None,
              in_channels: int | None = None, workers: int | None = None, label: str = "",
-             border: int | None = None) -> pd.DataFrame:
+             border: int | None = None, degradation: str = degradations.DEFAULT) -> pd.DataFrame:
     """Score every pair (standard protocol); with a model, make the SR images first. One row per image.
 
     Without ``model``: ``pairs`` are ``(name, sr_path, hr_path)`` (:func:`~sisr.pairing.pair_folders`); rows
     hold ``image, height, width`` (the scored size, before the border crop) and the per-image metrics.
 
     With ``model`` (a trained network or a non-learned baseline, on ``device``): ``pairs`` have ``name``,
-    ``hr`` and ``lr`` (None: made from the HR with MATLAB-compatible bicubic, modcrop first); each LR is
+    ``hr`` and ``lr`` (None, or ``degradation`` not the default ``bicubic``: made from the HR by ``degradation``,
+    :mod:`sisr.degradations`, modcrop first); each LR is
     super-resolved (``sisr.inference``; ``in_channels``: 1 gives the model the Y channel of RGB images and
     scores it against the Y of the HR; 3 repeats a grayscale LR; None passes the LR as it is), written to
     ``sr_dir/<name>.png`` and scored against the HR; rows also hold ``seconds`` (inference, measured after one
@@ -137,6 +139,7 @@ def evaluate(pairs: Sequence, *, scale: int, metrics: Sequence[str] = DEFAULT_ME
     """
     metrics = list(metrics)
     check_metric_names(metrics)
+    degrade = degradations.get(degradation)
     per_image = [m for m in metrics if not REGISTRY[m].per_set]
     if model is not None and sr_dir is None:
         raise SisrError("evaluate: a model needs an sr_dir to write its SR images to")
@@ -169,7 +172,7 @@ def evaluate(pairs: Sequence, *, scale: int, metrics: Sequence[str] = DEFAULT_ME
             else:
                 sr, hr, seconds, sr_path = _super_resolve(pair, model, scale=scale, sr_dir=Path(sr_dir),
                                                           device=device, tile=tile, in_channels=in_channels,
-                                                          warm_up=not scored, kernels=kernels)
+                                                          warm_up=not scored, kernels=kernels, degrade=degrade)
                 pending.append(pool.submit(model_row, pair.name, sr, hr, {"seconds": seconds, "hr_path": str(pair.hr)}))
                 scored.append((pair.name, sr_path, Path(pair.hr)))
             drain(2 * n_workers)
@@ -181,21 +184,23 @@ def evaluate(pairs: Sequence, *, scale: int, metrics: Sequence[str] = DEFAULT_ME
 
 
 def _super_resolve(pair, model, *, scale: int, sr_dir: Path, device, tile: int | None,
-                   in_channels: int | None, warm_up: bool = False,
+                   in_channels: int | None, degrade: degradations.Degradation, warm_up: bool = False,
                    kernels=None) -> tuple[np.ndarray, np.ndarray, float, Path]:
     """SR of one dataset pair, written as PNG; returns ``(sr, hr cropped to it, seconds, sr_path)``.
 
     ``seconds``: the inference time; ``warm_up`` runs the model once before it is timed (first image).
-    ``kernels``: the device that makes a missing LR (:func:`sisr.device.kernel_device`; None: NumPy)."""
+    ``kernels``: the device that makes a missing LR (:func:`sisr.device.kernel_device`; None: NumPy), when
+    ``degrade`` computes on a device. A pair's LR file is read under the default degradation only."""
     from sisr.data.datasets import to_y
-    from sisr.imresize import downscale
     from sisr.inference import model_input, super_resolve, synchronize
 
     hr = read_image(pair.hr, mode="any")
-    if pair.lr:
+    if pair.lr and degrade.name == degradations.DEFAULT:
         lr = read_image(pair.lr, mode="any")
+    elif kernels is not None and degrade.on_device:
+        lr = degrade.lr(upload(hr, kernels), scale, image=pair.name).cpu().numpy()
     else:
-        lr = downscale(hr, scale) if kernels is None else downscale(upload(hr, kernels), scale).cpu().numpy()
+        lr = degrade.lr(hr, scale, image=pair.name)
     lr = model_input(lr, in_channels)
     with _DEVICE_LOCK if kernels is not None else contextlib.nullcontext():  # no metric kernels on the device now
         if warm_up:  # lazy initialisation, caches, CUDA context, kernel choice: not in the timing

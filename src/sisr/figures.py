@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from sisr import degradations  # noqa: E402
 from sisr.errors import SisrError  # noqa: E402
 from sisr.io import atomic_write  # noqa: E402
 from sisr.metrics import registry  # noqa: E402
@@ -396,7 +397,6 @@ def _figure_dataset(fig_spec: Mapping, summary_df: pd.DataFrame) -> str:
 
 
 def _comparison_grid(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, title: str):
-    from sisr.imresize import downscale
     from sisr.io import list_images, read_image
 
     summary_df = primary_rows(pd.read_csv(summary))
@@ -421,7 +421,7 @@ def _comparison_grid(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary:
         hr = hr[: first_sr.shape[0], : first_sr.shape[1]]
         y, x = detailed_crop_box(hr, crop)
         crop_hr = hr[y: y + crop, x: x + crop]
-        lr = downscale(hr, scale)
+        lr = degradations.get(degradations.DEFAULT).lr(hr, scale)  # the LR the evaluation made
         lr_crop = lr[y // scale: (y + crop) // scale, x // scale: (x + crop) // scale]
         cols = [("LR (nearest)", np.repeat(np.repeat(lr_crop, scale, 0), scale, 1))]
         for run in runs:
@@ -436,7 +436,6 @@ def _comparison_grid(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary:
 
 def _triptychs(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, title: str):
     """LR (nearest) / SR / HR of the best and the worst image by SSIM-Y, for each run."""
-    from sisr.imresize import downscale
     from sisr.io import read_image
 
     summary_df = primary_rows(pd.read_csv(summary))
@@ -458,7 +457,8 @@ def _triptychs(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, 
                 hr = to_y(hr)
             hr = hr[: sr.shape[0], : sr.shape[1]]
             y, x = detailed_crop_box(hr, crop)
-            lr = downscale(hr, scale)[y // scale: (y + crop) // scale, x // scale: (x + crop) // scale]
+            lr = degradations.get(degradations.DEFAULT).lr(hr, scale)
+            lr = lr[y // scale: (y + crop) // scale, x // scale: (x + crop) // scale]
             panels.append((f"{run}: {which}\n{row['image']} ({metric} {row[metric]:.4f})",
                            [("LR (nearest)", np.repeat(np.repeat(lr, scale, 0), scale, 1)),
                             ("SR", sr[y: y + crop, x: x + crop]), ("HR", hr[y: y + crop, x: x + crop])]))

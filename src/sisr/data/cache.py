@@ -13,8 +13,9 @@ Read them with ``np.memmap(path, np.uint8, "r")`` and slice ``[offset : offset +
 (``CachedImages`` does this). Channel-first storage makes a crop a strided copy that is already NCHW.
 
 Content of each entry: the HR image cropped at the top-left to exactly ``scale x`` its LR size (the standard
-"modcrop"), and the LR image: the shipped LR file, or ``downscale(hr, scale, method="matlab")`` when the pair
-has none. mode "y" stores the BT.601 Y channel (rounded to uint8; C = 1).
+"modcrop"), and the LR image: the shipped LR file, or the ``bicubic`` degradation of the HR
+(``sisr.degradations``) when the pair has none; with another ``degradation``, always that degradation of the HR.
+mode "y" stores the BT.601 Y channel (rounded to uint8; C = 1).
 
 The folder is built beside its final place and swapped in only when complete, so an error (or a crash) never
 damages a cache that was already there. ``key`` hashes the source paths, sizes and modification times, the
@@ -32,10 +33,10 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from sisr import degradations
 from sisr.data.datasets import Pair, bad_item, building_dir, check_on_bad, get_dataset, load_image
 from sisr.io import write_json
 from sisr.errors import ConfigError, DataError, ImageError
-from sisr.imresize import downscale
 
 log = logging.getLogger(__name__)
 
@@ -113,22 +114,30 @@ def _read_json(path: Path) -> dict[str, Any]:
         return {}
 
 
-def cache_key(pairs: list[Pair], *, scale: int, mode: str, on_bad: str) -> str:
-    """Hash of what a cache depends on: the source files (path, size, mtime), scale, mode, policy, format."""
-    data = [FORMAT, scale, mode, on_bad] + [[p.name, _stat(p.hr), _stat(p.lr)] for p in pairs]
+def cache_key(pairs: list[Pair], *, scale: int, mode: str, on_bad: str,
+              degradation: str = degradations.DEFAULT) -> str:
+    """Hash of what a cache depends on: the source files (path, size, mtime), scale, mode, policy, format, and
+    the degradation when it is not the default (so that the keys of existing bicubic caches stay the same)."""
+    named = [] if degradation == degradations.DEFAULT else [f"degradation={degradation}"]
+    data = [FORMAT, scale, mode, on_bad, *named] + [[p.name, _stat(p.hr), _stat(p.lr)] for p in pairs]
     return hashlib.sha256(json.dumps(data).encode()).hexdigest()
 
 
-def load_pair(pair: Pair, *, scale: int, mode: str = "rgb") -> tuple[np.ndarray, np.ndarray]:
+def load_pair(pair: Pair, *, scale: int, mode: str = "rgb",
+              degradation: str = degradations.DEFAULT) -> tuple[np.ndarray, np.ndarray]:
     """Decode one pair into (HR, LR) uint8 arrays with HR exactly ``scale x`` LR; bad data raise naming the file.
+
+    The LR: the pair's LR file under the default degradation (``bicubic``), when it has one; else ``degradation``
+    of the HR (:mod:`sisr.degradations`; the image's noise, if any, chosen by its name).
 
     Raises ``ImageError`` (missing, corrupt or truncated file) or ``DataError`` (LR file missing for the HR,
     LR size not ``floor(HR / scale)``, HR smaller than ``scale``). An HR whose size is not a multiple of
     ``scale`` is cropped at the top-left (the standard protocol; logged at INFO level naming the file).
     """
+    degrade = degradations.get(degradation)
     hr = load_image(pair.hr, mode)
     h, w = hr.shape[:2]
-    if pair.lr is not None:
+    if pair.lr is not None and degradation == degradations.DEFAULT:
         if not pair.lr.exists():
             raise DataError(f"{pair.hr}: LR file missing for this HR image (expected {pair.lr})")
         lr = load_image(pair.lr, mode)
@@ -144,17 +153,18 @@ def load_pair(pair: Pair, *, scale: int, mode: str = "rgb") -> tuple[np.ndarray,
                  w - w % scale, h - h % scale)
         hr = hr[: h - h % scale, : w - w % scale]
     if lr is None:
-        lr = downscale(hr, scale, method="matlab")
+        lr = degrade.lr(hr, scale, image=pair.name)
     return np.ascontiguousarray(hr), np.ascontiguousarray(lr)
 
 
 def build_cache(pairs: list[Pair], out_dir: str | os.PathLike, *, scale: int, mode: str = "rgb",
-                on_bad: str = "error") -> dict[str, Any]:
+                on_bad: str = "error", degradation: str = degradations.DEFAULT) -> dict[str, Any]:
     """Decode ``pairs`` into a cache folder ``out_dir`` (format in the module docstring); returns its manifest.
 
     mode: ``rgb`` (C = 3) or ``y`` (BT.601 Y, C = 1).
     on_bad: ``error`` (default) stops at the first bad pair naming the file, leaving any existing cache intact;
         ``skip`` warns and leaves the pair out (listed under ``skipped`` in the manifest).
+    degradation: how LR images are made from the HR (:func:`load_pair`); default ``bicubic``.
     """
     if mode not in MODES:
         raise ConfigError(f"build_cache mode: expected one of {', '.join(MODES)}, got {mode!r}")
@@ -162,7 +172,8 @@ def build_cache(pairs: list[Pair], out_dir: str | os.PathLike, *, scale: int, mo
     if not pairs:
         raise DataError(f"{out_dir}: build_cache got no pairs")
     out_dir = Path(out_dir)
-    key = cache_key(pairs, scale=scale, mode=mode, on_bad=on_bad)
+    degradations.get(degradation)  # an unknown name fails before any work
+    key = cache_key(pairs, scale=scale, mode=mode, on_bad=on_bad, degradation=degradation)
     manifest = _read_json(out_dir / "manifest.json")
     if manifest.get("key") == key and manifest.get("format") == FORMAT:
         log.info("%s: cache is up to date", out_dir)
@@ -173,12 +184,13 @@ def build_cache(pairs: list[Pair], out_dir: str | os.PathLike, *, scale: int, mo
         try:
             for pair in pairs:
                 try:
-                    hr, lr = load_pair(pair, scale=scale, mode=mode)
+                    hr, lr = load_pair(pair, scale=scale, mode=mode, degradation=degradation)
                 except (ImageError, DataError) as exc:
                     bad_item(on_bad, exc)
                     skipped.append({"name": pair.name, "reason": str(exc)})
                     continue
-                writer.add(pair.name, hr, lr, hr_file=str(pair.hr), lr_file=str(pair.lr) if pair.lr else None)
+                shipped = pair.lr if degradation == degradations.DEFAULT else None
+                writer.add(pair.name, hr, lr, hr_file=str(pair.hr), lr_file=str(shipped) if shipped else None)
         except BaseException:
             writer.abort()
             raise
@@ -189,11 +201,11 @@ def build_cache(pairs: list[Pair], out_dir: str | os.PathLike, *, scale: int, mo
 
 def build_dataset_cache(name: str, *, root: str | os.PathLike | None, split: str, scale: int,
                         out_dir: str | os.PathLike, mode: str = "rgb", on_bad: str = "error",
-                        **opts: Any) -> dict[str, Any]:
+                        degradation: str = degradations.DEFAULT, **opts: Any) -> dict[str, Any]:
     """``build_cache(get_dataset(name, root=root, split=split, scale=scale, **opts), out_dir, ...)``: one call for
     the cache rule (path scheme: ``data/cache/<dataset>/<split>/x<scale>/``)."""
     pairs = get_dataset(name, root=root, split=split, scale=scale, **opts)
-    return build_cache(pairs, out_dir, scale=scale, mode=mode, on_bad=on_bad)
+    return build_cache(pairs, out_dir, scale=scale, mode=mode, on_bad=on_bad, degradation=degradation)
 
 
 class CachedImages:

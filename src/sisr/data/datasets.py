@@ -1,9 +1,10 @@
 """Dataset adapters: one interface, ``get_dataset(name, *, root, split, scale, **opts) -> list[Pair]``.
 
 A ``Pair(name, hr, lr)`` names one HR image file and its LR file for ``scale``; ``lr`` is None when the
-dataset ships no LR for that scale, and the LR is then made by us with MATLAB-compatible bicubic
-(``sisr.imresize.downscale``: ``imresize(modcrop(hr, s), 1/s, 'bicubic')``), in the cache or as files
-(``materialize_lr``). LR files are always named ``<stem>x<scale>.png``.
+dataset ships no LR for that scale, and the LR is then made by us with a degradation of ``sisr.degradations``
+(default ``bicubic``, MATLAB-compatible: ``imresize(modcrop(hr, s), 1/s, 'bicubic')``), in the cache or as files
+(``materialize_lr``). A shipped LR file stands for ``bicubic``: any other degradation makes every LR from the HR.
+LR files are always named ``<stem>x<scale>.png``.
 
 Adapters and the folders they read (``root`` is ``data/<dataset>`` of the path scheme):
 
@@ -48,9 +49,9 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
+from sisr import degradations
 from sisr.data.sources import BENCHMARK_SETS
 from sisr.errors import ConfigError, DataError, SisrError
-from sisr.imresize import downscale
 from sisr.io import list_images, read_image, write_image, write_json
 from sisr.metrics import rgb_to_y
 
@@ -338,18 +339,22 @@ def get_dataset(name: str, *, root: str | os.PathLike | None, split: str, scale:
 
 
 # ------------------------------------------------------------------------------------- LR files and demo
-def materialize_lr(pairs: list[Pair], lr_dir: str | os.PathLike, *, scale: int, on_bad: str = "error") -> list[Pair]:
-    """Write our MATLAB-bicubic LR for every pair without one to ``lr_dir/<stem>x<scale>.png``.
+def materialize_lr(pairs: list[Pair], lr_dir: str | os.PathLike, *, scale: int, on_bad: str = "error",
+                   degradation: str = degradations.DEFAULT) -> list[Pair]:
+    """Write our LR (``degradation``, default MATLAB bicubic) for every pair without one to
+    ``lr_dir/<stem>x<scale>.png``.
 
-    Pairs that already have an LR file are returned unchanged; existing files in ``lr_dir`` are kept (they are
-    written atomically, so an existing file is complete). Path scheme: ``data/lr/<dataset>/<split>/x<scale>/``.
-    Images whose LR cannot be made (corrupt HR, HR smaller than ``scale``) follow ``on_bad``.
+    Pairs that already have an LR file are returned unchanged under ``bicubic`` (another degradation makes the LR
+    of every pair); existing files in ``lr_dir`` are kept (they are written atomically, so an existing file is
+    complete). Path scheme: ``data/lr/<dataset>/<split>/x<scale>/``. Images whose LR cannot be made (corrupt HR,
+    HR smaller than ``scale``) follow ``on_bad``.
     """
     check_on_bad(on_bad)
+    degrade = degradations.get(degradation)
     lr_dir = Path(lr_dir)
     out = []
     for p in pairs:
-        if p.lr is not None:
+        if p.lr is not None and degradation == degradations.DEFAULT:
             out.append(p)
             continue
         target = lr_dir / lr_file_name(p.name, scale)
@@ -358,7 +363,7 @@ def materialize_lr(pairs: list[Pair], lr_dir: str | os.PathLike, *, scale: int, 
                 hr = read_image(p.hr, mode="any")
                 if min(hr.shape[:2]) < scale:
                     raise DataError(f"{p.hr}: HR image {hr.shape[1]}x{hr.shape[0]} is smaller than the scale {scale}")
-                write_image(target, downscale(hr, scale, method="matlab"))
+                write_image(target, degrade.lr(hr, scale, image=p.name))
             except (DataError, OSError, ValueError) as exc:
                 bad_item(on_bad, exc)
                 continue
@@ -388,7 +393,7 @@ def prepare_skimage(root: str | os.PathLike, scales: Iterable[int] = (2, 3, 4), 
                 write_image(tmp / part / "HR" / f"{stem}.png", hr)
                 files[f"{part}/HR/{stem}.png"] = sha256_pixels(hr)
                 for s in scales:
-                    lr = downscale(hr, s, method="matlab")
+                    lr = degradations.get("bicubic").lr(hr, s)
                     rel = f"{part}/LR_bicubic/X{s}/{lr_file_name(stem, s)}"
                     write_image(tmp / rel, lr)
                     files[rel] = sha256_pixels(lr)

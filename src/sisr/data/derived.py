@@ -37,6 +37,7 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image
 
+from sisr import degradations
 from sisr.data.datasets import (Pair, bad_item, building_dir, check_on_bad, get_dataset, load_image, lr_file_name,
                                 sha256_file, sha256_pixels)
 from sisr.errors import ConfigError, DataError, ImageError
@@ -137,7 +138,7 @@ def build_residual_sweep(sources: Sequence[Pair], out_dir: str | os.PathLike, *,
                     hr = np.ascontiguousarray(img[top: top + tile, left: left + tile])
                     name = f"{j:05d}"
                     items[j] = {"name": name, "source": p.name, "box": [top, left, tile, tile],
-                                **_write_pair(tmp, split, name, hr, downscale(hr, scale, method="matlab"), scale)}
+                                **_write_pair(tmp, split, name, hr, degradations.get("bicubic").lr(hr, scale), scale)}
             splits[split] = [items[j] for j in sorted(items)]
         manifest = {"dataset": "residual_sweep", "seed": seed, "sources": _sources(pairs), "splits": splits,
                     "params": {"counts": list(counts), "tile": tile, "scale": scale}, "skipped": skipped}
@@ -190,7 +191,7 @@ def build_rrdb_gan(sources: Sequence[Pair], out_dir: str | os.PathLike, *, count
                 half = halve_opencv(img) if halve == "opencv" else downscale(img, 2, method="matlab")
                 hr = np.ascontiguousarray(modcrop(half, scale))
                 items.append({"name": p.name, "source": p.name, "box": [0, 0, 2 * hr.shape[0], 2 * hr.shape[1]],
-                              **_write_pair(tmp, split, p.name, hr, downscale(hr, scale, method="matlab"), scale)})
+                              **_write_pair(tmp, split, p.name, hr, degradations.get("bicubic").lr(hr, scale), scale)})
             start += count
             splits[split] = items
         manifest = {"dataset": "rrdb_gan", "seed": seed, "sources": _sources(pairs), "splits": splits,
@@ -265,7 +266,7 @@ def build_inverted_unet(train: Sequence[Pair], valid: Sequence[Pair], out_dir: s
                     skipped.append({"name": p.name, "reason": str(exc)})
                     continue
                 hr, box = letterbox(y, size, resize=resize)
-                lr = downscale(hr, scale, method="matlab" if resize == "matlab" else "pil")
+                lr = degradations.get("bicubic" if resize == "matlab" else "pil_bicubic").lr(hr, scale)
                 items.append({"name": p.name, "source": p.name, "box": box,
                               **_write_pair(tmp, split, p.name, hr, lr, scale)})
             splits[split] = items

@@ -11,7 +11,7 @@ What they keep of the real archives is what code can trip on:
   ``benchmark.tar`` (``benchmark/{Set5,Set14,B100,Urban100}/HR/<name>.png``, ``.../LR_bicubic/X{s}/<name>x{s}.png``),
   zips with their folder entries, tars with folder members;
 - LR files beside the HR where the real archives ship them, made with MATLAB-exact bicubic
-  (``sisr.imresize.downscale``: modcrop, then ``imresize(hr, 1/s)``);
+  (the ``bicubic`` degradation, ``sisr.degradations``: modcrop, then ``imresize(hr, 1/s)``);
 - DIV2K / Flickr2K sizes that are multiples of 12 (as the real ones), landscape and portrait, larger than the
   128-pixel tiles of ``residual_sweep``; benchmark images with sizes that are not multiples of 2, 3 or 4, at
   least 165 pixels per side (MS-SSIM after the shave, as the real sets), portrait and landscape;
@@ -46,9 +46,9 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 from PIL import Image
 
+from sisr import degradations
 from sisr.data.sources import ARCHIVES, SHIPPED_SCALES
 from sisr.errors import ConfigError
-from sisr.imresize import downscale
 from sisr.io import atomic_write, write_json
 
 _COLOUR = ("astronaut.png", "chelsea.png", "coffee.png", "hubble_deep_field.jpg", "ihc.png", "motorcycle_left.png",
@@ -211,7 +211,7 @@ def _images(size: Size, seed: int) -> dict[str, list[tuple[str, Any]]]:
 def _hr_lr(photos: _Photos, spec: Any, scales: Iterable[int]) -> tuple[bytes, dict[int, bytes]]:
     rng_seed, shape, gray = spec
     hr = photos.make(np.random.default_rng(rng_seed), shape, gray=gray)
-    return _png(hr), {s: _png(downscale(hr, s, method="matlab")) for s in scales}
+    return _png(hr), {s: _png(degradations.get("bicubic").lr(hr, s)) for s in scales}
 
 
 def build_lookalike(out_dir: str | os.PathLike, *, size: str = "small", seed: int = 0,
