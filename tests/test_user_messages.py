@@ -69,3 +69,100 @@ def test_finish_lines_call_a_study_done_only_when_all_its_outputs_were_jobs_of_t
     # nothing of the study made (a data target): only the target
     lines = finish.finish_lines({"s": STUDY}, "demo", "r", produced=["d/cache/m.json"], requested=["d/cache/m.json"])
     assert "s'" not in "\n".join(lines) and "  d/cache/m.json" in lines
+
+
+# ------------------------------------------------------------------------------------------- did you mean
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["evaluate", "--scale", "4", "--metrics", "psnr_y,ssimy", "sr", "hr"],
+     "unknown metric 'ssimy' (did you mean 'ssim_y'?); valid metrics: fid, "),
+    (["upscale", "--model", "bicubc", "--scale", "4", "lr", "sr"],
+     "unknown name 'bicubc' (did you mean 'bicubic'?); valid names: bicubic, bilinear, nearest"),
+])
+def test_cli_suggests_the_closest_name(tmp_path, capsys, argv, message):
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's refusal of an option value
+        code = exc.code
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_unknown_study_model_and_dataset_suggest_the_closest(tmp_path):
+    from sisr.catalog import check_datasets
+    from sisr.data.datasets import get_dataset
+    from sisr.models import get_spec
+    from sisr.studies import load_study
+
+    with pytest.raises(ConfigError, match=r"unknown study 'espcm' \(did you mean 'espcn'\?\); valid studies: espcn, "):
+        load_study(ROOT / "studies" / "espcm.yaml", "demo")
+    with pytest.raises(ConfigError, match=r"unknown model 'rrbd' \(did you mean 'rrdb'\?\)"):
+        get_spec("rrbd")
+    with pytest.raises(ConfigError, match=r"unknown dataset 'div2l' \(did you mean 'div2k'\?\)"):
+        get_dataset("div2l", root=tmp_path, split="train", scale=4)
+    study = load_study(ROOT / "studies" / "espcn.yaml", "demo")
+    study.spec["tiers"]["demo"]["data"]["eval"] = ["skimag/valid"]
+    with pytest.raises(ConfigError, match=r"data.eval\[0\]: unknown dataset 'skimag' \(did you mean 'skimage'\?\)"):
+        check_datasets(study, ROOT / "studies")
+
+
+def test_unknown_study_on_the_command_line_suggests_the_closest(tmp_path):
+    res = snakemake(tmp_path, {**CI, "studies": ["espcm"]}, "-n")
+    assert res.returncode != 0
+    assert "unknown study 'espcm' (did you mean 'espcn'?)" in res.stdout + res.stderr
+
+
+# ------------------------------------------------------------------------------------- sisr evaluate's folders
+
+
+def _images(folder: Path, shape: tuple, names=("a", "b")) -> Path:
+    rng = np.random.default_rng(0)
+    for name in names:
+        write_image(folder / f"{name}.png", rng.integers(0, 256, shape, dtype=np.uint8))
+    return folder
+
+
+def _evaluate(capsys, sr: Path, hr: Path, scale: int = 4) -> str:
+    assert main(["evaluate", "--scale", str(scale), "--metrics", "psnr_y", str(sr), str(hr)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    return err
+
+
+def test_swapped_folders_say_what_differs_and_suggest_the_order(tmp_path, capsys):
+    # a colour SR of a gray HR (as a model writes for Set14's bridge), folders given the wrong way round
+    sr = _images(tmp_path / "sr", (32, 32, 3))
+    hr = _images(tmp_path / "hr", (32, 32))
+    err = _evaluate(capsys, hr, sr)
+    assert "(32x32 gray) does not fit HR" in err and "(32x32 RGB): channels differ" in err
+    assert "sizes differ" not in err and "swapped they would fit" in err
+    # colour images: an HR not a multiple of 4 is larger than its SR; swapped, the sizes differ
+    sr = _images(tmp_path / "sr2", (32, 32, 3))
+    hr = _images(tmp_path / "hr2", (34, 35, 3))
+    err = _evaluate(capsys, hr, sr)
+    assert "(35x34 RGB) does not fit HR" in err and "sizes differ" in err and "channels differ" not in err
+    assert "swapped they would fit" in err
+
+
+def test_wrong_scale_is_an_error_naming_a_file_and_the_sizes(tmp_path, capsys):
+    hr = _images(tmp_path / "hr", (66, 66, 3))
+    # SR made at x4 (HR cropped to 64x64), evaluated with --scale 2
+    sr = _images(tmp_path / "sr", (64, 64, 3))
+    err = _evaluate(capsys, sr, hr, scale=2)
+    assert "sr/a.png (64x64 RGB) does not fit HR" in err and "hr/a.png (66x66 RGB)" in err
+    assert "cropped as at x4: was it made at x4?" in err
+    # SR files named x4, evaluated with --scale 2
+    sr = _images(tmp_path / "sr4", (64, 64, 3), names=("ax4", "bx4"))
+    err = _evaluate(capsys, sr, hr, scale=2)
+    assert "the SR files are named x4 (ax4.png) but the scale is 2" in err
+    # the LR folder given as SR
+    lr = _images(tmp_path / "lr", (16, 16, 3))
+    assert "is it the LR image?" in _evaluate(capsys, lr, hr, scale=4)
+
+
+def test_empty_folder_is_a_plain_message(tmp_path, capsys):
+    hr = _images(tmp_path / "hr", (32, 32, 3))
+    (tmp_path / "sr").mkdir()
+    err = _evaluate(capsys, tmp_path / "sr", hr)
+    assert f"no images in the SR folder {tmp_path / 'sr'} (looked for .png" in err and "pair_folders" not in err

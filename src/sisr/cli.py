@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from sisr import suggest
 from sisr.errors import SisrError
 
 
@@ -35,6 +36,17 @@ def _inputs(src: Path) -> list[tuple[Path, str]]:
     if not src.exists():
         raise SisrError(f"{src}: no such file or folder")
     return [(src, src.stem)]
+
+
+def _choice(*valid: str):
+    """An argparse type accepting one of ``valid``; anything else is refused with the closest names (argparse's
+    ``choices`` lists them all without a suggestion)."""
+    def check(text: str) -> str:
+        if text not in valid:
+            raise argparse.ArgumentTypeError(suggest.unknown("name", [text], valid))
+        return text
+
+    return check
 
 
 def _out_path(dst: Path, stem: str, single: bool) -> Path:
@@ -211,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("upscale", help="super-resolve images with a baseline or a trained checkpoint")
     g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--model", choices=("bicubic", "bilinear", "nearest"),
+    g.add_argument("--model", type=_choice("bicubic", "bilinear", "nearest"), metavar="{bicubic,bilinear,nearest}",
                    help="non-learned upsampling (bicubic is MATLAB-compatible)")
     g.add_argument("--checkpoint", help="a checkpoint written by training (checkpoint_best.pt)")
     p.add_argument("--scale", type=int, required=True, choices=(2, 3, 4),
