@@ -166,3 +166,48 @@ def test_empty_folder_is_a_plain_message(tmp_path, capsys):
     (tmp_path / "sr").mkdir()
     err = _evaluate(capsys, tmp_path / "sr", hr)
     assert f"no images in the SR folder {tmp_path / 'sr'} (looked for .png" in err and "pair_folders" not in err
+
+
+# ------------------------------------------------------------------------------------------------- sisr --help
+
+
+def _help(argv: list[str], capsys) -> str:
+    with pytest.raises(SystemExit):
+        main([*argv, "--help"])
+    return capsys.readouterr().out
+
+
+def test_help_is_plain_text_with_a_description_for_every_command(capsys):
+    from sisr.cli import build_parser
+
+    top = _help([], capsys)
+    commands = list(build_parser()._subparsers._group_actions[0].choices)
+    assert {"models", "plan", "evaluate", "lookalike"} <= set(commands)
+    for text in [top] + [_help([c], capsys) for c in commands]:
+        for markup in ("``", ":func:", ":class:", ":mod:", ":meth:"):
+            assert markup not in text, (markup, text[:300])
+    for command in commands:
+        lines = _help([command], capsys).split("\n\n")
+        assert len(lines) > 2 and lines[1].strip().endswith("."), (command, lines[:2])  # usage, description
+
+
+# --------------------------------------------------------------------------------------------- sisr lookalike
+
+
+def test_lookalike_without_weights_prints_a_command_that_needs_none(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert main(["lookalike", "--size", "small", str(tmp_path / "mirror")]) == 0
+    out = capsys.readouterr().out
+    commands = [line.strip() for line in out.splitlines() if line.strip().startswith("snakemake")]
+    assert len(commands) == 1 and "studies=all" not in commands[0], out
+    assert "rerun with --weights" in out
+    # the printed command plans no job that needs a pretrained backbone
+    args = commands[0].split()[1:] + [f"studies_dir={ROOT / 'studies'}"]
+    res = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--snakefile", str(ROOT / "Snakefile"),
+                          "--directory", str(tmp_path), *[a for a in args if a not in ("--cores", "all")]],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    assert "fetch_weights" not in res.stdout and "hub/checkpoints" not in res.stdout
+    # with --weights: every study
+    assert main(["lookalike", "--size", "small", "--weights", str(tmp_path / "mirror2")]) == 0
+    assert "--config tier=paper studies=all" in capsys.readouterr().out

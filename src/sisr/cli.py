@@ -1,4 +1,4 @@
-"""The ``sisr`` command: the workflow's building blocks for people (and for the rules).
+"""sisr: the workflow's building blocks as commands (make LR images, super-resolve, score, plan, rehearse).
 
     sisr downscale --scale 4 HR_DIR LR_DIR            MATLAB-compatible bicubic (default) or PIL
     sisr upscale --model bicubic --scale 4 LR_DIR SR_DIR
@@ -200,15 +200,40 @@ def cmd_lookalike(args: argparse.Namespace) -> int:
     rehearsal_config(args.out_dir, size=args.size, mirror=args.mirror, weights=weights)
     config = Path(args.out_dir).resolve() / "rehearsal.yaml"
     print(f"\nLOOK-ALIKE archives (not the real data) in {Path(args.out_dir).resolve()}; config {config}")
-    print(f"rehearse a tier (writes data-rehearsal/, weights-rehearsal/, results-rehearsal/):\n"
-          f"  snakemake --cores all --configfile {config} --config tier=paper studies=all")
+    header = "rehearse a tier (writes data-rehearsal/, weights-rehearsal/, results-rehearsal/):"
+    if args.weights:
+        print(f"{header}\n  snakemake --cores all --configfile {config} --config tier=paper studies=all")
+        return 0
+    free = _studies_without_weights(Path("studies"), "paper")  # the project's, as the command runs there
+    if free:
+        studies = free[0] if len(free) == 1 else f"'[{','.join(free)}]'"
+        print(f"{header}\n  snakemake --cores all --configfile {config} --config tier=paper studies={studies}")
+    print(f"{'the other studies need' if free else 'rehearsing the studies needs'} pretrained backbones (LPIPS, VGG, "
+          f"FID): rerun with --weights for RANDOM-INIT stand-ins (then studies=all), or fetch the real ones with "
+          f"sisr fetch-weights --dest weights-rehearsal")
     return 0
+
+
+def _studies_without_weights(studies_dir: Path, tier: str) -> list[str]:
+    """The studies in ``studies_dir`` whose ``tier`` needs no pretrained backbone (metric or loss); [] if none."""
+    from sisr.loss_terms import weights_needed as loss_weights
+    from sisr.metrics.registry import weights_needed as metric_weights
+    from sisr.studies import load_study
+
+    free = []
+    for path in sorted(studies_dir.glob("*.yaml")):
+        study = load_study(path, tier)
+        if not metric_weights(study.metrics) and not any(loss_weights(r["loss"]) for r in study.runs.values()):
+            free.append(path.stem)
+    return free
 
 
 def build_parser() -> argparse.ArgumentParser:
     from sisr.metrics.registry import DEFAULT_METRICS, METRICS
 
-    parser = argparse.ArgumentParser(prog="sisr", description=__doc__.split("\n\n")[0],
+    intro, _, examples = __doc__.partition("\n\n")
+    parser = argparse.ArgumentParser(prog="sisr", description=intro, epilog=f"examples:\n{examples.rstrip()}\n\n"
+                                     "Every option of a command: sisr COMMAND --help.",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -297,6 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mirror", default=None, help="URL the archives will be served from (default: the folder)")
     p.add_argument("out_dir", help="folder for the look-alike archives and rehearsal.yaml")
     p.set_defaults(func=cmd_lookalike)
+    for action in sub._choices_actions:  # each command's help line is also its description (`sisr models --help`)
+        command = sub.choices[action.dest]
+        command.description = command.description or f"{action.help[0].upper()}{action.help[1:]}."
     return parser
 
 
