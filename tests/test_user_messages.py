@@ -211,3 +211,17 @@ def test_lookalike_without_weights_prints_a_command_that_needs_none(tmp_path, ca
     # with --weights: every study
     assert main(["lookalike", "--size", "small", "--weights", str(tmp_path / "mirror2")]) == 0
     assert "--config tier=paper studies=all" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------------------ run names
+
+
+@pytest.mark.parametrize("tier", ["demo", "ci", "quick", "paper"])
+def test_rrdb_gan_run_names_say_the_blocks_their_nets_have(tier):
+    from sisr.studies import load_study
+
+    study = load_study(ROOT / "studies" / "rrdb_gan.yaml", tier)
+    named = {run: cfg for run, cfg in study.runs.items() if run.startswith("cnn_b")}
+    assert named, study.runs.keys()
+    for run, cfg in named.items():
+        assert cfg["model_args"]["blocks"] == int(run.removeprefix("cnn_b")), (tier, run, cfg["model_args"])
