@@ -161,6 +161,18 @@ def test_wrong_scale_is_an_error_naming_a_file_and_the_sizes(tmp_path, capsys):
     assert "is it the LR image?" in _evaluate(capsys, lr, hr, scale=4)
 
 
+def test_scale_of_equal_sizes_is_checked_against_the_one_sisr_upscale_wrote(tmp_path, capsys):
+    # HR 64x64 (a multiple of 2 and 4): a x4 SR has its size, so only the PNG's note of the scale can tell
+    hr = _images(tmp_path / "hr", (64, 64, 3))
+    assert main(["downscale", "--scale", "4", str(hr), str(tmp_path / "lr")]) == 0
+    assert main(["upscale", "--model", "bicubic", "--scale", "4", str(tmp_path / "lr"), str(tmp_path / "sr")]) == 0
+    capsys.readouterr()
+    err = _evaluate(capsys, tmp_path / "sr", hr, scale=2)
+    assert "sr/a.png: made at x4 (its PNG says so), but the scale is 2; SR 64x64 RGB, HR" in err
+    assert "hr/a.png 64x64 RGB: give --scale 4" in err
+    assert main(["evaluate", "--scale", "4", "--metrics", "psnr_y", str(tmp_path / "sr"), str(hr)]) == 0
+
+
 def test_empty_folder_is_a_plain_message(tmp_path, capsys):
     hr = _images(tmp_path / "hr", (32, 32, 3))
     (tmp_path / "sr").mkdir()

@@ -78,7 +78,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
 
     from sisr.device import resolve_device
     from sisr.inference import check_scale, colour_output, load_any_model, model_input, super_resolve
-    from sisr.io import read_image, write_image
+    from sisr.io import SCALE_KEY, read_image, write_image
 
     if args.tile is not None and args.tile <= 2 * args.tile_overlap:
         raise SisrError(f"--tile {args.tile}: a tile must exceed twice --tile-overlap ({args.tile_overlap}): use "
@@ -107,7 +107,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
             if model_channels == 1 and raw.ndim == 3 and not args.luma_only:
                 sr = colour_output(raw, sr, args.scale)  # the model's Y, the LR's chroma upscaled bicubically
             out = _out_path(Path(args.output), name, single)
-            write_image(out, sr)
+            write_image(out, sr, text={SCALE_KEY: str(args.scale)})  # sisr evaluate checks its --scale against it
             print(f"{path} -> {out} {sr.shape[1]}x{sr.shape[0]}")
     return 0
 

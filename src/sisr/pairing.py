@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from sisr.errors import SisrError
-from sisr.io import IMAGE_SUFFIXES, list_images, read_image
+from sisr.io import IMAGE_SUFFIXES, SCALE_KEY, image_text, list_images, read_image
 
 
 def _strip_scale(stem: str, scale: int) -> str:
@@ -59,6 +59,17 @@ def pair_folders(sr_dir: str | os.PathLike, hr_dir: str | os.PathLike, *, scale:
         raise SisrError(f"SR and HR files do not pair up by name (a trailing x{scale} ignored): in {sr_dir} without "
                         f"HR: {listed or 'none'}; in {hr_dir} without SR: {only_hr or 'none'}")
     return [(name, sr_files[name], hr_files[name]) for name in sorted(sr_files)]
+
+
+def check_made_at(pairs: list[tuple[str, Path, Path]], scale: int) -> None:
+    """SisrError when an SR image says (its PNG's ``sisr:scale``, written by ``sisr upscale`` and the workflow)
+    that it was made at another scale than ``scale``: its size cannot tell when the HR is a multiple of both."""
+    for _, sr_path, hr_path in pairs:
+        made = image_text(sr_path).get(SCALE_KEY)
+        if made is not None and made != str(scale):
+            sr, hr = (read_image(p, mode="any") for p in (sr_path, hr_path))
+            raise SisrError(f"{sr_path}: made at x{made} (its PNG says so), but the scale is {scale}; SR "
+                            f"{_describe(sr)}, HR {hr_path} {_describe(hr)}: give --scale {made}")
 
 
 LUMA_601 = np.array([0.299, 0.587, 0.114])  # full-range BT.601 luma (the standard Y without 16..235)
