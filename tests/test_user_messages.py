@@ -14,7 +14,7 @@ import yaml
 
 from sisr import finish
 from sisr.cli import main
-from sisr.errors import ConfigError, SisrError
+from sisr.errors import ConfigError
 from sisr.io import write_image
 
 ROOT = Path(__file__).resolve().parents[1]

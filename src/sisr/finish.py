@@ -56,7 +56,8 @@ def finish_lines(study_targets: Mapping[str, Sequence[str]], tier: str, results:
             lines.append(f"  report  : {study_dir}/REPORT.md")
         if "tables" in kinds:
             tables = sorted(t for t in done if _kind(t, study_dir) == "tables")
-            what = "(CSV, Markdown, LaTeX, HTML)" if len(done) == len(targets) else f"({len(tables)} file{'s' * (len(tables) > 1)})"
+            n = len(tables)
+            what = "(CSV, Markdown, LaTeX, HTML)" if len(done) == len(targets) else f"({n} file{'s' * (n > 1)})"
             lines.append(f"  tables  : {study_dir}/tables/ {what}")
         if "figures" in kinds:
             lines.append(f"  figures : {study_dir}/figures/")
