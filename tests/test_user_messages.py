@@ -161,6 +161,14 @@ def test_wrong_scale_is_an_error_naming_a_file_and_the_sizes(tmp_path, capsys):
     assert "is it the LR image?" in _evaluate(capsys, lr, hr, scale=4)
 
 
+def test_upscale_of_lr_files_named_for_another_scale_is_an_error(tmp_path, capsys):
+    lr = _images(tmp_path / "lr", (16, 16, 3), names=("ax4", "bx4"))
+    assert main(["upscale", "--model", "bicubic", "--scale", "2", str(lr), str(tmp_path / "sr")]) == 2
+    assert "lr/ax4.png: the LR files are named x4 but --scale is 2: give --scale 4" in capsys.readouterr().err
+    assert not (tmp_path / "sr").exists()
+    assert main(["upscale", "--model", "bicubic", "--scale", "4", str(lr), str(tmp_path / "sr")]) == 0
+
+
 def test_scale_of_equal_sizes_is_checked_against_the_one_sisr_upscale_wrote(tmp_path, capsys):
     # HR 64x64 (a multiple of 2 and 4): a x4 SR has its size, so only the PNG's note of the scale can tell
     hr = _images(tmp_path / "hr", (64, 64, 3))

@@ -49,6 +49,15 @@ def _choice(*valid: str):
     return check
 
 
+def _check_named_scale(items: list[tuple[Path, str]], scale: int) -> None:
+    """SisrError when every LR file is named for one other scale (``babyx4.png`` with --scale 2)."""
+    for k in (2, 3, 4):
+        if k != scale and all(stem.endswith(f"x{k}") and len(stem) > 2 for _, stem in items):
+            path = items[0][0]
+            raise SisrError(f"{path}: the LR files are named x{k} but --scale is {scale}: give --scale {k} "
+                            f"(or rename the files if they are x{scale} LR images)")
+
+
 def _out_path(dst: Path, stem: str, single: bool) -> Path:
     if single and dst.suffix:
         return dst
@@ -88,6 +97,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
         print(f"sisr upscale: --half ignored on {device.type}: float16 inference needs CUDA; using float32",
               file=sys.stderr)
     items = _inputs(Path(args.input))
+    _check_named_scale(items, args.scale)
     single = len(items) == 1 and Path(args.input).is_file()
     first = read_image(items[0][0], mode="any")
     in_channels = 1 if first.ndim == 2 else 3
