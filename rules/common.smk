@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also wit
 os.environ.update(SISR_WORKFLOW_DIR=str(Path(workflow.basedir).resolve()))
 
 # Nothing imported here imports torch: planning the jobs stays fast (tests/test_workflow_parse.py).
-from sisr import catalog, interrupt
+from sisr import catalog, finish, interrupt
 from sisr.studies import DatasetRef, load_config, load_study, rehearsal_run, train_settings
 from sisr.loss_terms import weights_needed as loss_weights_needed
 from sisr.metrics.registry import weights_needed as metric_weights_needed
@@ -375,13 +375,12 @@ def all_targets():
 
 
 def print_outputs():
-    for name in STUDIES:
-        print(f"\nsisr-bench: study {name!r}, tier {CFG['tier']!r} is done.")
-        print(f"  summary : {RES}/{name}/summary.csv")
-        print(f"  report  : {RES}/{name}/REPORT.md")
-        print(f"  tables  : {RES}/{name}/tables/ (CSV, Markdown, LaTeX, HTML)")
-        print(f"  figures : {RES}/{name}/figures/")
-    print("\nAll of it in one HTML page: snakemake --report report.html (with the same --config / --configfile)")
+    """What this run built or found up to date (the jobs of its DAG), never the outputs of jobs it did not run."""
+    dag = workflow.dag
+    produced = {str(f) for job in dag.jobs for f in job.output}
+    requested = sorted(str(f) for f in dag.targetfiles) or sorted(str(f) for job in dag.targetjobs for f in job.output)
+    targets = {name: study_targets(name) for name in STUDIES}
+    print("\n".join(finish.finish_lines(targets, CFG["tier"], RES, produced, requested)))
 
 
 STARTED = time.time()

@@ -67,7 +67,7 @@ def test_errors_exit_2_and_name_the_problem(tmp_path, capsys, case):
         expect = "img0.png"
     elif case == "mismatch":
         write_image(sr / "img1.png", np.zeros((20, 20, 3), np.uint8))
-        expect = "size mismatch"
+        expect = "img1.png (20x20 RGB) does not fit HR"
     elif case == "unknown_metric":
         metrics = "psnr_y,psnr_z"
         expect = "psnr_z"

@@ -84,16 +84,19 @@ def test_evaluate_folders_ms_ssim_and_mse(tmp_path, rng):
 def test_size_mismatch_names_both_files(tmp_path):
     write_image(tmp_path / "hr" / "a.png", np.zeros((40, 40, 3), dtype=np.uint8))
     write_image(tmp_path / "sr" / "a.png", np.zeros((36, 40, 3), dtype=np.uint8))  # 4 rows short at x4
-    with pytest.raises(SisrError, match=r"sr/a.png \(36, 40, 3\) vs HR .*hr/a.png \(40, 40, 3\)"):
+    with pytest.raises(SisrError, match=r"SR .*sr/a.png \(40x36 RGB\) does not fit HR .*hr/a.png \(40x40 RGB\): sizes differ"):
         evaluate_folders(tmp_path / "sr", tmp_path / "hr", scale=4)
     write_image(tmp_path / "sr" / "a.png", np.zeros((40, 40), dtype=np.uint8))  # gray SR, RGB HR
-    with pytest.raises(SisrError, match="size mismatch"):
+    with pytest.raises(SisrError, match=r"\(40x40 gray\) does not fit HR .* \(40x40 RGB\): channels differ"):
         load_pair(tmp_path / "sr" / "a.png", tmp_path / "hr" / "a.png", scale=4)
 
 
 def test_unknown_metric_lists_valid_names(tmp_path):
-    with pytest.raises(SisrError, match=r"unknown metric\(s\) \['lpips_squeeze'\]; valid metrics: .*psnr_y"):
-        evaluate_folders(tmp_path, tmp_path, scale=2, metrics=["psnr_y", "lpips_squeeze"])
+    with pytest.raises(SisrError, match=r"unknown metric 'niqe'; valid metrics: .*psnr_y.*ssim_y_crop96$"):
+        evaluate_folders(tmp_path, tmp_path, scale=2, metrics=["psnr_y", "niqe"])
+    with pytest.raises(SisrError, match=r"unknown metric 'ssimy' \(did you mean 'ssim_y'\?\); valid metrics: "
+                                        rf"fid, .*, \.\.\. \({len(METRICS)} in all\)"):
+        evaluate_folders(tmp_path, tmp_path, scale=2, metrics=["ssimy"])
 
 
 def test_registry_holds_the_perceptual_metrics():

@@ -68,7 +68,7 @@ STUDY_RUNS = {
     "espcn": {"bicubic", "espcn", "srcnn", "resnet_small"},
     "srresnet_edsr": {"bicubic", "srresnet", "edsr_l1", "edsr_mse"},
     "residual_sweep": {"bicubic", "refiner_b1_c8", "plain_b1_c8"},
-    "rrdb_gan": {"nearest", "bilinear", "cnn_b2", "gan_l1_adv"},
+    "rrdb_gan": {"nearest", "bilinear", "cnn_b1", "gan_l1_adv"},
     "inverted_unet": {"bicubic", "unet_mse", "espcn_mse"},
 }
 
@@ -125,7 +125,7 @@ def test_ci_tier_of_every_study_end_to_end(tmp_path):
     assert "sisr-bench: study 'espcn'" in res.stdout + res.stderr
     board = pd.read_csv(tmp_path / "results" / "ci" / "leaderboard" / "leaderboard.csv")
     assert {"params", "gflops_per_mp", "psnr_y", "train_hours"} <= set(board.columns)
-    assert {"espcn/espcn", "rrdb_gan/cnn_b2", "bicubic"} <= set(board["method"])
+    assert {"espcn/espcn", "rrdb_gan/cnn_b1", "bicubic"} <= set(board["method"])
     assert (board["method"] == "bicubic").sum() == 2  # once per (set, scale): x4 and the x2 of inverted_unet
     # the self-contained HTML report with every table and figure and their captions
     rep = snakemake("--cores", "1", "--directory", str(tmp_path), "--configfile", str(cfg), "--report",

@@ -70,11 +70,11 @@ def _set(keys, value):
 
 TYPOS = [
     ("model", _set(["runs", "espcn", "model"], "espcn_bn_residuall"),
-     r"runs\.espcn\.model: unknown model 'espcn_bn_residuall'"),
+     r"runs\.espcn\.model: unknown model 'espcn_bn_residuall' \(did you mean 'espcn_bn_residual'\?\)"),
     ("model argument", _set(["tiers", "demo", "runs", "resnet_small", "model_args"], {"blocks": 4, "chanels": 32}),
      r"runs\.resnet_small\.model_args: model 'deep_residual' has no argument\(s\) chanels"),
     ("metric", _set(["tiers", "demo", "metrics"], ["psnr_y", "ssim_yy"]),
-     r"tiers\.demo\.metrics: unknown metric\(s\) \['ssim_yy'\]"),
+     r"tiers\.demo\.metrics: unknown metric 'ssim_yy' \(did you mean 'ssim_y'\?\)"),
     ("baseline", _set(["baselines"], ["bicubicc"]), r"baselines\.0: 'bicubicc' is not one of"),  # the schema's check
     ("run reference", _set(["runs", "espcn", "init_checkpoint"], "{run:srcnnn}"),
      r"runs\.espcn\.init_checkpoint: \{run:srcnnn\} names no other run"),
@@ -95,7 +95,7 @@ def test_typo_fails_resolution_naming_file_and_key(tmp_path, what, edit, message
 @pytest.mark.parametrize(("what", "edit", "message"), [
     TYPOS[0], TYPOS[2],
     ("dataset", _set(["tiers", "demo", "data", "eval"], ["skimagee/valid"]),
-     r"tiers\.demo\.data\.eval\[0\]: unknown dataset 'skimagee'"),
+     r"tiers\.demo\.data\.eval\[0\]: unknown dataset 'skimagee' \(did you mean 'skimage'\?\)"),
 ], ids=["model", "metric", "dataset"])
 def test_typo_fails_the_dry_run_naming_file_and_key(tmp_path, what, edit, message):
     path = _study_with(tmp_path, edit)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from sisr.errors import ConfigError
+from sisr import suggest
 from sisr.studies import DatasetRef, Study
 
 DOWNLOADED = ("div2k", "flickr2k", "df2k", "benchmark")  # datasets made of downloaded archives (sisr.data.sources)
@@ -47,9 +48,9 @@ def check_datasets(study: Study, studies_dir: str | Path, local: Iterable[str] =
     for key, text in refs:
         ref = DatasetRef.parse(text)
         if ref.dataset not in known:
-            raise ConfigError(f"{Path(studies_dir) / study.name}.yaml: tiers.{study.tier}.data.{key}: unknown dataset "
-                              f"{ref.dataset!r} in {text!r}; known datasets: {', '.join(known)} (local folders go "
-                              f"under the config's datasets key)")
+            raise ConfigError(f"{Path(studies_dir) / study.name}.yaml: tiers.{study.tier}.data.{key}: "
+                              f"{suggest.unknown('dataset', [ref.dataset], known)} (local folders go under the "
+                              f"config's datasets key)")
 
 
 def leaderboard_refs(tier: str, override: Iterable[str] | None = None) -> list[DatasetRef]:

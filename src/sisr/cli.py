@@ -1,4 +1,4 @@
-"""The ``sisr`` command: the workflow's building blocks for people (and for the rules).
+"""sisr: the workflow's building blocks as commands (make LR images, super-resolve, score, plan, rehearse).
 
     sisr downscale --scale 4 HR_DIR LR_DIR [--degradation bicubic|pil_bicubic|bd|dn] [--seed 0]
     sisr upscale --model bicubic --scale 4 LR_DIR SR_DIR
@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from sisr import degradations
+from sisr import degradations, suggest
 from sisr.errors import SisrError
 
 
@@ -37,6 +37,26 @@ def _inputs(src: Path) -> list[tuple[Path, str]]:
     if not src.exists():
         raise SisrError(f"{src}: no such file or folder")
     return [(src, src.stem)]
+
+
+def _choice(*valid: str):
+    """An argparse type accepting one of ``valid``; anything else is refused with the closest names (argparse's
+    ``choices`` lists them all without a suggestion)."""
+    def check(text: str) -> str:
+        if text not in valid:
+            raise argparse.ArgumentTypeError(suggest.unknown("name", [text], valid))
+        return text
+
+    return check
+
+
+def _check_named_scale(items: list[tuple[Path, str]], scale: int) -> None:
+    """SisrError when every LR file is named for one other scale (``babyx4.png`` with --scale 2)."""
+    for k in (2, 3, 4):
+        if k != scale and all(stem.endswith(f"x{k}") and len(stem) > 2 for _, stem in items):
+            path = items[0][0]
+            raise SisrError(f"{path}: the LR files are named x{k} but --scale is {scale}: give --scale {k} "
+                            f"(or rename the files if they are x{scale} LR images)")
 
 
 def _out_path(dst: Path, stem: str, single: bool) -> Path:
@@ -84,7 +104,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
 
     from sisr.device import resolve_device
     from sisr.inference import check_scale, colour_output, load_any_model, model_input, super_resolve
-    from sisr.io import read_image, write_image
+    from sisr.io import SCALE_KEY, read_image, write_image
 
     if args.tile is not None and args.tile <= 2 * args.tile_overlap:
         raise SisrError(f"--tile {args.tile}: a tile must exceed twice --tile-overlap ({args.tile_overlap}): use "
@@ -94,6 +114,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
         print(f"sisr upscale: --half ignored on {device.type}: float16 inference needs CUDA; using float32",
               file=sys.stderr)
     items = _inputs(Path(args.input))
+    _check_named_scale(items, args.scale)
     single = len(items) == 1 and Path(args.input).is_file()
     first = read_image(items[0][0], mode="any")
     in_channels = 1 if first.ndim == 2 else 3
@@ -113,7 +134,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
             if model_channels == 1 and raw.ndim == 3 and not args.luma_only:
                 sr = colour_output(raw, sr, args.scale)  # the model's Y, the LR's chroma upscaled bicubically
             out = _out_path(Path(args.output), name, single)
-            write_image(out, sr)
+            write_image(out, sr, text={SCALE_KEY: str(args.scale)})  # sisr evaluate checks its --scale against it
             print(f"{path} -> {out} {sr.shape[1]}x{sr.shape[0]}")
     return 0
 
@@ -229,15 +250,40 @@ def cmd_lookalike(args: argparse.Namespace) -> int:
     rehearsal_config(args.out_dir, size=args.size, mirror=args.mirror, weights=weights)
     config = Path(args.out_dir).resolve() / "rehearsal.yaml"
     print(f"\nLOOK-ALIKE archives (not the real data) in {Path(args.out_dir).resolve()}; config {config}")
-    print(f"rehearse a tier (writes data-rehearsal/, weights-rehearsal/, results-rehearsal/):\n"
-          f"  snakemake --cores all --configfile {config} --config tier=paper studies=all")
+    header = "rehearse a tier (writes data-rehearsal/, weights-rehearsal/, results-rehearsal/):"
+    if args.weights:
+        print(f"{header}\n  snakemake --cores all --configfile {config} --config tier=paper studies=all")
+        return 0
+    free = _studies_without_weights(Path("studies"), "paper")  # the project's, as the command runs there
+    if free:
+        studies = free[0] if len(free) == 1 else f"'[{','.join(free)}]'"
+        print(f"{header}\n  snakemake --cores all --configfile {config} --config tier=paper studies={studies}")
+    print(f"{'the other studies need' if free else 'rehearsing the studies needs'} pretrained backbones (LPIPS, VGG, "
+          f"FID): rerun with --weights for RANDOM-INIT stand-ins (then studies=all), or fetch the real ones with "
+          f"sisr fetch-weights --dest weights-rehearsal")
     return 0
+
+
+def _studies_without_weights(studies_dir: Path, tier: str) -> list[str]:
+    """The studies in ``studies_dir`` whose ``tier`` needs no pretrained backbone (metric or loss); [] if none."""
+    from sisr.loss_terms import weights_needed as loss_weights
+    from sisr.metrics.registry import weights_needed as metric_weights
+    from sisr.studies import load_study
+
+    free = []
+    for path in sorted(studies_dir.glob("*.yaml")):
+        study = load_study(path, tier)
+        if not metric_weights(study.metrics) and not any(loss_weights(r["loss"]) for r in study.runs.values()):
+            free.append(path.stem)
+    return free
 
 
 def build_parser() -> argparse.ArgumentParser:
     from sisr.metrics.registry import DEFAULT_METRICS, METRICS
 
-    parser = argparse.ArgumentParser(prog="sisr", description=__doc__.split("\n\n")[0],
+    intro, _, examples = __doc__.partition("\n\n")
+    parser = argparse.ArgumentParser(prog="sisr", description=intro, epilog=f"examples:\n{examples.rstrip()}\n\n"
+                                     "Every option of a command: sisr COMMAND --help.",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -257,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("upscale", help="super-resolve images with a baseline or a trained checkpoint")
     g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--model", choices=("bicubic", "bilinear", "nearest"),
+    g.add_argument("--model", type=_choice("bicubic", "bilinear", "nearest"), metavar="{bicubic,bilinear,nearest}",
                    help="non-learned upsampling (bicubic is MATLAB-compatible)")
     g.add_argument("--checkpoint", help="a checkpoint written by training (checkpoint_best.pt)")
     p.add_argument("--scale", type=int, required=True, choices=(2, 3, 4),
@@ -347,6 +393,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mirror", default=None, help="URL the archives will be served from (default: the folder)")
     p.add_argument("out_dir", help="folder for the look-alike archives and rehearsal.yaml")
     p.set_defaults(func=cmd_lookalike)
+    for action in sub._choices_actions:  # each command's help line is also its description (`sisr models --help`)
+        command = sub.choices[action.dest]
+        command.description = command.description or f"{action.help[0].upper()}{action.help[1:]}."
     return parser
 
 

@@ -37,9 +37,9 @@ from threadpoolctl import threadpool_limits
 from sisr import degradations
 from sisr.device import kernel_device, upload
 from sisr.errors import SisrError
-from sisr.io import read_image, write_image
+from sisr.io import SCALE_KEY, read_image, write_image
 from sisr.metrics.registry import DEFAULT_METRICS, METRICS as REGISTRY, check_metric_names
-from sisr.pairing import load_pair, pair_folders, sr_for_hr  # noqa: F401  (sr_for_hr: part of this API)
+from sisr.pairing import check_made_at, load_pair, pair_folders, sr_for_hr  # noqa: F401  (sr_for_hr: part of this API)
 
 log = logging.getLogger("sisr")
 
@@ -212,7 +212,7 @@ def _super_resolve(pair, model, *, scale: int, sr_dir: Path, device, tile: int |
         seconds = time.perf_counter() - t0
     sr_dir.mkdir(parents=True, exist_ok=True)
     sr_path = sr_dir / f"{pair.name}.png"
-    write_image(sr_path, sr)
+    write_image(sr_path, sr, text={SCALE_KEY: str(scale)})
     if in_channels == 1 and hr.ndim == 3:
         hr = to_y(hr)
     sr = sr_for_hr(sr, hr)
@@ -228,5 +228,6 @@ def evaluate_folders(sr_dir: str | os.PathLike, hr_dir: str | os.PathLike, *, sc
     """:func:`evaluate` of the SR folder against the HR folder (files paired by :func:`pair_folders`);
     ``device``: as :func:`evaluate` (None: the kernels in NumPy on the CPU)."""
     check_metric_names(list(metrics))
-    return evaluate(pair_folders(sr_dir, hr_dir, scale=scale), scale=scale, metrics=metrics, workers=workers,
-                    border=border, device=device)
+    pairs = pair_folders(sr_dir, hr_dir, scale=scale)
+    check_made_at(pairs, scale)
+    return evaluate(pairs, scale=scale, metrics=metrics, workers=workers, border=border, device=device)

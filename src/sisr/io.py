@@ -21,10 +21,10 @@ import socket
 import tempfile
 import warnings
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterator, Mapping
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from sisr.errors import DiskFullError, ImageError, SisrError
 
@@ -159,8 +159,12 @@ def read_image(path: str | os.PathLike, *, mode: str = "rgb") -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-def write_image(path: str | os.PathLike, img: np.ndarray) -> None:
-    """Write a ``uint8`` ``H x W`` or ``H x W x 3`` array as PNG (atomically)."""
+SCALE_KEY = "sisr:scale"  # PNG text chunk of an SR image: the factor it was made at (sisr upscale, the workflow)
+
+
+def write_image(path: str | os.PathLike, img: np.ndarray, *, text: Mapping[str, str] | None = None) -> None:
+    """Write a ``uint8`` ``H x W`` or ``H x W x 3`` array as PNG (atomically); ``text``: PNG text chunks
+    (e.g. ``{SCALE_KEY: "4"}``), ignored for other formats."""
     path = Path(path)
     if img.dtype != np.uint8:
         raise ImageError(f"{path}: write_image expects uint8, got {img.dtype}")
@@ -168,9 +172,23 @@ def write_image(path: str | os.PathLike, img: np.ndarray) -> None:
         raise ImageError(f"{path}: write_image expects HxW or HxWx3, got shape {img.shape}")
     if img.ndim == 3 and img.shape[2] == 1:
         img = img[:, :, 0]
-    fmt = "PNG" if path.suffix.lower() == ".png" else None
+    fmt = "PNG" if path.suffix.lower() == ".png" else Image.registered_extensions().get(path.suffix.lower(), "PNG")
+    extra = {}
+    if text and fmt == "PNG":
+        extra["pnginfo"] = PngImagePlugin.PngInfo()
+        for key, value in text.items():
+            extra["pnginfo"].add_text(key, str(value))
     with atomic_write(path) as fh:
-        Image.fromarray(img).save(fh, format=fmt or Image.registered_extensions().get(path.suffix.lower(), "PNG"))
+        Image.fromarray(img).save(fh, format=fmt, **extra)
+
+
+def image_text(path: str | os.PathLike) -> dict[str, str]:
+    """The text chunks in a PNG's header (``write_image(text=...)``); ``{}`` for other or unreadable files."""
+    try:
+        with Image.open(path) as im:
+            return {k: v for k, v in im.info.items() if isinstance(v, str)}
+    except (OSError, UnidentifiedImageError):
+        return {}
 
 
 def write_json(path: str | os.PathLike, obj: object) -> None:

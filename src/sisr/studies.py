@@ -19,6 +19,7 @@ import jsonschema
 import yaml
 
 from sisr.errors import ConfigError
+from sisr import suggest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_DIR = PROJECT_ROOT / "schemas"
@@ -245,7 +246,7 @@ def load_study(path: str | Path, tier: str, *, train_overrides: Mapping | None =
     path = Path(path)
     if not path.is_file():
         available = sorted(p.stem for p in path.parent.glob("*.yaml")) if path.parent.is_dir() else []
-        raise ConfigError(f"studies: no study file {path} (available: {', '.join(available) or 'none'})")
+        raise ConfigError(f"studies: no study file {path}: {suggest.unknown('study', [path.stem], available, 'studies')}")
     with open(path) as fh:
         spec = yaml.safe_load(fh)
     where = str(path)
@@ -319,8 +320,7 @@ def _check_resolved(where: str, tier: str, runs: Mapping[str, dict], baselines: 
 
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
-        raise ConfigError(f"{where}: {metrics_key}: unknown metric(s) {unknown}; valid metrics: "
-                          f"{', '.join(sorted(METRICS))}")
+        raise ConfigError(f"{where}: {metrics_key}: {suggest.unknown('metric', unknown, sorted(METRICS))}")
     in_channels = 1 if spec.get("channels", "rgb") == "y" else 3
     for i, name in enumerate(baselines):
         check_model(name, scale=spec["scale"], in_channels=in_channels, where=f"{where}: baselines[{i}]")

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Iterable
 
 from sisr.errors import ConfigError, MissingWeightsError
+from sisr import suggest
 
 ENV_WEIGHTS = "SISR_WEIGHTS"
 HUB_CHECKPOINTS = Path("hub") / "checkpoints"
@@ -111,7 +112,7 @@ def use_cache(cache: str | os.PathLike | None = None) -> Path:
 
 def _spec(name: str) -> WeightSpec:
     if name not in WEIGHTS:
-        raise ConfigError(f"weights: unknown name {name!r}; valid names: {', '.join(sorted(WEIGHTS))}")
+        raise ConfigError(f"weights: {suggest.unknown('name', [name], sorted(WEIGHTS))}")
     return WEIGHTS[name]
 
 

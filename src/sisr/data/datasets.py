@@ -49,7 +49,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from sisr import degradations
+from sisr import degradations, suggest
 from sisr.data.sources import BENCHMARK_SETS
 from sisr.errors import ConfigError, DataError, SisrError
 from sisr.io import list_images, read_image, write_image, write_json
@@ -320,7 +320,7 @@ DATASETS: dict[str, Callable[..., list[Pair]]] = {
 def get_dataset(name: str, *, root: str | os.PathLike | None, split: str, scale: int, **opts) -> list[Pair]:
     """List the (HR, LR) pairs of dataset ``name`` / ``split`` at ``scale`` (see the module docstring)."""
     if name not in DATASETS:
-        raise ConfigError(f"dataset {name!r}: unknown; valid datasets: {', '.join(DATASETS)}")
+        raise ConfigError(suggest.unknown("dataset", [name], list(DATASETS)))
     adapter = DATASETS[name]
     try:
         inspect.signature(adapter).bind(root, split, scale, **opts)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 from sisr.errors import SisrError
+from sisr import suggest
 from sisr.metrics import perceptual, protocols, standard
 from sisr.metrics.spec import Metric
 
@@ -29,11 +30,11 @@ def get(name: str) -> Metric:
 
 
 def check_metric_names(names: Sequence[str], where: str = "") -> None:
-    """Raise SisrError (prefixed by ``where``) listing the valid names if any of ``names`` is unknown."""
+    """Raise SisrError (prefixed by ``where``) suggesting close names if any of ``names`` is unknown."""
     unknown = [m for m in names if m not in METRICS]
     if unknown:
         prefix = f"{where}: " if where else ""
-        raise SisrError(f"{prefix}unknown metric(s) {unknown}; valid metrics: {', '.join(sorted(METRICS))}")
+        raise SisrError(f"{prefix}{suggest.unknown('metric', unknown, sorted(METRICS))}")
 
 
 def higher_is_better(name: str, default: bool = True) -> bool:

@@ -18,6 +18,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from sisr.errors import ConfigError
+from sisr import suggest
 from sisr.models._checks import check_in_channels, check_scale
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ def get_spec(name: str, where: str = "model") -> ModelSpec:
     added = globals().get("MODELS", {})
     if name in added:
         return _spec_of(added[name])
-    raise ConfigError(f"{where}: unknown model {name!r}; valid models: {', '.join(SPECS)}")
+    raise ConfigError(f"{where}: {suggest.unknown('model', [name], list(SPECS))}")
 
 
 def _spec_of(factory: Callable[..., nn.Module]) -> ModelSpec:
