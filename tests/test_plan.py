@@ -186,7 +186,7 @@ def test_calibrate_on_the_cpu_is_cached_and_used_by_later_plans(capsys, tmp_path
     assert elapsed < 60  # a budget of 1 s: a few small steps, not minutes
     assert main(["plan", "--device", "cpu", "--tier", "ci", "--studies", "espcn"]) == 0  # later: the cached file
     later = capsys.readouterr().out
-    assert f"({path})" in later and data["date"] in later
+    assert f"#   ({path})" in later and data["date"] in later
     assert main(["plan", "--device", "cpu", "--table", "--tier", "ci", "--studies", "espcn"]) == 0
     assert "NVIDIA H200" in capsys.readouterr().out
     path.write_text("{broken")

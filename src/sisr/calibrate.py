@@ -61,10 +61,10 @@ def load_basis(device: torch.device) -> Basis | None:
     try:
         data = json.loads(path.read_text())
         anchors = tuple(Anchor(**a) for a in data["anchors"])
-        label = f"calibration: {data['device']}, torch {data['torch']}, {data['date']} ({path})"
+        label = f"calibration: {data['device']}, torch {data['torch']}, {data['date']}"
     except (ValueError, KeyError, TypeError) as exc:
         raise SisrError(f"{path}: not a calibration file ({exc}); delete it and run sisr plan --calibrate") from exc
-    return Basis(label, data["device_type"], anchors)
+    return Basis(label, data["device_type"], anchors, str(path))
 
 
 def probe_configs(study_files: Sequence[str | Path], tiers: Sequence[str]) -> dict[str, tuple[object, str]]:
@@ -143,15 +143,15 @@ def time_step(cfg, device: torch.device, min_seconds: float) -> tuple[float, flo
 
 
 def _shrink(cfg, rate: float | None, share: float):
-    """``cfg`` with batch, then patch, halved until a warm-up and two steps fit ``share`` seconds at ``rate``."""
+    """``cfg`` with batch, then patch, halved until two steps fit ``share`` seconds at ``rate`` (multiply-adds/s)."""
     def cost(c) -> float:
         return macs_per_patch(c.model, c.scale, c.in_channels, _args(c.model_args), c.patch_size) * c.batch_size
 
     if rate is None:  # the first probe learns the device's rate on a small step
         return replace(cfg, batch_size=1, patch_size=min(cfg.patch_size, 16))
-    while 3 * cost(cfg) / rate > share and cfg.batch_size > 1:
+    while 2 * cost(cfg) / rate > share and cfg.batch_size > 1:
         cfg = replace(cfg, batch_size=cfg.batch_size // 2)
-    while 3 * cost(cfg) / rate > share and cfg.patch_size >= 16:
+    while 2 * cost(cfg) / rate > share and cfg.patch_size >= 16:
         cfg = replace(cfg, patch_size=cfg.patch_size // 2)
     return cfg
 

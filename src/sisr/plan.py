@@ -101,6 +101,7 @@ class Basis:
     label: str
     device: str
     anchors: tuple[Anchor, ...]
+    source: str = ""  # the calibration file, when the anchors come from one
 
     def rows(self, model: str, gan: bool, amp: str) -> tuple[list[Anchor], str]:
         """The anchors for a run, and a note when they are not of its exact kind."""
@@ -415,7 +416,8 @@ def summary_lines(plans: Sequence[StudyPlan], tier: str, studies_arg: str) -> li
         train, missing = _sum([j.train_hours for j in p.jobs])
         whole, _ = _sum([j.job_hours for j in p.jobs])
         lines.append(f"{p.study.name} ({tier}): {len(p.jobs)} training jobs ({_replicas(p.replicas)}): "
-                     f"{train:.2f} h training, {whole:.2f} h whole jobs" + (f", {missing} without estimate" if missing else ""))
+                     f"{train:.2f} h training, {whole:.2f} h whole jobs"
+                     + (f", {missing} without estimate" if missing else ""))
         lines.append(f"    {p.eval_jobs} evaluation jobs: {p.eval_gpu_hours:.2f} GPU-h + {p.eval_cpu_hours:.2f} CPU-h; "
                      + _checkpoint_text(p.jobs))
     jobs = [j for p in plans for j in p.jobs]
@@ -478,6 +480,7 @@ def format_plan(plans: Sequence[StudyPlan] | Sequence[JobEstimate], basis: Basis
     jobs = [j for p in plans for j in p.jobs]  # type: ignore[union-attr]
     lines = [f"# sisr plan, tier {tier}: hours on one {basis.device.upper()} device; step times from",
              f"#   {basis.label}",
+             *([f"#   ({basis.source})"] if basis.source else []),
              "# model (sisr.plan): step time monotone in multiply-adds per step, anchored on those measurements;",
              "#   job = warm-up + training + validations; evaluation jobs apart. --wide: the basis of each job."]
     lines += job_lines(jobs, wide) + [""] + summary_lines(plans, tier, studies_arg)  # type: ignore[arg-type]
