@@ -4,10 +4,10 @@ Each model family of the selected studies is probed at its cheapest run's shape 
 the fewest multiply-adds per step over the tiers asked for), in the mode the engine picks on the device
 (``sisr.training.modes.resolve``: on the CPU float32 eager; on CUDA its precision, channels_last and CUDA graph),
 with an L1 loss and the run's optimizer: warm-up steps first (their time is the job's warm-up in the plan), then
-timed steps. torch.compile is not probed (minutes per model); a compiled mode is timed eager. Families go from
-the cheapest up; when a step would not fit the family's share of ``--seconds``, the batch and then the patch are
-halved (the anchor records the shape measured: the plan scales from there). Families left when the time is spent
-are listed as not measured (the plan then has no estimate for their runs).
+timed steps, the fastest counting. torch.compile is not probed (minutes per model): a compiled mode is timed
+eager. Families go from the cheapest up; when a step would not fit the family's share of ``--seconds``, the batch
+and then the patch are halved (the anchor records the shape measured: the plan scales from there). Families left
+when the time is spent are listed as not measured (the plan then has no estimate for their runs).
 
 Results go to ``<cache>/calibration/<device>__torch-<version>.json``; the cache folder is ``$SISR_CACHE``, else
 ``$XDG_CACHE_HOME/sisr``, else ``~/.cache/sisr``. ``sisr plan`` uses the file of the device it plans for.
@@ -93,7 +93,8 @@ def probe_configs(study_files: Sequence[str | Path], tiers: Sequence[str]) -> di
 
 
 def time_step(cfg, device: torch.device, min_seconds: float) -> tuple[float, float, str]:
-    """(seconds per training step, warm-up seconds, mode text) of ``cfg`` on ``device``, random data."""
+    """(seconds per training step: the fastest of the timed steps, warm-up seconds, mode text) of ``cfg`` on
+    ``device``, random data."""
     from sisr.losses import build_loss
     from sisr.models import count_parameters, create_model
     from sisr.plan import mode_text
@@ -131,14 +132,14 @@ def time_step(cfg, device: torch.device, min_seconds: float) -> tuple[float, flo
         run(lr, hr)
     sync()
     warmup = time.perf_counter() - start
-    if not mode.cuda_graph and warmup >= 3 * min_seconds:  # a slow step: the first one is the measurement
-        return warmup, 0.0, mode_text(mode)
-    steps, start = 0, time.perf_counter()
-    while steps < 2 or (time.perf_counter() - start < min_seconds and steps < 50):
+    slow = warmup >= 3 * min_seconds  # slow steps: two are timed
+    times: list[float] = []
+    while len(times) < 2 or (not slow and sum(times) < min_seconds and len(times) < 50):
+        start = time.perf_counter()
         run(lr, hr)
         sync()
-        steps += 1
-    seconds = (time.perf_counter() - start) / steps
+        times.append(time.perf_counter() - start)
+    seconds = min(times)  # the least disturbed step (other processes only ever add time)
     return seconds, max(warmup - seconds, 0.0), mode_text(mode)
 
 

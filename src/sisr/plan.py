@@ -409,29 +409,35 @@ def job_lines(jobs: Sequence[JobEstimate], wide: bool) -> list[str]:
     return lines
 
 
-def summary_lines(plans: Sequence[StudyPlan], tier: str, studies_arg: str) -> list[str]:
+def summary_lines(plans: Sequence[StudyPlan], tier: str, studies_arg: str, device: str = "GPU") -> list[str]:
     """Per study and for the tier: hours, jobs, replicas, checkpoints; then downloads, data, caches, command."""
     lines = []
     for p in plans:
         train, missing = _sum([j.train_hours for j in p.jobs])
         whole, _ = _sum([j.job_hours for j in p.jobs])
         lines.append(f"{p.study.name} ({tier}): {len(p.jobs)} training jobs ({_replicas(p.replicas)}): "
-                     f"{train:.2f} h training, {whole:.2f} h whole jobs"
+                     f"{_hours(whole)} {device}-h (training alone {_hours(train)})"
                      + (f", {missing} without estimate" if missing else ""))
-        lines.append(f"    {p.eval_jobs} evaluation jobs: {p.eval_gpu_hours:.2f} GPU-h + {p.eval_cpu_hours:.2f} CPU-h; "
-                     + _checkpoint_text(p.jobs))
+        lines.append(f"    evaluation: {p.eval_jobs} jobs, {_hours(p.eval_gpu_hours)} {device}-h (trained runs) + "
+                     f"{_hours(p.eval_cpu_hours)} CPU-h (baselines)")
+        lines.append(f"    {_checkpoint_text(p.jobs)}")
     jobs = [j for p in plans for j in p.jobs]
     train, missing = _sum([j.train_hours for j in jobs])
     whole, _ = _sum([j.job_hours for j in jobs])
-    gpu = whole + sum(p.eval_gpu_hours for p in plans)
+    evals = sum(p.eval_gpu_hours for p in plans)
     replicas = _replicas(sum(p.replicas for p in plans))
-    lines.append(f"tier {tier}: {gpu:.2f} GPU-h = {len(jobs)} training jobs ({replicas}) "
-                 f"{whole:.2f} h (training alone {train:.2f} h) + evaluations {gpu - whole:.2f} h"
-                 + (f"; {missing} jobs without estimate" if missing else ""))
-    lines.append(f"    + {sum(p.eval_cpu_hours for p in plans):.2f} CPU-h of baseline evaluations")
+    lines.append(f"tier {tier}: {_hours(whole + evals)} {device}-h in all: {len(jobs)} training jobs ({replicas}) "
+                 f"{_hours(whole)} (training alone {_hours(train)})"
+                 + (f", {missing} without estimate" if missing else ""))
+    lines.append(f"    + evaluation jobs {_hours(evals)} {device}-h + {_hours(sum(p.eval_cpu_hours for p in plans))} "
+                 "CPU-h (baselines)")
     lines += disk_lines(plans)
     lines.append(f"command: snakemake --cores all --config tier={tier} studies={studies_arg}   (-n: dry run)")
     return lines
+
+
+def _hours(h: float) -> str:
+    return f"{h:.2f}" if h < 100 else f"{h:,.0f}"
 
 
 def _replicas(n: int) -> str:
@@ -483,7 +489,8 @@ def format_plan(plans: Sequence[StudyPlan] | Sequence[JobEstimate], basis: Basis
              *([f"#   ({basis.source})"] if basis.source else []),
              "# model (sisr.plan): step time monotone in multiply-adds per step, anchored on those measurements;",
              "#   job = warm-up + training + validations; evaluation jobs apart. --wide: the basis of each job."]
-    lines += job_lines(jobs, wide) + [""] + summary_lines(plans, tier, studies_arg)  # type: ignore[arg-type]
+    device = "GPU" if basis.device == "cuda" else basis.device.upper()
+    lines += job_lines(jobs, wide) + [""] + summary_lines(plans, tier, studies_arg, device)  # type: ignore[arg-type]
     return "\n".join(lines)
 
 
