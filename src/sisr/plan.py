@@ -415,7 +415,7 @@ def summary_lines(plans: Sequence[StudyPlan], tier: str, studies_arg: str, devic
     for p in plans:
         train, missing = _sum([j.train_hours for j in p.jobs])
         whole, _ = _sum([j.job_hours for j in p.jobs])
-        lines.append(f"{p.study.name} ({tier}): {len(p.jobs)} training jobs ({_replicas(p.replicas)}): "
+        lines.append(f"{p.study.name} ({tier}): {_count(len(p.jobs), 'training job')} ({_replicas(p.replicas)}): "
                      f"{_hours(whole)} {device}-h (training alone {_hours(train)})"
                      + (f", {missing} without estimate" if missing else ""))
         lines.append(f"    evaluation: {p.eval_jobs} jobs, {_hours(p.eval_gpu_hours)} {device}-h (trained runs) + "
@@ -426,7 +426,8 @@ def summary_lines(plans: Sequence[StudyPlan], tier: str, studies_arg: str, devic
     whole, _ = _sum([j.job_hours for j in jobs])
     evals = sum(p.eval_gpu_hours for p in plans)
     replicas = _replicas(sum(p.replicas for p in plans))
-    lines.append(f"tier {tier}: {_hours(whole + evals)} {device}-h in all: {len(jobs)} training jobs ({replicas}) "
+    jobs_text = _count(len(jobs), "training job")
+    lines.append(f"tier {tier}: {_hours(whole + evals)} {device}-h in all: {jobs_text} ({replicas}) "
                  f"{_hours(whole)} (training alone {_hours(train)})"
                  + (f", {missing} without estimate" if missing else ""))
     lines.append(f"    + evaluation jobs {_hours(evals)} {device}-h + {_hours(sum(p.eval_cpu_hours for p in plans))} "
@@ -440,8 +441,12 @@ def _hours(h: float) -> str:
     return f"{h:.2f}" if h < 100 else f"{h:,.0f}"
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
 def _replicas(n: int) -> str:
-    return f"{n} replica" + ("" if n == 1 else "s")
+    return _count(n, "replica")
 
 
 def _checkpoint_text(jobs: Sequence[JobEstimate]) -> str:
