@@ -170,8 +170,11 @@ def test_a_calibrated_basis_keeps_the_estimates_monotone():
     for a, b in itertools.combinations(jobs, 2):
         small, large = sorted((a, b), key=lambda j: j.macs_per_step)
         assert large.step_ms >= small.step_ms
-    assert all(j.mode.startswith("fp16") or j.mode == "fp32" for j in jobs)  # the CPU's mode: nothing else on
+    assert {j.mode for j in jobs} == {"fp32"}  # on the CPU: float32 eager, the study's fp16 is ignored there
     assert {j.step_ms for j in plan(["studies/espcn.yaml"], "paper", basis)} == {None}  # no espcn anchor
+    cuda = Basis("test", "cuda", (Anchor("edsr_like", False, "bf16", 1e9, 0.01, "probe", warmup_s=1.5),))
+    edsr = {j.run: j for j in plan(["studies/srresnet_edsr.yaml"], "paper", cuda)}["edsr_l1"]
+    assert edsr.mode.endswith("+compile") and edsr.warmup_s == pytest.approx(START_S + 1.5 + WARMUP_S["compile"])
 
 
 def test_calibrate_on_the_cpu_is_cached_and_used_by_later_plans(capsys, tmp_path):

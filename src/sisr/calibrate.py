@@ -105,6 +105,8 @@ def time_step(cfg, device: torch.device, min_seconds: float) -> tuple[float, flo
     model = create_model(cfg.model, scale=cfg.scale, in_channels=cfg.in_channels, **cfg.model_args)
     work = count_parameters(model) * cfg.batch_size * cfg.patch_size**2
     mode = replace(resolve(cfg, device, work=work, log=lambda _m: None), compile=False)
+    if device.type != "cuda":  # mixed precision is ignored off CUDA (resolve_amp)
+        mode = replace(mode, amp="off")
     amp_dtype = resolve_amp(mode.amp, device, lambda _m: None)
     fmt = torch.channels_last if mode.channels_last else torch.contiguous_format
     model = model.to(device, memory_format=fmt)

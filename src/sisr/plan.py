@@ -18,9 +18,9 @@ The model (what is measured, what is assumed):
   training step is one forward and a backward of about twice its cost: assumed); PSNR-Y + SSIM-Y on the CPU at
   ``VAL_METRIC_S_PER_MP`` (measured: docs/BENCHMARKS.md, one thread, 2040 x 1356). Image counts and sizes:
   ``IMAGES``.
-- **Warm-up** per job: ``START_S`` (a fresh process's CUDA start-up) + the mode's warm-up (``WARMUP_S``: median of
-  the measured ``warmup_s`` of the H200 table's rows per kind: eager, CUDA graph, torch.compile); a calibration
-  uses the warm-up its probe measured.
+- **Warm-up** per job: ``START_S`` (a fresh process's CUDA start-up, on CUDA) + the mode's warm-up (``WARMUP_S``:
+  median of the measured ``warmup_s`` of the H200 table's rows per kind: eager, CUDA graph, torch.compile); a
+  calibration uses the warm-up its probe measured (+ ``WARMUP_S["compile"]`` for a compiled mode, probed eager).
 - **Evaluation jobs**: every trained run and baseline on each evaluation set (and the leaderboard's sets, as the
   workflow adds them), plus each run's kept checkpoints on the validation set: images x (forward + decoding and
   four metrics at ``EVAL_CPU_S_PER_MP``, measured). Metrics with networks (LPIPS, FID) are not modelled.
@@ -39,7 +39,7 @@ import csv
 import functools
 import io
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -293,6 +293,8 @@ def estimate_job(study: Study, run: str, settings: dict, basis: Basis, where: st
     macs = macs_per_patch(cfg.model, cfg.scale, cfg.in_channels, args, cfg.patch_size) * cfg.batch_size
     mode = resolve(cfg, torch.device(basis.device), work=params * cfg.batch_size * cfg.patch_size**2,
                    log=lambda _m: None)
+    if basis.device != "cuda":  # mixed precision is ignored off CUDA (sisr.training.engine.resolve_amp)
+        mode = replace(mode, amp="off")
     amp = "off" if mode.amp == "off" else "bf16"
     step, text = basis.step_seconds(cfg.model, cfg.gan is not None, amp, macs)
     steps = cfg.epochs * batches_per_epoch(cfg, TRAIN_IMAGES[train_set])
@@ -301,7 +303,11 @@ def estimate_job(study: Study, run: str, settings: dict, basis: Basis, where: st
     rows, _ = basis.rows(cfg.model, cfg.gan is not None, amp)
     measured = [r.warmup_s for r in rows if r.warmup_s is not None]
     kind = "compile" if mode.compile else "cuda_graph" if mode.cuda_graph else "eager"
-    warmup = max(measured) if measured else START_S * (basis.device == "cuda") + WARMUP_S[kind]
+    start = START_S if basis.device == "cuda" else 0.0
+    if measured:  # the probe's warm-up; it timed a compiled mode eager, so the compilation comes on top
+        warmup = start + max(measured) + (WARMUP_S["compile"] if mode.compile else 0.0)
+    else:
+        warmup = start + WARMUP_S[kind]
     train_h = job_h = None
     if step is not None:
         val_s = validations * n_valid * (forward_seconds(basis, cfg, amp, mp_valid) + mp_valid * VAL_METRIC_S_PER_MP)
