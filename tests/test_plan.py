@@ -141,6 +141,8 @@ def test_cli_prints_a_plan_of_at_most_120_characters_a_line(capsys, tmp_path):
                  "checkpoints: ", "optimizer state dropped", "command: snakemake --cores all --config tier=paper "
                  "studies=all", "rrdb_gan (paper): 8 training jobs (0 replicas)"):
         assert text in out, text
+    runs = [line.split()[1] for line in out.splitlines() if line.startswith("residual_sweep ") and "(" not in line]
+    assert len(runs) == len(set(runs)) == 37 and "plain_b24_c~5e5_e75_rep2" in runs  # long names cut, still apart
     table = tmp_path / "plan.csv"
     assert main(["plan", "--tier", "quick", "--studies", "espcn", "srresnet_edsr", "--wide", "--csv", str(table)]) == 0
     out = capsys.readouterr().out

@@ -400,14 +400,20 @@ def _sum(values: Sequence[float | None]) -> tuple[float, int]:
     return sum(v for v in values if v is not None), sum(1 for v in values if v is None)
 
 
+def _fit(text: str, width: int) -> str:
+    """``text`` shortened in the middle to ``width`` characters (run names differ at both ends: _rep2, _e75)."""
+    return text if len(text) <= width else text[: width // 2 - 1] + "~" + text[-(width - width // 2):]
+
+
 def job_lines(jobs: Sequence[JobEstimate], wide: bool) -> list[str]:
-    """The per-job table (<= 120 characters a line; ``wide``: also parameters, work per step and the basis)."""
-    head = (f"{'study':<14} {'run':<24} {'model':<17} {'mode':<16} {'steps':>8} {'val':>4} {'ms/step':>8} "
+    """The per-job table (<= 120 characters a line; ``wide``: whole run names, parameters, work per step, basis)."""
+    runs = max([24] + [len(j.run) for j in jobs]) if wide else 24
+    head = (f"{'study':<14} {'run':<{runs}} {'model':<17} {'mode':<16} {'steps':>8} {'val':>4} {'ms/step':>8} "
             f"{'train h':>7} {'job h':>6} {'ckpt':>7}")
     lines = [head + ("  params      GMAC/step  basis" if wide else "")]
     for j in jobs:
         ms = "-" if j.step_ms is None else f"{j.step_ms:.2f}" if j.step_ms < 1e5 else f"{j.step_ms / 1000:,.0f}s"
-        line = (f"{j.study[:14]:<14} {j.run[:24]:<24} {j.model[:17]:<17} {j.mode[:16]:<16} {j.steps:>8,} "
+        line = (f"{j.study[:14]:<14} {_fit(j.run, runs):<{runs}} {j.model[:17]:<17} {j.mode[:16]:<16} {j.steps:>8,} "
                 f"{j.validations:>4} {ms:>8} {_h(j.train_hours):>7} {_h(j.job_hours):>6} {_gb(j.checkpoint_bytes):>7}")
         if wide:
             line += f"  {j.params:>11,} {j.macs_per_step / 1e9:>9.1f}  {j.basis}"
