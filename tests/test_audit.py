@@ -55,7 +55,7 @@ def test_a_pair_is_judged_against_two_standard_errors_of_seed_noise():
 
 
 def test_pooled_sd_of_the_replicated_runs():
-    rows = [("a", "a", 1.0), ("a_rep1", "a", 3.0), ("b", "b", 10.0), ("b_rep1", "b", 10.0), ("c", "c", 5.0)]
+    rows = [("a", "a", 1.0), ("a_seed1", "a", 3.0), ("b", "b", 10.0), ("b_seed1", "b", 10.0), ("c", "c", 5.0)]
     frame = pd.DataFrame([{"run": r, "replica_of": of, "dataset": "Set5", "m": v} for r, of, v in rows])
     sd, dof = pooled_sd(frame, "Set5", "m")
     assert dof == 2 and math.isclose(sd, math.sqrt((2.0 + 0.0) / 2))  # (1-2)^2 + (3-2)^2 = 2 over 2 dof
@@ -240,15 +240,15 @@ def test_replicas_train_the_finding_runs_with_other_seeds(tmp_path):
 
     path = _with_replicas(tmp_path)
     study = load_study(path, "paper")
-    assert list(study.runs) == ["espcn", "espcn_rep1", "espcn_rep2", "srcnn", "srcnn_rep1", "srcnn_rep2"]
-    base, rep = study.runs["espcn"], study.runs["espcn_rep2"]
+    assert list(study.runs) == ["espcn", "espcn_seed1", "espcn_seed2", "srcnn", "srcnn_seed1", "srcnn_seed2"]
+    base, rep = study.runs["espcn"], study.runs["espcn_seed2"]
     assert rep["seed"] == base.get("seed", 0) + 2 and rep["replica_of"] == "espcn" and "replica_of" not in base
     TrainConfig.from_dict(train_settings(rep))  # a replica is an ordinary run for the trainer
     assert len({config_hash(c) for c in study.runs.values()}) == 6  # every replica is told apart by its hash
     assert list(load_study(path, "paper", replicas=1).runs) == ["espcn", "srcnn"]  # --config replicas=1
     assert list(load_study(path, "quick").runs) == ["espcn", "srcnn"]  # only the tier that asks for them
     only = load_study(_with_replicas(tmp_path, n=2, runs=["srcnn"]), "paper")
-    assert list(only.runs) == ["espcn", "srcnn", "srcnn_rep1"]
+    assert list(only.runs) == ["espcn", "srcnn", "srcnn_seed1"]
 
 
 def test_a_replica_list_naming_no_run_is_refused(tmp_path):
@@ -272,7 +272,7 @@ def test_the_config_hash_follows_the_settings_not_their_spelling():
 def test_tables_average_replicas_and_list_each_run_once():
     from sisr.tables import build_table, primary_rows, table_runs
 
-    rows = [("a", "a", 30.0), ("a_rep1", "a", 30.4), ("a_rep2", "a", 30.2), ("b", "b", 29.0)]
+    rows = [("a", "a", 30.0), ("a_seed1", "a", 30.4), ("a_seed2", "a", 30.2), ("b", "b", 29.0)]
     summary = pd.DataFrame([{"run": r, "replica_of": of, "dataset": "Set5", "psnr_y": v} for r, of, v in rows])
     assert list(table_runs(summary, {"match": "*"})) == ["a", "b"]
     assert list(table_runs(summary, {"runs": {"b": "B"}, "match": "a*"})) == ["b", "a"]
@@ -288,14 +288,14 @@ def test_summary_rows_carry_the_config_hash_and_the_replica_of(tmp_path):
 
     cfg = load_study(_file("espcn"), "paper").runs["espcn"]
     csvs = []
-    for run in ("bicubic", "espcn_rep1"):
+    for run in ("bicubic", "espcn_seed1"):
         (tmp_path / run / "eval").mkdir(parents=True)
         csv = tmp_path / run / "eval" / "Set5_x4.csv"
         pd.DataFrame({"study": "espcn", "run": run, "model": "m", "dataset": "Set5", "scale": 4, "image": ["x"],
                       "psnr_y": [30.0]}).to_csv(csv, index=False)
         csvs.append(csv)
     done = {"stop_reason": "completed", "config": TrainConfig.from_dict(train_settings({**cfg, "seed": 1})).to_dict()}
-    (tmp_path / "espcn_rep1" / "train_done.json").write_text(json.dumps(done))
-    summary = summarize(csvs, labels=["Set5", "Set5"], replica_of={"espcn_rep1": "espcn"})
+    (tmp_path / "espcn_seed1" / "train_done.json").write_text(json.dumps(done))
+    summary = summarize(csvs, labels=["Set5", "Set5"], replica_of={"espcn_seed1": "espcn"})
     assert list(summary["replica_of"]) == ["bicubic", "espcn"]
     assert list(summary["config_hash"]) == ["", config_hash({**cfg, "seed": 1})]

@@ -395,3 +395,46 @@ def test_best_metric_epoch_keeps_the_last_epoch():
     tracker = _Tracker("epoch", "max")
     assert all(tracker.update(float(e), e) for e in (1, 2, 3))
     assert tracker.epoch == 3
+
+
+def test_a_finished_run_drops_its_optimizer_state_without_keep_optimizer_state(tmp_path):
+    """keep_optimizer_state: false: the last checkpoint of an ended run has the weights but no optimizer state
+    (mid-run it has it); a rerun of the finished run rewrites its outputs; the bytes saved are what sisr plan says."""
+    from sisr.plan import checkpoint_bytes
+
+    mid = tmp_path / "mid.pt"
+
+    def copy_first(history):
+        if len(history) == 1:
+            mid.write_bytes((tmp_path / "drop" / "checkpoint_last.pt").read_bytes())
+
+    width = {"model_args": {"width": 96}}
+    run(tmp_path, "keep", epochs=2, **width)
+    train(tiny_config(epochs=2, keep_optimizer_state=False, **width), train_source=TinyTrainSource(),
+          valid_source=tiny_valid(), out_dir=tmp_path / "drop", device="cpu", log=quiet, on_epoch=copy_first)
+    keep, drop = (load_checkpoint(tmp_path / d / "checkpoint_last.pt") for d in ("keep", "drop"))
+    assert keep["optimizer"] is not None and load_checkpoint(mid)["optimizer"] is not None  # resumable mid-run
+    assert drop["optimizer"] is None and drop["scaler"] is None and drop["scheduler"] is None
+    assert all(torch.equal(keep["model"][k], drop["model"][k]) for k in keep["model"])  # the same training
+
+    cfg = TrainConfig.from_dict(tiny_config(epochs=2, **width))
+    params = sum(p.numel() for p in TinySR(scale=2, width=96).parameters())
+    _, optimizer_bytes = checkpoint_bytes(cfg, params)
+    saved = (tmp_path / "keep" / "checkpoint_last.pt").stat().st_size - \
+        (tmp_path / "drop" / "checkpoint_last.pt").stat().st_size
+    assert optimizer_bytes == 8 * params and abs(saved - optimizer_bytes) < 0.1 * optimizer_bytes
+
+    for name in ("checkpoint_best.pt", "history.csv", "train_done.json"):
+        (tmp_path / "drop" / name).unlink()
+    messages = []
+    result = train(tiny_config(epochs=2, keep_optimizer_state=False, **width), train_source=TinyTrainSource(),
+                   valid_source=tiny_valid(), out_dir=tmp_path / "drop", device="cpu", log=messages.append)
+    assert result.epochs_run == 2 and (tmp_path / "drop" / "checkpoint_best.pt").exists()
+    assert any("already ended" in m for m in messages)
+
+    # an existing finished run made with the state kept drops it when rerun with keep_optimizer_state: false
+    run(tmp_path, "keep", epochs=2, keep_optimizer_state=False, **width)
+    assert load_checkpoint(tmp_path / "keep" / "checkpoint_last.pt")["optimizer"] is None
+    # extending a weights-only run (more epochs: another config) starts again instead of failing
+    result, _ = run(tmp_path, "drop", epochs=3, **width)
+    assert result.epochs_run == 3

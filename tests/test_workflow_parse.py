@@ -113,6 +113,6 @@ def test_replicas_are_planned_as_training_jobs_and_the_config_key_overrides_thei
     res = dry_run(tmp_path, f"studies_dir={path.parent}", "tier=paper", "leaderboard=False")
     assert res.returncode == 0, res.stdout + res.stderr
     trained = set(re.findall(r"results/paper/espcn/(\w+)/train_done.json", res.stdout))
-    assert trained == {"espcn", "espcn_rep1", "espcn_rep2", "srcnn"}, res.stdout[-2000:]
+    assert trained == {"espcn", "espcn_seed1", "espcn_seed2", "srcnn"}, res.stdout[-2000:]
     res = dry_run(tmp_path, f"studies_dir={path.parent}", "tier=paper", "leaderboard=False", "replicas=1")
     assert set(re.findall(r"results/paper/espcn/(\w+)/train_done.json", res.stdout)) == {"espcn", "srcnn"}

@@ -7,7 +7,7 @@
     sisr evaluate --scale 4 SR_DIR HR_DIR [--metrics psnr_y,ssim_y] [--crop-border 4] [--csv out.csv] [--device cpu]
     sisr models [--scale 4]
     sisr fetch-weights [--dest weights] [--mirror URL_OR_DIR] [NAME ...]
-    sisr plan [--tier quick paper] [--studies all]    estimated GPU-hours per training job, study and tier
+    sisr plan [--tier paper] [--calibrate]              hours per job/study/tier, downloads, disk, command
     sisr audit STUDY --summary CSV [--tier T] [--json] | --template   findings and claims judged on a summary
     sisr lookalike [--size small|full] [--weights] OUT_DIR   look-alike archives + rehearsal.yaml (dress rehearsals)
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -207,14 +208,40 @@ def cmd_fetch_weights(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from sisr.plan import format_plan, plan, study_files
+    import torch
 
-    jobs = []
+    from sisr import calibrate
+    from sisr.device import resolve_device
+    from sisr.plan import format_plan, plan_studies, study_files, table_basis, write_csv
+
+    files = study_files(args.studies_dir, args.studies)
+    device = resolve_device(args.device)
+    if args.calibrate:
+        started = time.perf_counter()
+        path, data = calibrate.calibrate(files, args.tier, device, args.seconds)
+        print(f"calibrated {data['device']} (torch {torch.__version__}) in {time.perf_counter() - started:.1f} s: "
+              f"{len(data['anchors'])} steps timed" + (f", not measured: {', '.join(data['not_measured'])}"
+                                                       if data["not_measured"] else "") + f"; saved {path}")
+    basis = None if args.table else calibrate.load_basis(device)
+    note = ""
+    if basis is None:
+        basis = table_basis()
+        if not args.table:
+            note = (f"# no calibration of this machine ({calibrate.device_name(device)}, torch {torch.__version__}) "
+                    f"cached\n#   in {calibrate.cache_dir()}: sisr plan --calibrate measures it\n")
+    studies_arg = "all" if list(args.studies) == ["all"] else f"'[{','.join(args.studies)}]'"
+    texts, everything = [], []
     for tier in args.tier:
-        jobs += plan(study_files(args.studies_dir, args.studies), tier)
-    if not jobs:
+        plans = plan_studies(files, tier, basis, leaderboard=not args.no_leaderboard)
+        if plans:
+            everything += plans
+            texts.append(format_plan(plans, basis, tier=tier, studies_arg=studies_arg, wide=args.wide))
+    if not everything:
         raise SisrError(f"no training jobs in tier(s) {', '.join(args.tier)} of {args.studies_dir}")
-    print(format_plan(jobs))
+    print(note + "\n\n".join(texts))
+    if args.csv:
+        write_csv(args.csv, everything)
+        print(f"wrote {args.csv}")
     return 0
 
 
@@ -357,10 +384,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", help="which weights: alexnet, vgg16, vgg19, fid_inception (default: all)")
     p.set_defaults(func=cmd_fetch_weights)
 
-    p = sub.add_parser("plan", help="estimated GPU-hours of each training job, per study and tier")
+    p = sub.add_parser("plan", help="what a tier costs before it runs: hours per job, study and tier; disk",
+                       description="Hours per training job (warm-up, training, validation), evaluation hours, "
+                                   "downloads, data, caches and checkpoints of each tier, and the snakemake command. "
+                                   "Step times: this machine's calibration when cached (--calibrate), else the "
+                                   "H200 table. The model: sisr.plan's docstring.")
     p.add_argument("--tier", nargs="+", default=["quick", "paper"], help="tiers (default: quick paper)")
     p.add_argument("--studies", nargs="+", default=["all"], help="study names (default: all)")
     p.add_argument("--studies-dir", default="studies", help="folder of the study files (default: studies)")
+    p.add_argument("--wide", action="store_true", help="also each job's parameters, work per step and basis")
+    p.add_argument("--csv", default=None, metavar="FILE", help="write every job's estimate to FILE (CSV)")
+    p.add_argument("--no-leaderboard", action="store_true", help="the config's leaderboard: false (fewer evaluations)")
+    p.add_argument("--table", action="store_true", help="use the H200 table even when a calibration is cached")
+    p.add_argument("--calibrate", action="store_true",
+                   help="first time one training step of each model family here (cached in $SISR_CACHE, else "
+                        "$XDG_CACHE_HOME/sisr or ~/.cache/sisr, per device and torch version)")
+    p.add_argument("--device", default="auto", help="device to calibrate and plan for: auto, cpu, cuda")
+    p.add_argument("--seconds", type=float, default=120.0, help="time budget of --calibrate (default 120)")
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("audit", help="judge a study's findings and claims on any summary.csv",

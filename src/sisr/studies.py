@@ -376,11 +376,11 @@ def train_settings(run_cfg: Mapping) -> dict:
     return {k: v for k, v in run_cfg.items() if k not in WORKFLOW_ONLY}
 
 
-REPLICA_SUFFIX = "_rep"
+REPLICA_SUFFIX = "_seed"
 
 
 def replica_name(run: str, k: int) -> str:
-    """``espcn_rep1``: the k-th seed replica of ``run`` (k >= 1; the run itself is replica 0)."""
+    """``espcn_seed1``: the k-th seed replica of ``run`` (k >= 1; the run itself is replica 0)."""
     return f"{run}{REPLICA_SUFFIX}{k}"
 
 
@@ -391,7 +391,7 @@ def finding_runs(findings: list[Mapping]) -> list[str]:
 
 def add_replicas(runs: dict[str, dict], spec: Mapping | None, findings: list[Mapping], *, n: int | None,
                  where: str, tier: str) -> dict[str, dict]:
-    """``runs`` plus seed replicas: for each replicated run, ``<run>_rep1 .. _rep<n-1>``, the same settings with
+    """``runs`` plus seed replicas: for each replicated run, ``<run>_seed1 .. _seed<n-1>``, the same settings with
     ``seed + k`` and ``replica_of: <run>``, right after the run. ``spec``: the tier's ``replicas`` ({n, runs});
     ``n`` (the workflow config) overrides its n; runs "findings": the trained runs the findings compare."""
     if not spec:

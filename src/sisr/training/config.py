@@ -234,6 +234,9 @@ class TrainConfig:
     are kept as ``checkpoint_epoch<E>.pt``, for evaluating them later (per-epoch FID). Epochs beyond ``epochs``
     are never reached (a tier or override that shortens the schedule keeps those it reaches).
     max_seconds: stop cleanly (validate, save, summarise) once training has run this long (demos).
+    keep_optimizer_state: False: when the run ends (completed, early stopping, max_seconds), its last
+    checkpoint_last.pt keeps the weights but not the optimizer (Adam: 2 x the weights), scaler or discriminator
+    optimizer state; a finished run is never resumed, and a rerun of it only writes its outputs again.
     divergence: when a run has diverged and what then (see Divergence; default: fail at a loss 100 x the first).
     """
 
@@ -265,6 +268,7 @@ class TrainConfig:
     checkpoint_every_batches: int | None = None
     keep_checkpoints: tuple[int, ...] = ()
     max_seconds: float | None = None
+    keep_optimizer_state: bool = True
     divergence: Divergence = field(default_factory=Divergence)
 
     def _check(self, where: str) -> None:

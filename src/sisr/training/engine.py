@@ -17,6 +17,8 @@ frozen); non-GAN runs have phase ``train``. Both networks' losses are logged in 
 
 Outputs in ``out_dir`` (see ``sisr.training.checkpoint`` for checkpoint contents):
 - ``checkpoint_last.pt``: after every epoch, every ``checkpoint_every_batches`` batches, and on SIGTERM/SIGINT.
+  With ``keep_optimizer_state: false`` the one written when the run ends holds no optimizer, scaler or
+  discriminator-optimizer state (a rerun of the finished run still writes its outputs; it cannot be extended).
 - ``checkpoint_best.pt``: when ``cfg.best_metric`` improves (a copy of the best weights also rides in the
   last checkpoint, so a resumed run can rewrite a best file that a workflow manager deleted).
 - ``checkpoint_epoch<E>.pt``: the weights after epoch E (1-based) for each E of ``cfg.keep_checkpoints`` the run
@@ -394,14 +396,19 @@ def divergence_reason(train_loss: float, first_loss: float | None, factor: float
     return None
 
 
+def _ended(progress: "_Progress", cfg: TrainConfig) -> bool:
+    """Whether the run has ended: all epochs done, or stopped (early stopping, max_seconds, divergence)."""
+    return progress.epoch >= cfg.epochs or progress.stop_reason is not None
+
+
 def _same_config(stored: Any, cfg: TrainConfig) -> bool:
     """Whether a checkpoint's stored config resolves to ``cfg`` (defaults added since it was written filled in).
 
-    ``keep_checkpoints`` is not compared: which epochs are kept does not change the training (a changed list
-    applies to the epochs still to run).
+    ``keep_checkpoints`` and ``keep_optimizer_state`` are not compared: what is kept does not change the training
+    (a changed list applies to the epochs still to run).
     """
     def comparable(d: Mapping) -> dict:
-        return {k: v for k, v in d.items() if k != "keep_checkpoints"}
+        return {k: v for k, v in d.items() if k not in ("keep_checkpoints", "keep_optimizer_state")}
 
     if not isinstance(stored, Mapping):
         return False
@@ -564,24 +571,32 @@ def _train(cfg: TrainConfig | dict, *, train_source: TrainSource,
         changed = sorted(k for k in cfg.to_dict() if ckpt["config"].get(k) != cfg.to_dict()[k])
         log(f"{last_path} was made by a different config (changed: {', '.join(changed)}): starting from scratch")
         ckpt = None
+    drop_state = False  # a finished run whose checkpoint_last.pt still holds optimizer state it need not keep
+    weights_only = ckpt is not None and ckpt.get("optimizer") is None  # a finished run without optimizer state
+    if weights_only and not _ended(_Progress.from_dict(ckpt["progress"]), cfg):
+        log(f"{last_path} holds no optimizer state and its run has not ended: starting from scratch")
+        ckpt = None
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        if scheduler is not None:
-            scheduler.load_state_dict(ckpt["scheduler"])
-        if use_scaler:
-            scaler.load_state_dict(ckpt["scaler"])
+        if not weights_only:
+            optimizer.load_state_dict(ckpt["optimizer"])
+            if scheduler is not None:
+                scheduler.load_state_dict(ckpt["scheduler"])
+            if use_scaler:
+                scaler.load_state_dict(ckpt["scaler"])
         if disc is not None:
             disc.load_state_dict(ckpt["discriminator"])
-            d_optimizer.load_state_dict(ckpt["d_optimizer"])
-            if use_scaler:
-                d_scaler.load_state_dict(ckpt["d_scaler"])
+            if not weights_only:
+                d_optimizer.load_state_dict(ckpt["d_optimizer"])
+                if use_scaler:
+                    d_scaler.load_state_dict(ckpt["d_scaler"])
         progress = _Progress.from_dict(ckpt["progress"])
         best_state = ckpt["best_model"]
         set_rng_state(ckpt["rng"])
-        if progress.epoch >= cfg.epochs or progress.stop_reason is not None:
+        if _ended(progress, cfg):
             log(f"{last_path}: the run already ended after {progress.epoch} of {cfg.epochs} epochs "
                 f"({progress.stop_reason or 'completed'}): writing its outputs again")
+            drop_state = not weights_only and not cfg.keep_optimizer_state
         else:
             log(f"resuming from epoch {progress.epoch + 1}, batch {progress.batch} (of {cfg.epochs} epochs x "
                 f"{n_batches} batches)")
@@ -608,14 +623,17 @@ def _train(cfg: TrainConfig | dict, *, train_source: TrainSource,
 
     def save_last() -> None:
         progress.sums = {k: v.item() for k, v in sums.items()}
+        state = not (_ended(progress, cfg) and not cfg.keep_optimizer_state)  # optimizer state for a resume
         save_checkpoint(last_path, {
             "kind": "last", "model": model.state_dict(), "config": cfg.to_dict(),
             "provenance": provenance({"device": device_name}),
             "epoch": progress.epoch, "batch": progress.batch, "iteration": progress.iteration,
-            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict() if scheduler else None,
-            "scaler": scaler.state_dict(), "discriminator": disc.state_dict() if disc is not None else None,
-            "d_optimizer": d_optimizer.state_dict() if d_optimizer is not None else None,
-            "d_scaler": d_scaler.state_dict() if d_scaler is not None else None,
+            "optimizer": optimizer.state_dict() if state else None,
+            "scheduler": scheduler.state_dict() if scheduler and state else None,
+            "scaler": scaler.state_dict() if state else None,
+            "discriminator": disc.state_dict() if disc is not None else None,
+            "d_optimizer": d_optimizer.state_dict() if d_optimizer is not None and state else None,
+            "d_scaler": d_scaler.state_dict() if d_scaler is not None and state else None,
             "rng": rng_state(), "progress": progress.to_dict(), "best_model": best_state})
 
     def save_kept(epoch: int, row: dict[str, Any]) -> None:
@@ -628,6 +646,8 @@ def _train(cfg: TrainConfig | dict, *, train_source: TrainSource,
 
     if best_state is not None and not best_path.exists():
         save_best(progress.best.epoch)  # a workflow manager removed it after an interruption
+    if drop_state:
+        save_last()
     record_divergence = cfg.divergence.policy == "record"
     # policy record, before any best checkpoint: the last finite weights (epoch, CPU copy) stand in for it
     finite: tuple[int, dict[str, Tensor]] | None = None

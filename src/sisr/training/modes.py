@@ -44,7 +44,8 @@ class Mode:
 class Measured:
     """One model measured at one training shape: the fastest mode of each precision, fastest first.
 
-    shape: label. params, batch, patch: the measured model's parameters, batch and LR patch side.
+    shape: label. params, batch, patch: the measured model's parameters, batch and LR patch side. args, scale,
+    in_channels: how the measured model was built (sisr.plan counts its multiply-adds from them).
     modes: ((mode, patches/s), ...). baseline: patches/s of the eager float32 step with Adam as torch builds
     it (issue #15's first column), on the same card in the same session.
     """
@@ -56,6 +57,9 @@ class Measured:
     modes: tuple[tuple[Mode, float], ...]
     baseline: float
     gan: bool = False
+    args: tuple[tuple[str, Any], ...] = ()  # the measured model's arguments (benchmarks/train_throughput.py CASES)
+    scale: int = 4
+    in_channels: int = 3
 
     @property
     def work(self) -> float:
@@ -76,9 +80,11 @@ MEASURED_ON = "NVIDIA H200, torch 2.11.0+cu130, 2026-11-26 (benchmarks/results/h
 FASTEST: dict[str, tuple[Measured, ...]] = {
     "espcn": (
         Measured("b64 17x17 Y x3 (T91 check)", 22729, 64, 17,
-                 ((_m("off", graph=True), 239_542), (_m("bf16", cl=True, graph=True), 216_234)), baseline=44_178),
+                 ((_m("off", graph=True), 239_542), (_m("bf16", cl=True, graph=True), 216_234)), baseline=44_178,
+                 args=(("activation", "relu"),), scale=3, in_channels=1),
         Measured("b8 256x256 Y x2 (inverted_unet)", 21284, 8, 256,
-                 ((_m("bf16", cl=True, graph=True), 4_816), (_m("off", graph=True), 3_216)), baseline=3_108),
+                 ((_m("bf16", cl=True, graph=True), 4_816), (_m("off", graph=True), 3_216)), baseline=3_108,
+                 args=(("activation", "relu"),), scale=2, in_channels=1),
     ),
     "espcn_bn_residual": (
         Measured("b16 40x40 x4 (espcn)", 37392, 16, 40,
@@ -88,7 +94,7 @@ FASTEST: dict[str, tuple[Measured, ...]] = {
         Measured("b16 40x40 x4 (espcn)", 20099, 16, 40,
                  ((_m("bf16", cl=True, graph=True), 10_219), (_m("off", graph=True), 7_544)), baseline=7_199),
         Measured("b8 256x256 Y x2 (inverted_unet)", 8129, 8, 256,
-                 ((_m("bf16", graph=True), 1_140), (_m("off", graph=True), 799)), baseline=786),
+                 ((_m("bf16", graph=True), 1_140), (_m("off", graph=True), 799)), baseline=786, scale=2, in_channels=1),
     ),
     "srresnet": (
         Measured("b32 24x24 x4 (srresnet_edsr)", 1549462, 32, 24,
@@ -106,36 +112,45 @@ FASTEST: dict[str, tuple[Measured, ...]] = {
     ),
     "bicubic_refiner": (
         Measured("8 blocks x 64, b32 32x32 x4 (residual_sweep)", 298947, 32, 32,
-                 ((_m("bf16", cl=True, graph=True), 6_098), (_m("off", graph=True), 2_285)), baseline=2_249),
+                 ((_m("bf16", cl=True, graph=True), 6_098), (_m("off", graph=True), 2_285)), baseline=2_249,
+                 args=(("blocks", 8), ("channels", 64))),
         Measured("24 blocks x 256, b32 32x32 x4 (residual_sweep)", 14176003, 32, 32,
-                 ((_m("bf16", cl=True), 388), (_m("off"), 136)), baseline=138),
+                 ((_m("bf16", cl=True), 388), (_m("off"), 136)), baseline=138,
+                 args=(("blocks", 24), ("channels", 256))),
     ),
     "deep_residual": (
         Measured("8 blocks x 64, b32 32x32 x4 (residual_sweep)", 889795, 32, 32,
-                 ((_m("bf16", cl=True, graph=True), 8_944), (_m("off", graph=True), 6_182)), baseline=5_709),
+                 ((_m("bf16", cl=True, graph=True), 8_944), (_m("off", graph=True), 6_182)), baseline=5_709,
+                 args=(("blocks", 8), ("channels", 64))),
         Measured("16 blocks x 256, b32 32x32 x4 (residual_sweep)", 23617283, 32, 32,
-                 ((_m("bf16", cl=True), 1_719), (_m("off"), 894)), baseline=886),
+                 ((_m("bf16", cl=True), 1_719), (_m("off"), 894)), baseline=886,
+                 args=(("blocks", 16), ("channels", 256))),
         Measured("24 blocks x 612, b16 32x32 x4", 188838111, 16, 32,
-                 ((_m("bf16", cl=True, compiled=True), 276), (_m("off"), 127)), baseline=124),
+                 ((_m("bf16", cl=True, compiled=True), 276), (_m("off"), 127)), baseline=124,
+                 args=(("blocks", 24), ("channels", 612))),
         Measured("24 blocks x 612, b32 32x32 x4 (residual_sweep)", 188838111, 32, 32,
-                 ((_m("bf16", cl=True, compiled=True), 297), (_m("off"), 136)), baseline=134),
+                 ((_m("bf16", cl=True, compiled=True), 297), (_m("off"), 136)), baseline=134,
+                 args=(("blocks", 24), ("channels", 612))),
     ),
     "rrdb": (
         Measured("2 blocks, b16 32x32 x4 (rrdb_gan)", 1590083, 16, 32,
-                 ((_m("bf16", cl=True, graph=True), 3_710), (_m("off", graph=True), 2_401)), baseline=1_697),
+                 ((_m("bf16", cl=True, graph=True), 3_710), (_m("off", graph=True), 2_401)), baseline=1_697,
+                 args=(("blocks", 2),)),
         Measured("10 blocks, b16 32x32 x4 (rrdb_gan)", 7345475, 16, 32,
-                 ((_m("bf16", cl=True, graph=True), 1_026), (_m("off", graph=True), 712)), baseline=483),
+                 ((_m("bf16", cl=True, graph=True), 1_026), (_m("off", graph=True), 712)), baseline=483,
+                 args=(("blocks", 10),)),
         Measured("15 blocks, b16 32x32 x4 (rrdb_gan)", 10942595, 16, 32,
-                 ((_m("bf16", cl=True, graph=True), 700), (_m("off", graph=True), 495)), baseline=315),
+                 ((_m("bf16", cl=True, graph=True), 700), (_m("off", graph=True), 495)), baseline=315,
+                 args=(("blocks", 15),)),
         # GAN generator phase (+ patch discriminator); no graphs for GANs. Discriminator phase: fp32 2,749.
         Measured("GAN, 2 blocks, b16 32x32 x4, generator phase (rrdb_gan)", 1590083, 16, 32,
-                 ((_m("off"), 1_699), (_m("bf16", cl=True), 1_410)), baseline=1_492, gan=True),
+                 ((_m("off"), 1_699), (_m("bf16", cl=True), 1_410)), baseline=1_492, gan=True, args=(("blocks", 2),)),
     ),
     "inverted_unet": (
         # channels_last fails here: PyTorch's NHWC nearest-upsampling backward refuses tensors of >= 2**31
         # elements (8 x 64 x 2048 x 2048), so only NCHW modes are listed.
         Measured("b8 256x256 Y x2 (inverted_unet)", 97729, 8, 256,
-                 ((_m("bf16"), 70), (_m("off"), 48)), baseline=48),
+                 ((_m("bf16"), 70), (_m("off"), 48)), baseline=48, scale=2, in_channels=1),
     ),
 }
 
