@@ -111,3 +111,75 @@ def test_a_label_nearer_to_another_point_than_to_its_own_is_a_clash():
     assert figures._nearer_to_another(box, points, 0) == 1 and figures._nearer_to_another(box, points, 1) == 0
     near = Bbox.from_extents(4, 2, 70, 11)  # the nearest spot of point 0
     assert figures._nearer_to_another(near, points, 0) == 0
+
+
+def _legend_off_the_data(fig):
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert fig.legends and all(ax.get_legend() is None for ax in fig.axes)
+    box = fig.legends[0].get_window_extent(renderer)
+    for ax in fig.axes:
+        assert not _boxes_overlap(box, ax.get_window_extent(renderer)), ax.get_title()
+
+
+def test_losses_of_different_kinds_get_their_own_axes_and_legends_sit_off_the_data():
+    hist = pd.DataFrame({"epoch": [1, 2, 3], "train_loss": [0.3, 0.2, 0.1], "val_loss": [0.35, 0.25, 0.2]})
+    fig = figures.loss_curves({"edsr_l1": hist, "srresnet": hist, "edsr_mse": hist * 0.1}, title="loss",
+                              losses={"edsr_l1": "L1 loss", "srresnet": "L1 loss", "edsr_mse": "MSE loss"})
+    labels = sorted(ax.get_ylabel() for ax in fig.axes)
+    assert labels == ["L1 loss (per pixel, images in [0, 1])", "MSE loss (per pixel, images in [0, 1])"]
+    mse = next(ax for ax in fig.axes if ax.get_ylabel().startswith("MSE"))
+    assert len(mse.get_lines()) >= 2 and all(line.get_ydata().max() < 0.05 for line in mse.get_lines()
+                                             if len(line.get_ydata()))  # only the MSE run on the MSE axis
+    _legend_off_the_data(fig)
+    _legend_off_the_data(figures.loss_terms_curves({"cnn": _history(gan=False), "gan": _history()}, title="terms"))
+    bars = pd.DataFrame({"model": ["a", "b"], "blocks": [1, 1], "channels": [8, 8], "psnr_y": [20.0, 22.0]})
+    _legend_off_the_data(figures.family_comparison(bars, metrics=["psnr_y"], title="families"))
+
+
+def test_a_term_keeps_its_colour_in_every_panel():
+    fig = figures.loss_terms_curves({"cnn": _history(gan=False), "gan": _history()}, title="terms")
+    colours = {}
+    for ax in fig.axes:
+        for line, label in zip(*ax.get_legend_handles_labels()):
+            colours.setdefault(label, set()).add(str(line.get_color()))
+    legend = {t.get_text(): str(h.get_color()) for t, h in zip(fig.legends[0].get_texts(), fig.legends[0].legend_handles)}
+    assert legend["train_l1"] != legend["train_adversarial"]
+    cnn = fig.axes[0].get_lines()[0]
+    assert str(cnn.get_color()) == legend["train_l1"]
+
+
+def test_grid_titles_of_a_row_do_not_touch_the_images_above():
+    img = np.zeros((40, 40, 3), np.uint8)
+    panels = [(f"image{r}", [(f"run{c}\n30.00 dB", img) for c in range(6)]) for r in range(3)]
+    fig = figures.comparison_grid(panels, title="grid\n(tier ci, skimage-valid, x4; PSNR-Y)")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    rows = np.array(fig.axes).reshape(3, 6)
+    for r in range(1, 3):
+        for c in range(6):
+            title = rows[r][c].title.get_window_extent(renderer)
+            above = rows[r - 1][c].get_window_extent(renderer)
+            assert title.y1 < above.y0, (r, c)  # display y grows upwards
+
+
+def test_curve_titles_say_the_epochs_this_tier_ran_and_the_loss():
+    hist = {"a": pd.DataFrame({"epoch": [1, 2, 3, 4]}), "b": pd.DataFrame({"epoch": [1, 2]})}
+    assert figures.epochs_text(hist) == "2-4 epochs" and figures.epochs_text({"a": hist["a"]}) == "4 epochs"
+    assert figures.loss_text({"loss": [{"name": "l1", "weight": 1}, {"name": "perceptual", "weight": 1}]}) == \
+        "L1 + perceptual loss"
+
+
+def test_no_figure_title_names_a_dataset_or_an_epoch_count_the_tier_may_not_have():
+    """Titles come from the study files and are shown in every tier: the tier's data and epochs are added by the
+    code (espcn's Fig. 3 said 'from DIV2K' over scikit-image photographs; inverted_unet's Fig. 4 '30-epoch')."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    for path in sorted((Path(__file__).resolve().parents[1] / "studies").glob("*.yaml")):
+        for name, fig in yaml.safe_load(path.read_text()).get("figures", {}).items():
+            title = fig.get("title", "")
+            assert not re.search(r"\b(from|on) (DIV2K|DF2K|Set5|Set14)\b", title), (path.name, name, title)
+            assert not re.search(r"\d+-epoch", title), (path.name, name, title)

@@ -149,24 +149,38 @@ def _nearer_to_another(box, points: np.ndarray, own: int) -> int:
     return int(finite[own] and bool((dist[finite] < dist[own] - 0.5).any()))
 
 
-def loss_curves(histories: Mapping[str, pd.DataFrame], *, title: str, loss_name: str = "loss") -> plt.Figure:
-    """Training and validation loss per epoch, one colour per run, solid = train, dashed = validation."""
-    rows = []
-    for run, hist in histories.items():
-        for column, split in (("train_loss", "train"), ("val_loss", "validation")):
-            if column in hist.columns:
-                part = hist[["epoch", column]].dropna().rename(columns={column: "loss"})
-                rows.append(part.assign(run=run, split=split))
-    data = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["epoch", "loss", "run", "split"])
-    fig, ax = plt.subplots(figsize=(6, 4))
-    if not data.empty:
-        sns.lineplot(data=data, x="epoch", y="loss", hue="run", style="split", markers=True, dashes=True, ax=ax)
-        if (data["loss"] > 0).all() and data["loss"].max() / max(data["loss"].min(), 1e-12) > 20:
-            ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.set_ylabel(f"{loss_name} (per pixel, images in [0, 1])")
-    ax.set_title(title)
+def loss_curves(histories: Mapping[str, pd.DataFrame], *, title: str, loss_name: str = "loss",
+                losses: Mapping[str, str] | None = None) -> plt.Figure:
+    """Training and validation loss per epoch, one colour per run, solid = train, dashed = validation.
+
+    ``losses``: run -> the name of its loss (``L1``, ``MSE``, ...): runs with different losses get a panel each
+    (an L1 and an MSE value are not on one scale); without it, one panel. The legend sits beside the panels."""
+    losses = {run: (losses or {}).get(run, loss_name) for run in histories}
+    kinds = list(dict.fromkeys(losses.values())) or [loss_name]
+    fig, axes = panel_grid(len(kinds), ncols=2, row_height=3.4)
+    for ax, kind in zip(axes, kinds):
+        rows = []
+        for run, hist in histories.items():
+            if losses[run] != kind:
+                continue
+            for column, split in (("train_loss", "train"), ("val_loss", "validation")):
+                if column in hist.columns:
+                    part = hist[["epoch", column]].dropna().rename(columns={column: "loss"})
+                    rows.append(part.assign(run=run, split=split))
+        data = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["epoch", "loss", "run", "split"])
+        if not data.empty:
+            sns.lineplot(data=data, x="epoch", y="loss", hue="run", style="split", markers=True, dashes=True, ax=ax,
+                         hue_order=list(histories), palette=dict(zip(histories, sns.color_palette(n_colors=len(histories)))))
+            if (data["loss"] > 0).all() and data["loss"].max() / max(data["loss"].min(), 1e-12) > 20:
+                ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.set_ylabel(f"{kind} (per pixel, images in [0, 1])")
+        if len(kinds) > 1:
+            ax.set_title(f"runs trained with {kind}", fontsize=9)
+    fig.suptitle(title)
+    fig.tight_layout()
+    legend_below(fig, axes)
     return fig
 
 
@@ -179,13 +193,16 @@ def loss_terms_curves(histories: Mapping[str, pd.DataFrame], *, title: str) -> p
     fig, axes = panel_grid(len(runs))
     shades = {"d_warmup": "#f2e6d9", "d": "#f2e6d9", "g": "#dce8f5"}
     phased = False
+    terms = list(dict.fromkeys(c for r in runs for c in histories[r].columns
+                               if (c.startswith("train_") and c != "train_loss") or c == "d_loss"))
+    palette = dict(zip(terms, sns.color_palette(n_colors=max(1, len(terms)))))  # one colour per term, every panel
     for ax, run in zip(axes, runs):
         hist = histories[run]
-        cols = [c for c in hist.columns if (c.startswith("train_") and c != "train_loss") or c == "d_loss"]
+        cols = [c for c in terms if c in hist.columns]
         long = hist.melt(id_vars=["epoch"], value_vars=cols, var_name="term", value_name="loss").dropna()
         if not long.empty:
-            sns.lineplot(data=long, x="epoch", y="loss", hue="term", marker="o", markersize=3, ax=ax)
-            ax.legend(fontsize=6, title=None)
+            sns.lineplot(data=long, x="epoch", y="loss", hue="term", marker="o", markersize=3, ax=ax,
+                         palette={t: palette[t] for t in cols})
         if "phase" in hist.columns:
             for _, row in hist.iterrows():
                 if row["phase"] in shades:
@@ -197,6 +214,7 @@ def loss_terms_curves(histories: Mapping[str, pd.DataFrame], *, title: str) -> p
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     fig.suptitle(title + ("\n(shaded: blue = generator phase, beige = discriminator phase)" if phased else ""))
     fig.tight_layout()
+    legend_below(fig, axes)  # one legend for every panel, off the data
     return fig
 
 
@@ -252,7 +270,7 @@ def legend_below(fig: plt.Figure, axes: Sequence[plt.Axes]) -> None:
                 labels.append(label)
         legend.remove()
     if handles:
-        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(6, len(handles)),
+        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(8, len(handles)),
                    fontsize=7, frameon=False)
 
 
@@ -280,6 +298,7 @@ def family_comparison(data: pd.DataFrame, *, metrics: Sequence[str], title: str)
         ax.tick_params(axis="x", rotation=30)
     fig.suptitle(title)
     fig.tight_layout()
+    legend_below(fig, axes)
     return fig
 
 
@@ -305,7 +324,8 @@ def comparison_grid(panels: Sequence[tuple[str, Sequence[tuple[str, np.ndarray]]
     """
     n_rows = len(panels)
     n_cols = max(len(cols) for _, cols in panels)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.1 * n_cols, 2.3 * n_rows), squeeze=False)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.1 * n_cols, 2.6 * n_rows + 0.6), squeeze=False,
+                             layout="constrained")  # room for each row's two-line titles
     for r, (name, cols) in enumerate(panels):
         for c in range(n_cols):
             ax = axes[r][c]
@@ -321,7 +341,6 @@ def comparison_grid(panels: Sequence[tuple[str, Sequence[tuple[str, np.ndarray]]
             if c == 0:
                 ax.set_ylabel(name, fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -346,28 +365,49 @@ def study_figure(study: Study, figure: str, *, study_dir: str | Path, summary: s
         title = f"{title}: {best}" if best else title
     if kind in ("loss_curves", "loss_terms", "metric_curves") and not hist:
         raise SisrError(f"{where}: {figure}: no training history to plot (runs {fig_spec.get('runs')})")
+    if kind in ("loss_curves", "loss_terms", "metric_curves"):  # what this tier ran, not what the document did
+        title = f"{title}\n({epochs_text(hist)} in tier {study.tier})"
     if kind == "loss_curves":
-        fig = loss_curves(hist, title=title)
+        fig = loss_curves(hist, title=title, losses={r: loss_text(study.runs.get(r, {})) for r in hist})
     elif kind == "metric_curves":
         fig = metric_curves(hist, fig_spec.get("metrics", ["val_psnr_y"]), title=title)
     elif kind == "loss_terms":
         fig = loss_terms_curves(hist, title=title)
     elif kind == "comparison_grid":
-        fig = _comparison_grid(spec, fig_spec, study_dir, summary, title)
+        fig = _comparison_grid(spec, fig_spec, study_dir, summary, title, tier=study.tier)
     elif kind == "triptychs":
-        fig = _triptychs(spec, fig_spec, study_dir, summary, title)
+        fig = _triptychs(spec, fig_spec, study_dir, summary, title, tier=study.tier)
     elif kind == "family_comparison":
         data, dataset = _runs_with_info(study, study_dir, summary, fig_spec)
         fig = family_comparison(data, metrics=fig_spec.get("metrics", ["psnr_y"]),
-                                        title=f"{title} ({dataset}, x{spec['scale']})")
+                                title=f"{title}\n(tier {study.tier}, {dataset}, x{spec['scale']})")
     elif kind == "sweep":
         data, dataset = _runs_with_info(study, study_dir, summary, fig_spec)
         fig = sweep_plot(data, x=fig_spec.get("x", "channels"), hue=fig_spec.get("hue", "blocks"),
-                                 style="model", metrics=fig_spec.get("metrics", ["psnr_y"]),
-                                 title=f"{title} ({dataset}, x{spec['scale']})")
+                         style="model", metrics=fig_spec.get("metrics", ["psnr_y"]),
+                         title=f"{title}\n(tier {study.tier}, {dataset}, x{spec['scale']})")
     else:
         raise SisrError(f"{where}: {figure}.kind: {kind!r} is not implemented yet")
     return fig
+
+
+def epochs_text(hist: Mapping[str, pd.DataFrame]) -> str:
+    """``4 epochs`` (or ``2-4 epochs`` where the runs differ): the epochs the plotted histories ran."""
+    ends = sorted({int(h["epoch"].max()) for h in hist.values() if len(h) and "epoch" in h.columns})
+    if not ends:
+        return "no epochs"
+    span = str(ends[0]) if len(ends) == 1 else f"{ends[0]}-{ends[-1]}"
+    return f"{span} epoch{'s' if ends[-1] != 1 else ''}"
+
+
+LOSS_NAMES = {"l1": "L1", "mse": "MSE", "charbonnier": "Charbonnier", "perceptual": "perceptual", "lpips": "LPIPS",
+              "adversarial": "adversarial"}
+
+
+def loss_text(run_cfg: Mapping) -> str:
+    """The loss a run trains with, as its axis names it: ``L1``, ``MSE``, ``L1 + perceptual``."""
+    terms = [LOSS_NAMES.get(t.get("name"), str(t.get("name"))) for t in run_cfg.get("loss") or []]
+    return (" + ".join(terms) or "loss") + " loss"
 
 
 def _best_run(summary: str, metric: str, runs: Sequence[str]) -> str | None:
@@ -396,14 +436,16 @@ def _figure_dataset(fig_spec: Mapping, summary_df: pd.DataFrame) -> str:
     return wanted if wanted in present else present[0]
 
 
-def _comparison_grid(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, title: str):
+def _comparison_grid(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, title: str, *,
+                     tier: str = ""):
     from sisr.io import list_images, read_image
 
     summary_df = primary_rows(pd.read_csv(summary))
     scale = int(spec["scale"])
     dataset = _figure_dataset(fig_spec, summary_df)
+    where = f"tier {tier}, {dataset}" if tier else dataset
     if fig_spec.get("dataset") and dataset != fig_spec["dataset"]:
-        title = f"{title}\n({fig_spec['dataset']} is not evaluated in this tier: {dataset} instead)"
+        where += f" (the document's {fig_spec['dataset']} is not evaluated in this tier)"
     runs = fig_spec.get("runs") or list(dict.fromkeys(summary_df[summary_df["dataset"] == dataset]["run"]))
     n_images, crop = fig_spec.get("n_images", 3), fig_spec.get("crop", 96)
     first = study_dir / runs[0] / "sr" / f"{dataset}_x{scale}"
@@ -431,10 +473,10 @@ def _comparison_grid(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary:
             cols.append((f"{run}\n{psnr:.2f} dB", sr[y: y + crop, x: x + crop]))
         cols.append(("HR", crop_hr))
         panels.append((name, cols))
-    return comparison_grid(panels, title=f"{title}\n(PSNR-Y of the whole image, x{scale})")
+    return comparison_grid(panels, title=f"{title}\n({where}, x{scale}; PSNR-Y of the whole image)")
 
 
-def _triptychs(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, title: str):
+def _triptychs(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, title: str, *, tier: str = ""):
     """LR (nearest) / SR / HR of the best and the worst image by SSIM-Y, for each run."""
     from sisr.io import read_image
 
@@ -462,7 +504,7 @@ def _triptychs(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, 
             panels.append((f"{run}: {which}\n{row['image']} ({metric} {row[metric]:.4f})",
                            [("LR (nearest)", np.repeat(np.repeat(lr, scale, 0), scale, 1)),
                             ("SR", sr[y: y + crop, x: x + crop]), ("HR", hr[y: y + crop, x: x + crop])]))
-    return comparison_grid(panels, title=f"{title} ({dataset}, x{scale})")
+    return comparison_grid(panels, title=f"{title}\n({f'tier {tier}, ' if tier else ''}{dataset}, x{scale})")
 
 
 def _eval_csv(path: Path) -> pd.DataFrame:
