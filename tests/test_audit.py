@@ -299,3 +299,43 @@ def test_summary_rows_carry_the_config_hash_and_the_replica_of(tmp_path):
     summary = summarize(csvs, labels=["Set5", "Set5"], replica_of={"espcn_seed1": "espcn"})
     assert list(summary["replica_of"]) == ["bicubic", "espcn"]
     assert list(summary["config_hash"]) == ["", config_hash({**cfg, "seed": 1})]
+
+
+def _finding_spec(protocol="standard", indicative=None):
+    prov = {"data": "benchmark/Set5", "dataset": "Set5", "scale": 4, "protocol": protocol, "section": "Table 1"}
+    if indicative:
+        prov["indicative"] = indicative
+    return {"name": "s", "baselines": ["bicubic"], "runs": {"a": {}},
+            "tables": {"t": {"title": "t", "runs": {"a": "A", "bicubic": "Bicubic"}, "metrics": {"psnr_y": "PSNR"},
+                             "claimed": {"a": {"psnr_y": 30.0}, "bicubic": {"psnr_y": 28.0}}, "claimed_on": prov}},
+            "findings": [{"id": "a_beats_bicubic", "statement": "A beats bicubic", "cite": "000 l.1: x",
+                          "metric": "psnr_y", "data": "benchmark/Set5", "relation": ">", "runs": ["a", "bicubic"]}],
+            "tolerance": {"psnr_y": {"value": 0.1, "source": "a test's tolerance"}}}
+
+
+def _replicated(values):
+    rows = [{"run": "bicubic", "replica_of": "bicubic", "dataset": "Set5", "psnr_y": 28.0, "config_hash": ""}]
+    rows += [{"run": "a" if k == 0 else f"a_seed{k}", "replica_of": "a", "dataset": "Set5", "psnr_y": v,
+              "config_hash": "h"} for k, v in enumerate(values)]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(("protocol", "indicative", "tier", "kind"), [
+    ("standard", None, "paper", "verdict"),
+    ("unstated", None, "paper", "indicative"),
+    ("standard", "a stand-in dataset", "paper", "indicative"),
+    ("standard", None, "quick", "indicative"),
+])
+def test_a_finding_gets_a_verdict_only_like_for_like(protocol, indicative, tier, kind):
+    from sisr.audit import audit
+
+    spec = _finding_spec(protocol, indicative)
+    gate = Gate(tier=tier, hashes={"a": frozenset({"h"})}, expected={"a": frozenset({"h"})})
+    result = audit(spec, _replicated([29.9, 30.1, 30.0]), {}, tier=tier, gate=gate)
+    (finding,) = result.findings
+    assert finding["verdict"] == "holds" and finding["kind"] == kind, finding
+    # the noise decides: a 0.3 dB lead over three replicas with a 1 dB spread is inconclusive
+    noisy = audit(spec, _replicated([28.0, 29.0, 28.0 + 1.9]), {}, tier=tier, gate=gate).findings[0]
+    assert noisy["verdict"] == "inconclusive"
+    worse = audit(spec, _replicated([27.0, 27.1, 26.9]), {}, tier=tier, gate=gate).findings[0]
+    assert worse["verdict"] == "reversed"
