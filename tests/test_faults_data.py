@@ -38,7 +38,8 @@ pytestmark = pytest.mark.fault
 
 
 def error_lines(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line.startswith("ERROR: ")]
+    """The ``ERROR: ...`` lines of a job's output (a training job's start with its ``study/run``: cut off)."""
+    return ["ERROR: " + line.split("ERROR: ", 1)[1] for line in text.splitlines() if "ERROR: " in line]
 
 
 def _png(seed: int, h: int = 32, w: int = 32) -> bytes:

@@ -34,6 +34,15 @@ PROTOCOL_NOTE = ("Standard protocol: MATLAB-bicubic LR, SR quantised to uint8, Y
                  "SSIM 11x11 Gaussian (sigma 1.5); mean over images.")
 
 
+# The splits of each dataset (benchmark: its set names, in any case); a local folder's are not checked.
+SPLITS: dict[str, tuple[str, ...]] = {
+    "div2k": ("train", "valid"), "flickr2k": ("train",), "df2k": ("train", "valid"),
+    "benchmark": ("Set5", "Set14", "B100", "Urban100"), "skimage": ("train", "valid"),
+    "residual_sweep": ("train", "valid", "test"), "rrdb_gan": ("train", "valid", "test"),
+    "inverted_unet": ("train", "valid"),
+}
+
+
 def known_datasets(local: Iterable[str] = ()) -> tuple[str, ...]:
     """Every dataset name a study may use: downloaded, embedded, derived, and the config's local folders."""
     return (*DOWNLOADED, *EMBEDDED, *DERIVED_SOURCES, *local)
@@ -46,10 +55,14 @@ def check_datasets(study: Study, studies_dir: str | Path, local: Iterable[str] =
     refs = [("train", data["train"]), ("valid", data["valid"])] + [(f"eval[{i}]", r) for i, r in enumerate(data["eval"])]
     for key, text in refs:
         ref = DatasetRef.parse(text)
+        where = f"{Path(studies_dir) / study.name}.yaml: tiers.{study.tier}.data.{key}"
         if ref.dataset not in known:
-            raise ConfigError(f"{Path(studies_dir) / study.name}.yaml: tiers.{study.tier}.data.{key}: unknown dataset "
-                              f"{ref.dataset!r} in {text!r}; known datasets: {', '.join(known)} (local folders go "
-                              f"under the config's datasets key)")
+            raise ConfigError(f"{where}: unknown dataset {ref.dataset!r} in {text!r}; known datasets: "
+                              f"{', '.join(known)} (local folders go under the config's datasets key)")
+        splits = SPLITS.get(ref.dataset) if ref.dataset not in local else None
+        if splits and ref.split.lower() not in {s.lower() for s in splits}:
+            raise ConfigError(f"{where}: unknown split {ref.split!r} of dataset {ref.dataset} in {text!r}; valid "
+                              f"splits: {', '.join(splits)}")
 
 
 def leaderboard_refs(tier: str, override: Iterable[str] | None = None) -> list[DatasetRef]:
