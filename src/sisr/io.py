@@ -96,8 +96,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         sweep_stale_temp_files(path)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{_HOST}.{os.getpid()}.", suffix=".tmp")
     except OSError as exc:
-        if _disk_full(exc):
-            raise DiskFullError(f"no space left on device writing {path}") from exc
+        raise_if_disk_full(exc, path)
         raise SisrError(f"cannot write {path}: {exc.strerror or exc}") from exc
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are shared like any other file
     try:
@@ -109,8 +108,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        if _disk_full(exc):
-            raise DiskFullError(f"no space left on device writing {path}") from exc
+        raise_if_disk_full(exc, path)
         raise
 
 
