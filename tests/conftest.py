@@ -50,10 +50,13 @@ class _FileHandler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if srv.trickle_s:
-            for i in range(0, len(body), 100):
-                self.wfile.write(body[i: i + 100])
-                self.wfile.flush()
-                time.sleep(srv.trickle_s)
+            try:
+                for i in range(0, len(body), 100):
+                    self.wfile.write(body[i: i + 100])
+                    self.wfile.flush()
+                    time.sleep(srv.trickle_s)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (its deadline)
+                self.close_connection = True
             return
         self.wfile.write(body)
 

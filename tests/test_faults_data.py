@@ -246,6 +246,8 @@ def test_webp_or_gif_inputs_are_named_as_unsupported_not_no_images(tmp_path, cap
     expect = f"unsupported image format .{fmt}: {folder / f'a.{fmt}'}; expected PNG/JPEG/BMP/TIFF"
     code, err = run_cli(["downscale", "--scale", "2", folder, tmp_path / "out"], capsys)
     assert_one_line_error(code, err, expect)
+    code, err = run_cli(["downscale", "--scale", "2", folder / f"a.{fmt}", tmp_path / "a.png"], capsys)  # one file
+    assert_one_line_error(code, err, expect)
     (folder / "b.png").write_bytes(_png(0, 16, 16))  # beside a PNG it is not silently left out either
     with pytest.raises(ImageError, match=re.escape(expect)):
         get_dataset("folder", root=folder, split="train", scale=2)

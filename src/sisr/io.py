@@ -132,6 +132,8 @@ def read_image(path: str | os.PathLike, *, mode: str = "rgb") -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise ImageError(f"{path}: no such image file")
+    if path.suffix.lower() in UNSUPPORTED_IMAGE_SUFFIXES:
+        raise ImageError(unsupported_format(path))
     try:
         im = Image.open(path)  # Pillow's DecompressionBombWarning is silenced below: we check the size ourselves
         with im:
@@ -191,6 +193,11 @@ def write_json(path: str | os.PathLike, obj: object) -> None:
         fh.write("\n")
 
 
+def unsupported_format(path: Path, also: str = "") -> str:
+    """The error line for an image of a format sisr does not read (``UNSUPPORTED_IMAGE_SUFFIXES``)."""
+    return f"unsupported image format {path.suffix.lower()}: {path}; expected PNG/JPEG/BMP/TIFF (convert it to PNG{also})"
+
+
 def list_images(folder: str | os.PathLike) -> list[Path]:
     """Image files directly inside ``folder``, sorted by name; error if the folder is missing or holds an image
     of a format sisr does not read (``UNSUPPORTED_IMAGE_SUFFIXES``, named with the first such file)."""
@@ -200,6 +207,5 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     files = sorted(p for p in folder.iterdir() if p.is_file())
     for p in files:
         if p.suffix.lower() in UNSUPPORTED_IMAGE_SUFFIXES:
-            raise ImageError(f"unsupported image format {p.suffix.lower()}: {p}; expected PNG/JPEG/BMP/TIFF "
-                             f"(convert it, e.g. to PNG, or move it out of {folder})")
+            raise ImageError(unsupported_format(p, f", or move it out of {folder}"))
     return [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
