@@ -206,11 +206,12 @@ def test_a_truncated_cache_through_the_workflow_is_one_line_and_the_rerun_rebuil
 def test_a_killed_build_cache_leaves_no_temp_folder_after_the_next_build(tmp_path):
     from sisr.data.cache import CachedImages
 
-    root = _folder_dataset(tmp_path / "images", n=40, size=160)
+    root = _folder_dataset(tmp_path / "images", n=8)
     out = tmp_path / "cache/x2_rgb"
-    code = ("import sys; from sisr.data.cache import build_dataset_cache; "
-            "build_dataset_cache('folder', root=sys.argv[1], split='train', scale=2, out_dir=sys.argv[2])")
-    proc = subprocess.Popen([sys.executable, "-c", code, str(root), str(out)])
+    slow = ("import sys, time; from sisr.data import cache; load = cache.load_pair; "  # 1 s an image: killed midway
+            "cache.load_pair = lambda *a, **k: (time.sleep(1), load(*a, **k))[1]; "
+            "cache.build_dataset_cache('folder', root=sys.argv[1], split='train', scale=2, out_dir=sys.argv[2])")
+    proc = subprocess.Popen([sys.executable, "-c", slow, str(root), str(out)])
     try:
         deadline = time.monotonic() + 120
         while not list(out.parent.glob(".x2_rgb.*/hr.u8")) and time.monotonic() < deadline:
@@ -226,7 +227,7 @@ def test_a_killed_build_cache_leaves_no_temp_folder_after_the_next_build(tmp_pat
     code, log = _cache_job(tmp_path, root, out / "manifest.json")
     assert code == 0, log
     assert sorted(p.name for p in out.parent.iterdir()) == sorted(["x2_rgb", live.name])
-    assert len(CachedImages(out)) == 40
+    assert len(CachedImages(out)) == 8
     umask = os.umask(0)
     os.umask(umask)
     assert stat.S_IMODE(out.stat().st_mode) == 0o777 & ~umask  # shareable like any other folder
