@@ -53,8 +53,9 @@ import numpy as np
 from sisr.data.sources import BENCHMARK_SETS
 from sisr.errors import ConfigError, DataError, SisrError
 from sisr.imresize import downscale
-from sisr.io import HOST, UMASK, list_images, pid_alive, read_image, write_image, write_json
+from sisr.io import list_images, read_image, write_image, write_json
 from sisr.metrics import rgb_to_y
+from sisr.io import HOST, UMASK, pid_alive  # how atomic_write names its temporary files, for building_dir
 
 log = logging.getLogger(__name__)
 
