@@ -41,6 +41,7 @@ STUDIES = {
 }
 for _study in STUDIES.values():
     catalog.check_datasets(_study, CFG["studies_dir"], local=CFG["datasets"])
+    catalog.check_splits(_study, CFG["studies_dir"], local=CFG["datasets"])
 REHEARSAL = CFG["rehearsal"]  # None, or the caps of a dress rehearsal (schedules shortened, same jobs)
 if REHEARSAL:
     STUDIES = {

@@ -1,6 +1,7 @@
 # Data: downloads (local rules: they run on the login node in cluster mode), extraction, embedded and derived
 # datasets, and the decoded uint8 caches that training reads. Archives are verified against published
-# checksums (sisr/data/sources.py); a partial or unverified file never takes a final name. A download retries
+# checksums (sisr/data/sources.py); a partial or unverified file never takes a final name, and the extract job
+# checks every archive again before unpacking it (one placed in downloads/ by hand too). A download retries
 # network errors itself (resuming the partial file), so the rule has no Snakemake `retries`: a failed download
 # (e.g. offline) is reported once, in one line.
 

@@ -101,7 +101,7 @@ def test_offline_download_fails_at_once_in_one_line_without_promising_a_part_fil
 
     calls = []
 
-    def offline(url, part, size):
+    def offline(url, part, size, deadline):
         calls.append(url)
         raise urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))
 
@@ -116,7 +116,7 @@ def test_offline_download_fails_at_once_in_one_line_without_promising_a_part_fil
 
 
 def test_refused_connection_retries_then_says_why(tmp_path, monkeypatch):
-    def refused(url, part, size):
+    def refused(url, part, size, deadline):
         raise urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))
 
     import urllib.error

@@ -722,7 +722,7 @@ def test_full_disk_during_a_download_is_no_space_left_naming_the_part_file(tmp_p
     from sisr.data import download as dl
     from sisr.errors import DataError
 
-    def full(url, part, size):
+    def full(url, part, size, deadline):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(dl, "_fetch_into", full)

@@ -84,3 +84,25 @@ def leaderboard_caption(studies: Iterable[str], tier: str, refs: Iterable[Datase
     return (f"{note}Every model of the studies {', '.join(studies)} (tier {tier}) on {sets}, beside published rows "
             f"(quoted from REFERENCE.md). Cost: parameters, GFLOPs per output megapixel, training hours, inference "
             f"seconds per image on the machine that ran it. {PROTOCOL_NOTE}")
+
+
+# The splits of each dataset (benchmark: its set names, in any case); a local folder's are not checked.
+SPLITS: dict[str, tuple[str, ...]] = {
+    "div2k": ("train", "valid"), "flickr2k": ("train",), "df2k": ("train", "valid"),
+    "benchmark": ("Set5", "Set14", "B100", "Urban100"), "skimage": ("train", "valid"),
+    "residual_sweep": ("train", "valid", "test"), "rrdb_gan": ("train", "valid", "test"),
+    "inverted_unet": ("train", "valid"),
+}
+
+
+def check_splits(study: Study, studies_dir: str | Path, local: Iterable[str] = ()) -> None:
+    """ConfigError naming the study file, the key and the valid splits when a data reference names an unknown
+    split of a known dataset (``skimage/trian``); the splits of local folders are not checked."""
+    data = study.spec["tiers"][study.tier]["data"]
+    refs = [("train", data["train"]), ("valid", data["valid"])] + [(f"eval[{i}]", r) for i, r in enumerate(data["eval"])]
+    for key, text in refs:
+        ref = DatasetRef.parse(text)
+        splits = SPLITS.get(ref.dataset) if ref.dataset not in local else None
+        if splits and ref.split.lower() not in {s.lower() for s in splits}:
+            raise ConfigError(f"{Path(studies_dir) / study.name}.yaml: tiers.{study.tier}.data.{key}: unknown split "
+                              f"{ref.split!r} of dataset {ref.dataset} in {text!r}; valid splits: {', '.join(splits)}")

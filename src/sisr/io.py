@@ -29,14 +29,21 @@ from PIL import Image, PngImagePlugin, UnidentifiedImageError
 from sisr.errors import DiskFullError, ImageError, SisrError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+# Image formats sisr does not read: a folder holding one is refused naming the file, rather than left out as if it
+# were not an image. Not supported on purpose: GIF is 256-colour, WebP/AVIF/HEIC are mostly lossy, so their
+# pixels are not the published ones an SR protocol scores.
+UNSUPPORTED_IMAGE_SUFFIXES = (".webp", ".gif", ".avif", ".heic", ".heif", ".jxl", ".jp2", ".j2k", ".ppm", ".pgm",
+                              ".pbm", ".pnm", ".tga", ".ico", ".exr", ".dng", ".psd", ".svg")
 MAX_IMAGE_PIXELS = int(os.environ.get("SISR_MAX_IMAGE_PIXELS", 1_000_000_000))
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS  # Pillow warns above it and refuses above twice it; we refuse above it
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 _HOST = socket.gethostname().replace(".", "_")
+UMASK, HOST = _UMASK, _HOST  # for other writers of temporary files and folders (sisr.data.datasets.building_dir)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -52,7 +59,7 @@ def sweep_stale_temp_files(path: str | os.PathLike) -> list[Path]:
     removed = []
     for tmp in path.parent.glob(f".{path.name}.{_HOST}.*.tmp"):
         pid = tmp.name[len(f".{path.name}.{_HOST}."):].split(".", 1)[0]
-        if pid.isdigit() and not _pid_alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
                 removed.append(tmp)
@@ -69,6 +76,12 @@ def _disk_full(exc: BaseException | None) -> bool:
     return False
 
 
+def raise_if_disk_full(exc: BaseException, path: str | os.PathLike) -> None:
+    """Raise DiskFullError ("no space left on device writing PATH") from ``exc`` if it is a full disk or quota."""
+    if _disk_full(exc):
+        raise DiskFullError(f"no space left on device writing {path}") from exc
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success it replaces ``path`` in one step.
@@ -83,8 +96,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         sweep_stale_temp_files(path)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{_HOST}.{os.getpid()}.", suffix=".tmp")
     except OSError as exc:
-        if _disk_full(exc):
-            raise DiskFullError(f"no space left on device writing {path}") from exc
+        raise_if_disk_full(exc, path)
         raise SisrError(f"cannot write {path}: {exc.strerror or exc}") from exc
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are shared like any other file
     try:
@@ -96,8 +108,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        if _disk_full(exc):
-            raise DiskFullError(f"no space left on device writing {path}") from exc
+        raise_if_disk_full(exc, path)
         raise
 
 
@@ -121,6 +132,8 @@ def read_image(path: str | os.PathLike, *, mode: str = "rgb") -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise ImageError(f"{path}: no such image file")
+    if path.suffix.lower() in UNSUPPORTED_IMAGE_SUFFIXES:
+        raise ImageError(unsupported_format(path))
     try:
         im = Image.open(path)  # Pillow's DecompressionBombWarning is silenced below: we check the size ourselves
         with im:
@@ -198,9 +211,19 @@ def write_json(path: str | os.PathLike, obj: object) -> None:
         fh.write("\n")
 
 
+def unsupported_format(path: Path, also: str = "") -> str:
+    """The error line for an image of a format sisr does not read (``UNSUPPORTED_IMAGE_SUFFIXES``)."""
+    return f"unsupported image format {path.suffix.lower()}: {path}; expected PNG/JPEG/BMP/TIFF (convert it to PNG{also})"
+
+
 def list_images(folder: str | os.PathLike) -> list[Path]:
-    """Image files directly inside ``folder``, sorted by name; error if the folder is missing."""
+    """Image files directly inside ``folder``, sorted by name; error if the folder is missing or holds an image
+    of a format sisr does not read (``UNSUPPORTED_IMAGE_SUFFIXES``, named with the first such file)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ImageError(f"{folder}: no such folder")
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    for p in files:
+        if p.suffix.lower() in UNSUPPORTED_IMAGE_SUFFIXES:
+            raise ImageError(unsupported_format(p, f", or move it out of {folder}"))
+    return [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]

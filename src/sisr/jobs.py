@@ -108,11 +108,14 @@ def download_job(*, archive: str, downloads_dir: str, mirror: str | None = None,
     print(f"ok {path}")
 
 
-def extract_job(*, archive: str, marker: str) -> None:
-    """Extract an archive into its dataset folder; the marker is written by ``extract`` when complete."""
-    from sisr.data.download import extract
+def extract_job(*, archive: str, marker: str, overrides: Mapping | None = None) -> None:
+    """Verify an archive against its catalogue row (whoever put it in ``downloads/``), then extract it into its
+    dataset folder; the marker is written by ``extract`` when complete. overrides: the config's ``archives``."""
+    from sisr.data.download import extract, verify_archive
+    from sisr.data.sources import archive as catalogue_row
 
-    made = extract(archive, Path(marker).parent)
+    verify_archive(archive, overrides)
+    made = extract(archive, Path(marker).parent, contents=catalogue_row(Path(archive).name, overrides).contents)
     if Path(made) != Path(marker):
         raise SisrError(f"extract wrote {made}, expected {marker}")
 

@@ -100,6 +100,23 @@ CONFIG_DEFAULTS = {
 REHEARSAL_DEFAULTS = {"epochs": 1, "batches_per_epoch": 2, "valid_images": 2, "batch_size": None}
 
 
+OUTPUT_DIR_KEYS = ("data_dir", "results_dir", "logs_dir", "weights_dir")
+
+
+def check_output_dirs(cfg: Mapping) -> None:
+    """ConfigError naming the key when a folder the workflow writes into is a file, or lies under one."""
+    for key in OUTPUT_DIR_KEYS:
+        path = Path(str(cfg[key]))
+        for at in (path, *path.parents):
+            if at.exists():
+                if not at.is_dir():
+                    under = "" if at == path else f" ({at} is a file)"
+                    what = "is a file" if at == path else "lies under a file"
+                    raise ConfigError(f"{key}: {path} {what}{under}, expected a folder (or a path that does not "
+                                      f"exist yet)")
+                break
+
+
 def load_config(config: Mapping) -> dict:
     """Validate the workflow config (already parsed) and fill in defaults (``studies=espcn``: one study, a list)."""
     config = dict(config)
@@ -111,6 +128,7 @@ def load_config(config: Mapping) -> dict:
         cfg["rehearsal"] = {**REHEARSAL_DEFAULTS, **cfg["rehearsal"]}
     if cfg["studies"] == "all":
         cfg["studies"] = sorted(p.stem for p in Path(cfg["studies_dir"]).glob("*.yaml"))
+    check_output_dirs(cfg)
     return cfg
 
 

@@ -39,9 +39,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import inspect
+import logging
 import os
 import shutil
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -54,6 +56,9 @@ from sisr.data.sources import BENCHMARK_SETS
 from sisr.errors import ConfigError, DataError, SisrError
 from sisr.io import list_images, read_image, write_image, write_json
 from sisr.metrics import rgb_to_y
+from sisr.io import HOST, UMASK, pid_alive  # how atomic_write names its temporary files, for building_dir
+
+log = logging.getLogger(__name__)
 
 ON_BAD = ("error", "skip")
 LR_MODES = ("auto", "shipped", "ours")
@@ -128,21 +133,55 @@ def sha256_pixels(img: np.ndarray) -> str:
     return h.hexdigest()
 
 
+_LEGACY_STALE_S = 24 * 3600  # a temporary folder of the old naming (no PID) untouched this long is dead
+
+
+def sweep_stale_building_dirs(final: str | os.PathLike) -> list[Path]:
+    """Remove the temporary folders of ``building_dir(final)`` whose builder died (killed, crashed); returns them.
+
+    ``.<name>.<host>.<pid>.<random>.tmp`` and ``.<name>.old-<host>.<pid>``: removed when the PID is dead on this
+    host (folders of other hosts are left alone). ``.<name>.<random>.tmp`` (the naming before the PID was in it):
+    removed when none of its files changed for a day.
+    """
+    final = Path(final)
+    removed = []
+    for path in final.parent.glob(f".{final.name}.*"):
+        rest = path.name[len(f".{final.name}."):].removeprefix("old-").split(".")
+        if len(rest) >= 2 and rest[0] == HOST and rest[1].isdigit():
+            stale = not pid_alive(int(rest[1]))
+        elif len(rest) == 2 and rest[1] == "tmp" and path.is_dir():
+            newest = max((p.stat().st_mtime for p in path.rglob("*")), default=path.stat().st_mtime)
+            stale = time.time() - newest > _LEGACY_STALE_S
+        else:
+            continue
+        if stale and path.is_dir():
+            log.info("removing %s, left by a build that did not finish", path)
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
 @contextlib.contextmanager
 def building_dir(final: str | os.PathLike) -> Iterator[Path]:
     """Yield a fresh temporary folder beside ``final``; on success it replaces ``final`` (old content removed
-    only after the new one is in place); on error it is deleted and ``final`` is left as it was."""
+    only after the new one is in place); on error it is deleted and ``final`` is left as it was.
+
+    The temporary folder is ``.<name>.<host>.<pid>.<random>.tmp``; those of dead builders are removed first
+    (``sweep_stale_building_dirs``). The finished folder gets the umask's permissions (not mkdtemp's 0700).
+    """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
+    sweep_stale_building_dirs(final)
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.{HOST}.{os.getpid()}.", suffix=".tmp"))
     try:
         yield tmp
+        os.chmod(tmp, 0o777 & ~UMASK)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     old = None
     if final.exists():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        old = final.with_name(f".{final.name}.old-{HOST}.{os.getpid()}")
         os.replace(final, old)
     os.replace(tmp, final)
     if old is not None:

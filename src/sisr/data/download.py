@@ -4,9 +4,14 @@ Guarantees (what a Snakemake rule may rely on):
 - ``dest`` appears only after its size and checksum(s) matched (the data go to ``dest.part``, then an
   atomic rename). An existing ``dest`` is taken as done; a ``dest.part`` is resumed with an HTTP Range request.
 - A wrong checksum deletes ``dest.part`` and raises ``DownloadError`` naming the URL, expected and actual hash.
-- A cut connection is retried (``retries`` times) from where it stopped.
+- A cut connection is retried (``retries`` times) from where it stopped. The whole download, retries included,
+  must end within ``SISR_DOWNLOAD_DEADLINE_S`` seconds (default 6 hours; a server that trickles never trips the
+  per-read timeout of 60 s); past it ``DownloadError`` names the URL and the part file is kept for the next attempt.
+- ``verify_archive`` checks a file already in ``downloads/`` (e.g. placed there by hand) the same way before it
+  is extracted: the extract job does, so no archive is extracted unverified.
 - ``extract`` unpacks into a temporary folder inside ``dest_dir``, refuses absolute paths, ``..``, links and
-  device files, then moves the entries into ``dest_dir`` and writes the marker ``.<archive>.complete`` last.
+  device files, checks that the archive's expected folder holds images (``contents``), then moves the entries
+  into ``dest_dir`` and writes the marker ``.<archive>.complete`` last.
 
 Mirrors, for clusters without internet: ``mirror`` is a URL prefix (``http(s)://host/path/``, ``file:///path/``)
 or a local folder that holds the archives by file name; the archive's file name is appended to it.
@@ -20,6 +25,7 @@ import hashlib
 import http.client
 import json
 import logging
+import math
 import os
 import shutil
 import socket
@@ -35,12 +41,14 @@ from typing import Any, Mapping
 
 from sisr.data.sources import archive as catalogue_row
 from sisr.errors import ConfigError, DataError
-from sisr.io import atomic_write
+from sisr.io import IMAGE_SUFFIXES, atomic_write
 
 log = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
 _TIMEOUT_S = 60
+DEADLINE_ENV = "SISR_DOWNLOAD_DEADLINE_S"
+DEFAULT_DEADLINE_S = 6 * 3600.0
 
 
 class DownloadError(DataError):
@@ -71,13 +79,58 @@ def _hashes(path: Path, *, sha256: bool, md5: bool) -> dict[str, str]:
     return {name: h.hexdigest() for name, h in algos.items()}
 
 
-def _open(url: str, offset: int) -> tuple[Any, int, int | None]:
+def deadline_s() -> float:
+    """Seconds a whole download may take: ``$SISR_DOWNLOAD_DEADLINE_S``, else 6 hours."""
+    text = os.environ.get(DEADLINE_ENV, "")
+    try:
+        value = float(text) if text else DEFAULT_DEADLINE_S
+    except ValueError:
+        raise ConfigError(f"{DEADLINE_ENV}: expected a number of seconds, got {text!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{DEADLINE_ENV}: expected a number of seconds > 0, got {text!r}")
+    return value
+
+
+def _mismatch(path: Path, *, size: int | None, sha256: str | None, md5: str | None,
+              sha256_prefix: str | None = None) -> str | None:
+    """What differs between ``path`` and the expected size and checksums (one phrase), or None if all match."""
+    got_size = path.stat().st_size
+    if size is not None and got_size != size:
+        return f"{got_size:,} bytes, expected {size:,}"
+    actual = _hashes(path, sha256=sha256 is not None or bool(sha256_prefix), md5=md5 is not None)
+    checks = [("sha256", sha256, actual.get("sha256")), ("md5", md5, actual.get("md5")),
+              ("sha256 prefix", sha256_prefix, (actual.get("sha256") or "")[: len(sha256_prefix or "")])]
+    for name, expected, got in checks:
+        if expected and got != expected.lower():
+            return f"{name} mismatch: expected {expected}, got {got}"
+    return None
+
+
+def verify_archive(path: str | os.PathLike, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Path:
+    """Check an archive in ``downloads/`` (downloaded, or placed there by hand) against its catalogue row.
+
+    A mismatch raises ``DataError`` naming the file, the expected and the actual value and what to do; the file
+    is left in place (it is the user's). overrides: the config's ``archives`` (as ``fetch_archive``).
+    """
+    path = Path(path)
+    row = catalogue_row(path.name, overrides)
+    if not path.is_file():
+        raise DataError(f"{path}: archive not found (download it first)")
+    problem = _mismatch(path, size=row.size, sha256=row.sha256, md5=row.md5)
+    if problem:
+        raise DataError(f"{path}: {problem} (not the published archive: another version or a damaged copy); "
+                        f"delete it (rm {path}) and rerun to download it, or place the published file there")
+    log.info("verified %s against the published checksum", path)
+    return path
+
+
+def _open(url: str, offset: int, timeout: float = _TIMEOUT_S) -> tuple[Any, int, int | None]:
     """Open ``url`` from byte ``offset``; returns (response, start offset actually served, total size or None)."""
     request = urllib.request.Request(url, headers={"User-Agent": "sisr-bench"})
     if offset > 0 and urllib.parse.urlparse(url).scheme in ("http", "https"):
         request.add_header("Range", f"bytes={offset}-")
     try:
-        response = urllib.request.urlopen(request, timeout=_TIMEOUT_S)
+        response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
         if exc.code == 416:  # range not satisfiable: the part file already holds the whole file (or more)
             return None, offset, None
@@ -92,13 +145,20 @@ def _open(url: str, offset: int) -> tuple[Any, int, int | None]:
     return response, 0, int(length) if length and length.isdigit() else None
 
 
-def _fetch_into(url: str, part: Path, size: int | None) -> None:
-    """Append the rest of ``url`` to ``part`` (resuming from its current length); logs progress."""
+class _DeadlinePassed(Exception):
+    """The overall deadline of a download passed (raised between reads; not retried)."""
+
+
+def _fetch_into(url: str, part: Path, size: int | None, deadline: float = math.inf) -> None:
+    """Append the rest of ``url`` to ``part`` (resuming from its current length); logs progress.
+
+    deadline: a ``time.monotonic()`` value; past it, ``_DeadlinePassed`` (checked after every read).
+    """
     offset = part.stat().st_size if part.exists() else 0
     if size is not None and offset > size:
         part.unlink()
         offset = 0
-    response, start, total = _open(url, offset)
+    response, start, total = _open(url, offset, max(0.1, min(_TIMEOUT_S, deadline - time.monotonic())))
     if response is None:
         return
     total = total or size
@@ -108,8 +168,10 @@ def _fetch_into(url: str, part: Path, size: int | None) -> None:
         done = start
         step = max(total // 20, 1) if total else 100 * _CHUNK
         next_report = done + step
-        while chunk := response.read(_CHUNK):
+        while chunk := _read_some(response):
             fh.write(chunk)
+            if time.monotonic() > deadline:
+                raise _DeadlinePassed
             done += len(chunk)
             if done >= next_report:
                 pct = f" ({100 * done / total:.0f} %)" if total else ""
@@ -117,6 +179,12 @@ def _fetch_into(url: str, part: Path, size: int | None) -> None:
                 next_report = done + step
         if total is not None and done < total:  # connection closed early without an exception
             raise http.client.IncompleteRead(b"", total - done)
+
+
+def _read_some(response: Any) -> bytes:
+    """Up to 1 MiB, returning as soon as some bytes came (``read1``), so that a deadline is checked between."""
+    read1 = getattr(response, "read1", None)
+    return read1(_CHUNK) if read1 is not None else response.read(_CHUNK)
 
 
 def network_reason(exc: BaseException) -> str:
@@ -167,11 +235,20 @@ def download(
     source = mirror_url(url, mirror)
     part = dest.with_name(dest.name + ".part")
     dest.parent.mkdir(parents=True, exist_ok=True)
+    allowed = deadline_s()
+    deadline = time.monotonic() + allowed
     for attempt in range(retries + 1):
         try:
+            if time.monotonic() > deadline:
+                raise _DeadlinePassed
             log.info("downloading %s -> %s%s", source, dest, " (resuming)" if part.exists() else "")
-            _fetch_into(source, part, size)
+            _fetch_into(source, part, size, deadline)
             break
+        except _DeadlinePassed:
+            kept = part.stat().st_size if part.exists() else 0
+            raise DownloadError(f"{source}: download did not finish within {allowed:g} s ({DEADLINE_ENV}); "
+                                f"{kept:,} bytes kept in {part}, the next attempt resumes (a slow or stalled "
+                                f"server: raise {DEADLINE_ENV}, or use a mirror)") from None
         except (urllib.error.URLError, http.client.HTTPException, ConnectionError, socket.timeout, OSError) as exc:
             if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise DataError(f"no space left on device writing {part}") from exc
@@ -191,19 +268,15 @@ def download(
                       f"(config mirror:, sisr fetch-weights --mirror)") from None
             log.warning("%s: %s; retrying in %.0f s (%d/%d)", source, reason, backoff_s * (attempt + 1),
                         attempt + 1, retries)
-            time.sleep(backoff_s * (attempt + 1))
+            time.sleep(min(backoff_s * (attempt + 1), max(0.0, deadline - time.monotonic())))
     got_size = part.stat().st_size
     if size is not None and got_size != size:
         part.unlink()
         raise DownloadError(f"{source}: expected {size} bytes, got {got_size}; the partial file was deleted")
-    actual = _hashes(part, sha256=sha256 is not None or bool(sha256_prefix), md5=md5 is not None)
-    checks = [("sha256", sha256, actual.get("sha256")), ("md5", md5, actual.get("md5")),
-              ("sha256 prefix", sha256_prefix, (actual.get("sha256") or "")[: len(sha256_prefix or "")])]
-    for name, expected, got in checks:
-        if expected and got != expected.lower():
-            part.unlink()
-            raise DownloadError(f"{source}: {name} mismatch: expected {expected}, got {got}; "
-                                f"the downloaded file was deleted")
+    problem = _mismatch(part, size=None, sha256=sha256, md5=md5, sha256_prefix=sha256_prefix)
+    if problem:
+        part.unlink()
+        raise DownloadError(f"{source}: {problem}; the downloaded file was deleted")
     os.replace(part, dest)
     log.info("verified %s (%d bytes)", dest, got_size)
     return dest
@@ -273,11 +346,17 @@ def extraction_marker(archive: str | os.PathLike, dest_dir: str | os.PathLike) -
     return Path(dest_dir) / f".{Path(archive).name}.complete"
 
 
-def extract(archive: str | os.PathLike, dest_dir: str | os.PathLike) -> Path:
+def _holds_images(folder: Path) -> bool:
+    return folder.is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.rglob("*") if p.is_file())
+
+
+def extract(archive: str | os.PathLike, dest_dir: str | os.PathLike, *, contents: str | None = None) -> Path:
     """Extract a zip or tar ``archive`` into ``dest_dir`` safely and atomically; returns the marker path.
 
     Several archives may share ``dest_dir`` (DIV2K HR and LR zips go to ``data/div2k``): their folders merge.
-    If the marker already exists nothing is done.
+    If the marker already exists nothing is done. contents: the folder inside the archive that must hold
+    images (the catalogue's ``contents``); an archive without any there raises ``DataError`` and nothing of it
+    is moved into ``dest_dir``.
     """
     archive, dest_dir = Path(archive), Path(dest_dir)
     marker = extraction_marker(archive, dest_dir)
@@ -293,6 +372,10 @@ def extract(archive: str | os.PathLike, dest_dir: str | os.PathLike) -> Path:
     try:
         log.info("extracting %s -> %s", archive, dest_dir)
         count = _unpack(archive, tmp)
+        if contents is not None and not _holds_images(tmp / contents):
+            raise DataError(f"{archive}: no images under {contents}/ in the archive (the published {archive.name} "
+                            f"holds its images under {contents}/); not extracted: delete it (rm {archive}) and "
+                            f"rerun to download it, or place the published file there")
         _merge_move(tmp, dest_dir)
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
         raise DataError(f"{archive}: truncated or corrupt archive ({type(exc).__name__}: {exc}); delete it and "
