@@ -417,7 +417,8 @@ def print_interrupted_runs():
     if lines:
         print(
             "\nsisr-bench: interrupted. Rerun the same command to continue; training runs resume from the "
-            "checkpoint they saved (the errors above are how Snakemake reports an interruption):"
+            "checkpoint they saved (the errors above are how Snakemake reports an interruption; if the rerun says "
+            "the directory cannot be locked, Snakemake was killed: run it once with --unlock first):"
         )
         print("\n".join(lines))
 
