@@ -27,9 +27,18 @@
 #   <results_dir>/<tier>/leaderboard/leaderboard.{csv,md,tex,html}, psnr_vs_cost.{png,pdf}   every model, its cost
 #   <logs_dir>/<tier>/{rule}/{study}/{run}.log               one log per job (data and weights jobs: <logs_dir>/{rule}/)
 
+import sys
+
 from snakemake.utils import min_version
 
 min_version("9.0")
+
+# A YAML mistake or a repeated key in config.yaml: one line FILE:LINE:COLUMN (before Snakemake's own loader, which
+# names neither); the files given with --configfile are read again in rules/common.smk.
+sys.path.insert(0, f"{workflow.basedir}/src")
+from sisr.studies import check_yaml_file
+
+check_yaml_file("config.yaml")
 
 
 configfile: "config.yaml"

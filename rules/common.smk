@@ -14,34 +14,54 @@ os.environ.update(SISR_WORKFLOW_DIR=str(Path(workflow.basedir).resolve()))
 
 # Nothing imported here imports torch: planning the jobs stays fast (tests/test_workflow_parse.py).
 from sisr import catalog, finish, interrupt
-from sisr.studies import DatasetRef, load_config, load_study, rehearsal_run, train_settings
+from sisr.errors import ConfigError
+from sisr.studies import DatasetRef, load_study, load_workflow_config, rehearsal_run, train_settings
 from sisr.loss_terms import weights_needed as loss_weights_needed
 from sisr.metrics.registry import weights_needed as metric_weights_needed
 from sisr.weights import WEIGHTS as WEIGHT_SPECS
 
 from sisr.data.sources import ARCHIVES, archives_for
 
-CFG = load_config(config)
+
+def _config_files():
+    """The config files Snakemake read, lowest precedence first: the Snakefile's `configfile:`, then --configfile."""
+    given = [str(p) for p in workflow.config_settings.configfiles]
+    return [str(p) for p in workflow.configfiles if str(p) not in given] + given
+
+
+def _load_workflow():
+    """CFG and STUDIES: --config values typed as YAML; every error one line naming where the value came from
+    (command line, config file, study file), printed without Snakemake's stack frames (SystemExit)."""
+    try:
+        cfg, origin = load_workflow_config(config, files=_config_files(), command_line=workflow.config_settings.config)
+        studies = {
+            name: load_study(
+                Path(cfg["studies_dir"]) / f"{name}.yaml",
+                cfg["tier"],
+                train_overrides=cfg["train_overrides"],
+                replicas=cfg["replicas"],
+                overrides_from=origin(("train_overrides",)),
+            )
+            for name in cfg["studies"]
+        }
+        for study in studies.values():
+            catalog.check_datasets(study, cfg["studies_dir"], local=cfg["datasets"])
+            catalog.check_splits(study, cfg["studies_dir"], local=cfg["datasets"])
+    except ConfigError as exc:
+        raise SystemExit(f"sisr-bench: {exc}") from None
+    return cfg, studies
+
+
+CFG, STUDIES = _load_workflow()
 DATA = CFG["data_dir"]  # shared by every tier: downloads, datasets, caches
 RES = f"{CFG['results_dir']}/{CFG['tier']}"  # each tier has its own results: tiers never overwrite each other
 LOGS = CFG["logs_dir"]  # logs of the data and weights jobs (shared by every tier)
 TIER_LOGS = f"{CFG['logs_dir']}/{CFG['tier']}"  # logs of the tier's own jobs (train, evaluate, tables, ...)
 WEIGHTS = CFG["weights_dir"]
 
-# Resolved and checked once (runs with their models and arguments, run references, metrics, datasets): a wrong
-# key fails here, naming the study file and the key, before any job runs. Jobs receive these resolved specs.
-STUDIES = {
-    name: load_study(
-        Path(CFG["studies_dir"]) / f"{name}.yaml",
-        CFG["tier"],
-        train_overrides=CFG["train_overrides"],
-        replicas=CFG["replicas"],
-    )
-    for name in CFG["studies"]
-}
-for _study in STUDIES.values():
-    catalog.check_datasets(_study, CFG["studies_dir"], local=CFG["datasets"])
-    catalog.check_splits(_study, CFG["studies_dir"], local=CFG["datasets"])
+# STUDIES (above) are resolved and checked once (runs with their models and arguments, run references, metrics,
+# datasets): a wrong key fails at parse time, naming the study file and the key, before any job runs. Jobs receive
+# these resolved specs.
 REHEARSAL = CFG["rehearsal"]  # None, or the caps of a dress rehearsal (schedules shortened, same jobs)
 if REHEARSAL:
     STUDIES = {
@@ -403,7 +423,8 @@ def print_interrupted_runs():
     if lines:
         print(
             "\nsisr-bench: interrupted. Rerun the same command to continue; training runs resume from the "
-            "checkpoint they saved (the errors above are how Snakemake reports an interruption):"
+            "checkpoint they saved (the errors above are how Snakemake reports an interruption; if the rerun says "
+            "the directory cannot be locked, Snakemake was killed: run it once with --unlock first):"
         )
         print("\n".join(lines))
 

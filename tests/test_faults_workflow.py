@@ -156,6 +156,7 @@ def test_killing_snakemake_leaves_no_training_orphan_and_a_whole_checkpoint(tmp_
     assert "Traceback" not in log
     if sig == "SIGKILL":  # the trainer noticed its parent was gone, saved and stopped
         assert "is gone: stopping" in log and "exiting with code 143" in log
+        assert "run it once with --unlock first" in log  # the killed Snakemake's lock: the rerun would refuse
     if sig == "SIGINT":  # Ctrl-C: one clean message, no workflow error; the same command resumes
         assert "exiting with code 130" in log
         out = (tmp_path / "snakemake.out").read_text()

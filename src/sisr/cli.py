@@ -82,19 +82,43 @@ def _downscale_degradation(args: argparse.Namespace):
     return degradations.get(name or degradations.DEFAULT)
 
 
+def _plan_outputs(src: Path, dst: Path, items: list[tuple[Path, str]], single: bool) -> list[tuple[Path, Path]]:
+    """(input, output) per image, checked before anything is written: no output onto an input (nor a folder's
+    outputs into the folder itself), no two inputs onto one output (``a.jpg`` and ``a.png``), no output that is an
+    existing folder. SisrError naming the paths."""
+    if src.is_dir() and dst.resolve() == src.resolve():
+        raise SisrError(f"{dst}: the output folder is the input folder; its images would be overwritten or mixed "
+                        f"with the outputs: choose another output folder")
+    inputs = {path.resolve(): path for path, _ in items}
+    plan, taken = [], {}
+    for path, stem in items:
+        out = _out_path(dst, stem, single)
+        if out.resolve() in inputs:
+            raise SisrError(f"{out}: the output would overwrite the input {inputs[out.resolve()]}: choose another "
+                            f"output")
+        if out.resolve() in taken:
+            raise SisrError(f"{taken[out.resolve()]} and {path}: both would be written to {out}; rename one of "
+                            f"them or convert them separately")
+        if out.is_dir():
+            raise SisrError(f"{out}: is a folder, expected an image file to write")
+        taken[out.resolve()] = path
+        plan.append((path, out))
+    return plan
+
+
 def cmd_downscale(args: argparse.Namespace) -> int:
     from sisr.io import read_image, write_image
 
     degradation = _downscale_degradation(args)
     items = _inputs(Path(args.input))
     single = len(items) == 1 and Path(args.input).is_file()
-    for path, stem in items:
+    items = [(path, f"{stem}x{args.scale}" if args.suffix else stem) for path, stem in items]
+    for path, out in _plan_outputs(Path(args.input), Path(args.output), items, single):
         img = read_image(path, mode="any")
         if min(img.shape[:2]) < args.scale:
             raise SisrError(f"{path}: {img.shape[1]}x{img.shape[0]} pixels is smaller than the scale {args.scale}: "
                             f"nothing to downscale")
-        lr = degradation.lr(img, args.scale, seed=args.seed, image=stem)
-        out = _out_path(Path(args.output), f"{stem}x{args.scale}" if args.suffix else stem, single)
+        lr = degradation.lr(img, args.scale, seed=args.seed, image=path.stem)
         write_image(out, lr)
         print(f"{path} {img.shape[1]}x{img.shape[0]} -> {out} {lr.shape[1]}x{lr.shape[0]} ({degradation.name})")
     return 0
@@ -117,6 +141,9 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     items = _inputs(Path(args.input))
     _check_named_scale(items, args.scale)
     single = len(items) == 1 and Path(args.input).is_file()
+    drop = f"x{args.scale}"  # EDSR's LR names: a trailing x<scale> is dropped
+    items = [(path, stem[: -len(drop)] if stem.endswith(drop) else stem) for path, stem in items]
+    plan = _plan_outputs(Path(args.input), Path(args.output), items, single)
     first = read_image(items[0][0], mode="any")
     in_channels = 1 if first.ndim == 2 else 3
     loaded = load_any_model(args.checkpoint or args.model, scale=args.scale, in_channels=in_channels, device=device)
@@ -127,14 +154,12 @@ def cmd_upscale(args: argparse.Namespace) -> int:
 
         model = HalfPrecision(model)
     with torch.no_grad():
-        for path, stem in items:
+        for path, out in plan:
             raw = read_image(path, mode="any")
             lr = model_input(raw, model_channels)  # gray -> RGB model: repeated; RGB -> Y model: its Y
-            name = stem[: -len(f"x{args.scale}")] if stem.endswith(f"x{args.scale}") else stem
             sr = super_resolve(model, lr, scale=args.scale, device=device, tile=args.tile, overlap=args.tile_overlap)
             if model_channels == 1 and raw.ndim == 3 and not args.luma_only:
                 sr = colour_output(raw, sr, args.scale)  # the model's Y, the LR's chroma upscaled bicubically
-            out = _out_path(Path(args.output), name, single)
             write_image(out, sr, text={SCALE_KEY: str(args.scale)})  # sisr evaluate checks its --scale against it
             print(f"{path} -> {out} {sr.shape[1]}x{sr.shape[0]}")
     return 0
@@ -152,6 +177,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.crop_border is not None and args.crop_border < 0:
         raise SisrError(f"--crop-border {args.crop_border}: must be 0 or more pixels")
     check_metric_names(metrics)
+    if args.csv and Path(args.csv).is_dir():
+        raise SisrError(f"--csv {args.csv}: is a folder, expected a CSV file to write (e.g. "
+                        f"{Path(args.csv) / 'metrics.csv'})")
     # the same cache as the workflow's: --weights-dir, $SISR_WEIGHTS or ./weights
     if args.weights_dir or weights_needed(metrics):
         from sisr.weights import use_cache

@@ -15,6 +15,12 @@ command resumes. A job that fails for another reason during the interrupt keeps 
 the run's final error); without SIGINT to Snakemake (a job killed on its own, SIGTERM, a cluster) nothing is
 filtered. The dropped reports are missing from .snakemake/log/ too; each job's own log keeps its last line.
 
+The order of the two events is not fixed: Snakemake's Python handler runs in its main thread, which may get the
+CPU only after a job thread has already reported the job's exit 130 (seen under load). So a report of a job that
+stopped on SIGINT (its log says so) is held back while the flag is not set yet; once the flag is set, held reports
+are treated as above; if the run ends without it (the job got SIGINT on its own), they are logged as usual before
+the run's final error.
+
 Nothing here imports Snakemake or torch; the filter reads Snakemake's log records by their ``event`` attribute
 (the logger-plugin interface of Snakemake 9: ``job_error``, ``error``).
 """
@@ -27,7 +33,7 @@ import signal
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 SNAKEMAKE_LOGGER = "snakemake.logging"
 _EXIT_130 = ("non-zero exit status 130", "died with <Signals.SIGINT")  # a job that handled SIGINT itself
@@ -60,18 +66,51 @@ def describe(log: str | Path, line: str) -> str:
     return f"{name}: stopped; the rerun starts it again"
 
 
+def _stopped_on_sigint(log: str) -> bool:
+    line = interrupted_line(log)
+    return bool(line) and ("signal 2" in line or "(Ctrl-C)" in line)
+
+
 class InterruptFilter(logging.Filter):
     """Drops Snakemake's failure reports of jobs that stopped cleanly because the user pressed Ctrl-C."""
 
-    def __init__(self) -> None:
+    def __init__(self, emit: Callable[[logging.LogRecord], Any] | None = None) -> None:
         super().__init__()
         self.interrupted = threading.Event()  # set by the SIGINT handler in Snakemake's process
         self.jobs: dict[str, str] = {}  # log path -> its "interrupted" line, in order
         self.other_errors = 0  # job failures during the interrupt that were not a clean stop: reported as usual
+        self.held: list[logging.LogRecord] = []  # reports of SIGINT stops that came before the flag (module doc)
+        self.emit = emit or logging.getLogger(SNAKEMAKE_LOGGER).handle  # how held reports are logged after all
+
+    def _sigint_report(self, record: logging.LogRecord) -> bool:
+        """A report of a job that stopped on SIGINT: its exit-130 error, or its job_error with such a log."""
+        if getattr(record, "event", None) == "job_error":
+            logs = [str(p) for p in getattr(record, "log", None) or []]
+            return bool(logs) and all(_stopped_on_sigint(p) for p in logs)
+        return record.levelno >= logging.ERROR and any(s in record.getMessage() for s in _EXIT_130)
+
+    def _settle(self) -> None:
+        """Held reports: part of the interrupt once the flag is set, else logged as they came (once)."""
+        held, self.held = self.held, []
+        for record in held:
+            if self.interrupted.is_set():
+                if getattr(record, "event", None) == "job_error":
+                    self.jobs.update({str(p): interrupted_line(p) for p in record.log})
+            else:
+                record.sisr_released = True
+                self.emit(record)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.interrupted.is_set():
+        if getattr(record, "sisr_released", False):
             return True
+        if not self.interrupted.is_set():
+            if self._sigint_report(record):
+                self.held.append(record)
+                return False
+            if record.levelno >= logging.ERROR and _FINAL_ERROR in record.getMessage():
+                self._settle()  # the run ends without SIGINT to Snakemake: the held reports were real
+            return True
+        self._settle()
         event = getattr(record, "event", None)
         if event == "job_error":
             logs = [str(p) for p in getattr(record, "log", None) or []]
@@ -91,6 +130,7 @@ class InterruptFilter(logging.Filter):
 
     def summary(self) -> list[str]:
         """The lines ``onerror`` prints after an interrupt; empty when there was none (or no job stopped)."""
+        self._settle()
         if not self.interrupted.is_set() or not self.jobs:
             return []
         head = "sisr-bench: interrupted by the user; rerun the same command to resume"

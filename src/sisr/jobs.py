@@ -195,7 +195,9 @@ def exit_with_parent(interval_s: float = 1.0) -> threading.Thread:
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(interval_s)
-        print(f"the parent process {parent} is gone: stopping (SIGTERM to myself)", file=sys.stderr, flush=True)
+        print(f"the parent process {parent} is gone: stopping (SIGTERM to myself); a Snakemake that was killed "
+              f"leaves its lock: if the rerun says the directory cannot be locked, run it once with --unlock first",
+              file=sys.stderr, flush=True)
         os.kill(os.getpid(), signal.SIGTERM)
 
     thread = threading.Thread(target=watch, name="exit-with-parent", daemon=True)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import jsonschema
 import yaml
@@ -23,6 +24,53 @@ from sisr import suggest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_DIR = PROJECT_ROOT / "schemas"
+
+
+class _DuplicateKey(Exception):
+    """A mapping repeats a key (raised by :class:`_StrictLoader`, turned into a ConfigError naming the file)."""
+
+
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """``yaml.safe_load`` that refuses a key given twice in one mapping (plain YAML keeps the last one)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise _DuplicateKey(f"{key_node.start_mark.line + 1}: duplicate key {key!r} (first at line "
+                                    f"{seen[key]}; YAML would keep only the last)")
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml_file(path: str | Path) -> Any:
+    """A YAML file (study or config) parsed safely; ConfigError in one line ``FILE:LINE[:COLUMN]: problem`` for a
+    syntax error or a key repeated in a mapping."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.load(fh, Loader=_StrictLoader)  # noqa: S506 (a safe loader)
+    except _DuplicateKey as exc:
+        raise ConfigError(f"{path}:{exc}") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise ConfigError(f"{where}: YAML syntax error: {problem}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not a YAML file: {' '.join(str(exc).split())}") from None
+
+
+def check_yaml_file(path: str | Path) -> None:
+    """:func:`load_yaml_file` for a file that may be absent; its error as a SystemExit (one line, no traceback:
+    what Snakemake prints for an error while it reads the Snakefile)."""
+    if Path(path).is_file():
+        try:
+            load_yaml_file(path)
+        except ConfigError as exc:
+            raise SystemExit(f"sisr-bench: {exc}") from None
 
 
 @lru_cache(maxsize=None)
@@ -37,10 +85,11 @@ def _key_path(error: jsonschema.ValidationError) -> str:
     return ".".join(parts) if parts else "(top level)"
 
 
-def validate(data: Any, schema_name: str, *, where: str) -> None:
+def validate(data: Any, schema_name: str, *, where: str | Callable[[tuple], str]) -> None:
     """Validate ``data`` against ``schemas/<schema_name>.schema.yaml``; raise ConfigError naming the key path.
 
-    All violations are reported, one per line, sorted by key path.
+    All violations are reported, one per line, sorted by key path. ``where``: the file, or a function of the
+    key path that says where that value came from (:func:`load_workflow_config`).
     """
     validator = jsonschema.Draft202012Validator(_schema(schema_name))
     errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
@@ -52,7 +101,8 @@ def validate(data: Any, schema_name: str, *, where: str) -> None:
                 msg = f"unknown key(s): {msg.split('(')[-1].rstrip(')')}"
             elif err.validator in ("oneOf", "anyOf") and err.schema.get("description"):
                 msg = f"{err.instance!r} is not valid; expected: {err.schema['description']}"
-            lines.append(f"{where}: {_key_path(err)}: {msg}")
+            origin = where(tuple(err.absolute_path)) if callable(where) else where
+            lines.append(f"{origin}: {_key_path(err)}: {msg}")
         raise ConfigError("\n".join(lines))
 
 
@@ -117,12 +167,14 @@ def check_output_dirs(cfg: Mapping) -> None:
                 break
 
 
-def load_config(config: Mapping) -> dict:
-    """Validate the workflow config (already parsed) and fill in defaults (``studies=espcn``: one study, a list)."""
+def load_config(config: Mapping, *, where: str | Callable[[tuple], str] = "config") -> dict:
+    """Validate the workflow config (already parsed) and fill in defaults (``studies=espcn``: one study, a list).
+
+    ``where``: what errors name as the origin of a value (see :func:`load_workflow_config`)."""
     config = dict(config)
     if isinstance(config.get("studies"), str) and config["studies"] != "all":
         config["studies"] = [config["studies"]]
-    validate(config, "config", where="config")
+    validate(config, "config", where=where)
     cfg = deep_merge(CONFIG_DEFAULTS, config)
     if cfg["rehearsal"] is not None:
         cfg["rehearsal"] = {**REHEARSAL_DEFAULTS, **cfg["rehearsal"]}
@@ -130,6 +182,67 @@ def load_config(config: Mapping) -> dict:
         cfg["studies"] = sorted(p.stem for p in Path(cfg["studies_dir"]).glob("*.yaml"))
     check_output_dirs(cfg)
     return cfg
+
+
+COMMAND_LINE = "command line (--config)"
+
+
+def yaml_typed(value: Any) -> Any:
+    """A ``--config`` value typed as a config file would type it: Snakemake parses nested values (``{epochs: 1}``)
+    and words (``true``) as strings; each such string is read again as a YAML scalar (``'1'`` -> 1, ``'true'`` ->
+    True, ``'0.001'`` -> 0.001; text stays text)."""
+    if isinstance(value, Mapping):
+        return {k: yaml_typed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [yaml_typed(v) for v in value]
+    if isinstance(value, str):
+        try:
+            typed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value
+        return value if isinstance(typed, (dict, list)) else typed
+    return value
+
+
+def _update(base: dict, override: Mapping) -> dict:
+    """Snakemake's merge of config layers: mappings recursively, everything else replaced (in place)."""
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _update(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value) if isinstance(value, Mapping) else value
+    return base
+
+
+def _has_path(data: Any, path: tuple) -> bool:
+    for key in path:
+        if not isinstance(data, Mapping) or key not in data:
+            return False
+        data = data[key]
+    return True
+
+
+def load_workflow_config(config: Mapping, *, files: Sequence[str | Path] = (),
+                         command_line: Mapping | None = None) -> tuple[dict, Callable[[tuple], str]]:
+    """The workflow config as Snakemake merged it (``files`` in order of precedence, then ``--config``), checked
+    and with defaults, and a function ``origin(key_path)`` naming where a value came from (the command line, a
+    config file, the defaults) for error messages.
+
+    Each config file is read again with :func:`load_yaml_file` (a repeated key or a YAML mistake: one line naming
+    the file and line); the ``--config`` values are typed as YAML (:func:`yaml_typed`).
+    """
+    layers = [(f"config file {path}", load_yaml_file(path) or {}) for path in files if Path(path).is_file()]
+    cli = yaml_typed(dict(command_line or {}))
+    layers.append((COMMAND_LINE, cli))
+
+    def origin(path: tuple) -> str:
+        for n in range(len(path), 0, -1):  # the layer that holds the longest part of the path, the last one first
+            for name, data in reversed(layers):
+                if _has_path(data, path[:n]):
+                    return name
+        return "config"
+
+    return load_config(_update(copy.deepcopy(dict(config)), cli), where=origin), origin
 
 
 @dataclass(frozen=True)
@@ -256,17 +369,17 @@ def _name_part(value: Any) -> str:
 
 
 def load_study(path: str | Path, tier: str, *, train_overrides: Mapping | None = None,
-               replicas: int | None = None) -> Study:
+               replicas: int | None = None, overrides_from: str = "config") -> Study:
     """Load, validate and resolve a study file for ``tier``.
 
     ``replicas``: seed replicas per replicated run (the workflow config key), overriding the tier's
-    ``replicas.n``; None: the study file decides."""
+    ``replicas.n``; None: the study file decides. An error that only ``train_overrides`` cause names them and
+    ``overrides_from`` (where they came from: the command line or a config file) instead of the study file."""
     path = Path(path)
     if not path.is_file():
         available = sorted(p.stem for p in path.parent.glob("*.yaml")) if path.parent.is_dir() else []
         raise ConfigError(f"studies: no study file {path}: {suggest.unknown('study', [path.stem], available, 'studies')}")
-    with open(path) as fh:
-        spec = yaml.safe_load(fh)
+    spec = load_yaml_file(path)
     where = str(path)
     validate(spec, "study", where=where)
     if spec["name"] != path.stem:
@@ -286,6 +399,7 @@ def load_study(path: str | Path, tier: str, *, train_overrides: Mapping | None =
             raise ConfigError(f"{where}: tiers.{tier}.run_subset: no such run(s) {unknown}")
         study_runs = {r: c for r, c in study_runs.items() if r in keep}
     runs: dict[str, dict] = {}
+    study_only: dict[str, dict] = {}  # the same without train_overrides: who is to blame for an error
     names = list(study_runs) + [r for r in tier_spec.get("runs", {}) if r not in study_runs]
     for run in names:
         tier_run = tier_spec.get("runs", {}).get(run, {})
@@ -294,19 +408,27 @@ def load_study(path: str | Path, tier: str, *, train_overrides: Mapping | None =
         cfg = deep_merge(spec.get("train", {}), study_runs.get(run, {}))
         cfg = deep_merge(cfg, tier_spec.get("train", {}))
         cfg = deep_merge(cfg, tier_run)
+        fixed = {"scale": spec["scale"], "in_channels": 1 if spec.get("channels", "rgb") == "y" else 3}
+        study_only[run] = {**cfg, **fixed}
         cfg = deep_merge(cfg, train_overrides or {})
         if "model" not in cfg:
             raise ConfigError(f"{where}: runs.{run}.model: every run needs a model")
-        cfg["scale"] = spec["scale"]
-        cfg["in_channels"] = 1 if spec.get("channels", "rgb") == "y" else 3
-        runs[run] = cfg
+        runs[run] = {**cfg, **fixed}
     runs = add_replicas(runs, tier_spec.get("replicas"), spec.get("findings", []), n=replicas, where=where, tier=tier)
     clash = set(runs) & set(spec.get("baselines", []))
     if clash:
         raise ConfigError(f"{where}: runs: names {sorted(clash)} clash with baselines")
     metrics_key = f"tiers.{tier}.metrics" if "metrics" in tier_spec else "metrics"
     metrics = tuple(tier_spec.get("metrics", spec.get("metrics", ["psnr_y", "ssim_y"])))
-    _check_resolved(where, tier, runs, spec.get("baselines", []), metrics, metrics_key, spec)
+    try:
+        _check_resolved(where, tier, runs, spec.get("baselines", []), metrics, metrics_key, spec)
+    except ConfigError as exc:
+        if not train_overrides:
+            raise
+        _check_resolved(where, tier, study_only, spec.get("baselines", []), metrics, metrics_key, spec)
+        message = re.sub(rf"^{re.escape(where)}: runs\.[^.:\s]+", f"{overrides_from}: train_overrides", str(exc))
+        message = message.removesuffix(f" (tier {tier})")
+        raise ConfigError(f"{message} (applied to the runs of {where}, tier {tier})") from None
     _check_epoch_tables(where, tier, runs, spec.get("tables", {}), metrics)
     data = tier_spec["data"]
     return Study(

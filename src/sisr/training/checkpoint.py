@@ -11,6 +11,11 @@ it). Keys written by the training engine:
   (None when absent), ``rng`` (torch, CUDA, numpy, python states), ``progress`` (the engine's counters,
   running epoch sums and history rows).
 
+- ``content_sha256``: a SHA-256 of everything else in the checkpoint (:func:`content_hash`: every tensor's and
+  array's bytes, dtype and shape, every other value's repr, under its key path), computed when it is saved and
+  checked when it is loaded: a changed byte (disk or copy error) is an error naming the file, not different
+  weights. Checkpoints written before the hash existed load unchecked.
+
 Files are written atomically (temp file + rename, ``sisr.io.atomic_write``): a crash leaves the previous
 checkpoint intact. Loading uses ``torch.load(weights_only=False)`` because the RNG states and counters are
 plain Python/numpy objects; that unpickles arbitrary objects, so load only checkpoints this project wrote.
@@ -18,6 +23,7 @@ plain Python/numpy objects; that unpickles arbitrary objects, so load only check
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import random
@@ -36,10 +42,47 @@ from sisr.training.config import TrainConfig
 CHECKPOINT_FORMAT = 1
 
 
+HASH_KEY = "content_sha256"
+
+
+def _feed(digest: Any, key: str, value: Any) -> None:
+    """Add ``value`` (found under ``key``) to ``digest``: containers item by item, tensors and arrays by bytes."""
+    if isinstance(value, torch.Tensor):
+        tensor = value.detach().cpu().contiguous()
+        digest.update(f"{key}:tensor:{tensor.dtype}:{tuple(tensor.shape)}\n".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().data)
+    elif isinstance(value, np.ndarray) and not value.dtype.hasobject:
+        array = np.ascontiguousarray(value)
+        digest.update(f"{key}:array:{array.dtype}:{array.shape}\n".encode())
+        digest.update(array.reshape(-1).view(np.uint8).data)
+    elif isinstance(value, dict):
+        digest.update(f"{key}:dict:{len(value)}\n".encode())
+        for k, v in value.items():
+            _feed(digest, f"{key}/{k!r}", v)
+    elif isinstance(value, (list, tuple)):
+        digest.update(f"{key}:{type(value).__name__}:{len(value)}\n".encode())
+        for i, v in enumerate(value):
+            _feed(digest, f"{key}/{i}", v)
+    elif value is None or isinstance(value, (bool, int, float, str, bytes, np.generic)):
+        digest.update(f"{key}:{value!r}\n".encode())
+    else:  # an object whose repr may carry its address: its type only
+        digest.update(f"{key}:{type(value).__module__}.{type(value).__qualname__}\n".encode())
+
+
+def content_hash(payload: dict[str, Any]) -> str:
+    """SHA-256 (hex) of a checkpoint's content without its ``content_sha256`` entry."""
+    digest = hashlib.sha256()
+    _feed(digest, "", {k: v for k, v in payload.items() if k != HASH_KEY})
+    return digest.hexdigest()
+
+
 def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any]) -> None:
-    """``torch.save(payload)`` to ``path`` atomically (the old file stays until the new one is complete)."""
+    """``torch.save(payload)`` to ``path`` atomically (the old file stays until the new one is complete), with its
+    :func:`content_hash`."""
+    payload = {"format": CHECKPOINT_FORMAT, **payload}
+    payload[HASH_KEY] = content_hash(payload)
     with atomic_write(path) as fh:
-        torch.save({"format": CHECKPOINT_FORMAT, **payload}, fh)
+        torch.save(payload, fh)
 
 
 def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -61,6 +104,9 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise SisrError(f"{path}: expected a sisr checkpoint of format {CHECKPOINT_FORMAT}, got {found!r}")
+    if HASH_KEY in payload and content_hash(payload) != payload[HASH_KEY]:
+        raise SisrError(f"{path}: checkpoint corrupt: its content does not match the SHA-256 stored when it was "
+                        f"saved (a disk or copy error?); delete it and train the run again (or restore a good copy)")
     return payload
 
 
