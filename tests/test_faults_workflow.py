@@ -60,7 +60,7 @@ def test_ci_tier_at_lr_10_stops_with_one_line_then_records_divergence_as_a_resul
     status = dict(zip(summary["run"], summary["status"].fillna("")))
     assert status["srcnn"] == "diverged" and status["bicubic"] == ""
     table = (tmp_path / "results/ci/espcn/tables/table1.md").read_text()
-    assert "SRCNN (diverged)" in table and "divergence.policy record" in table
+    assert "SRCNN (ours) (diverged)" in table and "divergence.policy record" in table
     report = (tmp_path / "results/ci/espcn/REPORT.md").read_text()
     assert "- `srcnn` (diverged): epoch 1: training loss" in report
 
