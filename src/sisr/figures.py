@@ -487,9 +487,10 @@ def _triptychs(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, 
     metric = (fig_spec.get("metrics") or ["ssim_y"])[0]
     crop = fig_spec.get("crop", 128)
     panels = []
-    for run in runs:
+    for run in runs:  # one row per run: the best image's LR / SR / HR, then the worst image's
         per_image = _eval_csv(study_dir / run / "eval" / f"{dataset}_x{scale}.csv")
         ranked = per_image.sort_values(metric)
+        cols = []
         for which, row in (("best", ranked.iloc[-1]), ("worst", ranked.iloc[0])):
             sr = read_image(study_dir / run / "sr" / f"{dataset}_x{scale}" / f"{row['image']}.png", mode="any")
             hr = read_image(row["hr_path"], mode="any")
@@ -499,11 +500,11 @@ def _triptychs(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, 
                 hr = to_y(hr)
             hr = hr[: sr.shape[0], : sr.shape[1]]
             y, x = detailed_crop_box(hr, crop)
-            lr = degradations.get(degradations.DEFAULT).lr(hr, scale)
-            lr = lr[y // scale: (y + crop) // scale, x // scale: (x + crop) // scale]
-            panels.append((f"{run}: {which}\n{row['image']} ({metric} {row[metric]:.4f})",
-                           [("LR (nearest)", np.repeat(np.repeat(lr, scale, 0), scale, 1)),
-                            ("SR", sr[y: y + crop, x: x + crop]), ("HR", hr[y: y + crop, x: x + crop])]))
+            lr = degradations.get(degradations.DEFAULT).lr(hr, scale)[y // scale: (y + crop) // scale, x // scale: (x + crop) // scale]
+            head = f"{which}: {row['image']}\n{metric} {row[metric]:.4f}"
+            cols += [(f"{head}\nLR (nearest)", np.repeat(np.repeat(lr, scale, 0), scale, 1)),
+                     (f"{head}\nSR", sr[y: y + crop, x: x + crop]), (f"{head}\nHR", hr[y: y + crop, x: x + crop])]
+        panels.append((run, cols))
     return comparison_grid(panels, title=f"{title}\n({f'tier {tier}, ' if tier else ''}{dataset}, x{scale})")
 
 
