@@ -500,7 +500,8 @@ def _triptychs(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, 
                 hr = to_y(hr)
             hr = hr[: sr.shape[0], : sr.shape[1]]
             y, x = detailed_crop_box(hr, crop)
-            lr = degradations.get(degradations.DEFAULT).lr(hr, scale)[y // scale: (y + crop) // scale, x // scale: (x + crop) // scale]
+            lr = degradations.get(degradations.DEFAULT).lr(hr, scale)
+            lr = lr[y // scale: (y + crop) // scale, x // scale: (x + crop) // scale]
             head = f"{which}: {row['image']}\n{metric} {row[metric]:.4f}"
             cols += [(f"{head}\nLR (nearest)", np.repeat(np.repeat(lr, scale, 0), scale, 1)),
                      (f"{head}\nSR", sr[y: y + crop, x: x + crop]), (f"{head}\nHR", hr[y: y + crop, x: x + crop])]
