@@ -33,4 +33,4 @@ def test_comparison_grid_and_triptychs_read_image_names_as_text(tmp_path):
     grid_text = " ".join(t.get_text() for ax in grid.axes for t in [*ax.texts, ax.title, ax.yaxis.label])
     assert "30.00 dB" in grid_text and "31.00 dB" in grid_text, grid_text  # both images' panels
     trip_text = " ".join(t.get_text() for t in trip.findobj(lambda o: hasattr(o, "get_text")))
-    assert "0802 (ssim_y 0.9000)" in trip_text and "0801 (ssim_y 0.8000)" in trip_text, trip_text
+    assert "best: 0802\nssim_y 0.9000" in trip_text and "worst: 0801\nssim_y 0.8000" in trip_text, trip_text
