@@ -27,10 +27,10 @@ from typing import Callable, Sequence
 
 import torch
 
-from sisr.errors import ConfigError, SisrError
+from sisr.errors import SisrError
 from sisr.io import atomic_write
-from sisr.plan import Anchor, Basis, _args, macs_per_patch
-from sisr.studies import load_study, train_settings
+from sisr.plan import Anchor, Basis, _args, macs_per_patch, studies_at
+from sisr.studies import train_settings
 
 
 def cache_dir() -> Path:
@@ -72,17 +72,10 @@ def probe_configs(study_files: Sequence[str | Path], tiers: Sequence[str]) -> di
     from sisr.training import TrainConfig
 
     best: dict[str, tuple[float, object, str]] = {}
-    for path in study_files:
-        for tier in tiers:
-            try:
-                study = load_study(path, tier)
-            except ConfigError as exc:
-                if "has no tier" in str(exc):
-                    continue
-                raise
+    for tier in tiers:
+        for path, study in studies_at(study_files, tier):
             for run, settings in study.runs.items():
-                clean = {k: v for k, v in train_settings(settings).items() if k != "replica_of"}
-                cfg = TrainConfig.from_dict(clean, where=f"{path}: runs.{run}")
+                cfg = TrainConfig.from_dict(train_settings(settings), where=f"{path}: runs.{run}")
                 if cfg.gan is not None:
                     continue
                 macs = macs_per_patch(cfg.model, cfg.scale, cfg.in_channels, _args(cfg.model_args),

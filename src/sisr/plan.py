@@ -282,7 +282,7 @@ def estimate_job(study: Study, run: str, settings: dict, basis: Basis, where: st
     from sisr.training import TrainConfig
     from sisr.training.modes import resolve
 
-    clean = {k: v for k, v in train_settings(settings).items() if k != "replica_of"}
+    clean = train_settings(settings)  # without resources and replica_of
     cfg = TrainConfig.from_dict(clean, where=f"{where}: runs.{run}")
     train_set = str(study.train_data)
     if train_set not in TRAIN_IMAGES:
@@ -335,7 +335,7 @@ def _eval_work(plan: StudyPlan, basis: Basis, leaderboard: bool) -> None:
     plan.eval_cpu_hours = len(study.baselines) * cpu / 3600
     gpu = 0.0
     for run, settings in study.runs.items():
-        cfg = TrainConfig.from_dict({k: v for k, v in train_settings(settings).items() if k != "replica_of"})
+        cfg = TrainConfig.from_dict(train_settings(settings))
         amp = "off" if basis.device == "cpu" else "bf16"
         gpu += cpu + sum(n * forward_seconds(basis, cfg, amp, mp) for n, mp in sizes)
         kept = [e for e in cfg.keep_checkpoints if e <= cfg.epochs] if run in study.epoch_runs else []
@@ -360,18 +360,22 @@ def _study_archives(study: Study, leaderboard: bool) -> set[str]:
     return names
 
 
+def studies_at(study_files: Sequence[str | Path], tier: str):
+    """(path, resolved study) of every study file that has ``tier`` (the others are skipped)."""
+    for path in study_files:
+        try:
+            yield path, load_study(path, tier)
+        except ConfigError as exc:
+            if "has no tier" not in str(exc):
+                raise
+
+
 def plan_studies(study_files: Sequence[str | Path], tier: str, basis: Basis | None = None, *,
                  leaderboard: bool = True) -> list[StudyPlan]:
     """A StudyPlan for every study file at ``tier`` (studies without that tier are skipped)."""
     basis = basis or table_basis()
     plans = []
-    for path in study_files:
-        try:
-            study = load_study(path, tier)
-        except ConfigError as exc:
-            if "has no tier" in str(exc):
-                continue
-            raise
+    for path, study in studies_at(study_files, tier):
         jobs = [estimate_job(study, run, settings, basis, str(path)) for run, settings in study.runs.items()]
         plan = StudyPlan(study, jobs)
         _eval_work(plan, basis, leaderboard)
