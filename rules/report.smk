@@ -136,7 +136,7 @@ rule claims_html:
             caption="../report/caption.rst",
             category=STUDY_CATEGORY,
             subcategory="1. claims audit",
-            labels={"result": "claims audit (REPORT)", "study": "{study}"},
+            labels={"result": "claims audit", "study": "{study}"},
         ),
     log:
         f"{TIER_LOGS}/html/{{study}}/claims_audit.log",

@@ -6,7 +6,8 @@ is understood: ``#`` headings, paragraphs, ``- `` lists, pipe tables, ``**bold**
 ```code```. In a table column headed "Verdict", each cell is coloured by what it says (reproduced, holds: green;
 not reproduced, reversed: red; indicative: blue, never a verdict's colour; inconclusive: amber; not comparable,
 not measured, quoted: grey). Wide tables stay readable in the report's frame: each table scrolls sideways in
-its own box, long cells wrap, and column headings may break after an underscore (``epochs_run``).
+its own box, long cells wrap (a cell of one word never does), and column headings may break after an underscore
+(``epochs_run``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ div.table-scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; margin: 8px 0 16px; }
 th, td { border: 1px solid #d0d7de; padding: 3px 6px; text-align: left; vertical-align: top; }
 td { max-width: 36em; overflow-wrap: break-word; }
+td.nowrap { white-space: nowrap; }
 th { background: #f6f8fa; }
 tr:nth-child(even) td { background: #fbfbfc; }
 td.verdict { font-weight: 600; }
@@ -84,6 +86,9 @@ def _is_separator(line: str) -> bool:
     return bool(re.fullmatch(r"\s*\|?(\s*:?-{3,}:?\s*\|)*\s*:?-{3,}:?\s*\|?\s*", line))
 
 
+NOWRAP_CHARS = 40  # a table cell of one word up to this long stays on one line
+
+
 def _heading(text: str) -> str:
     """A column heading that may break after an underscore: ``train_seconds`` takes the width of its values."""
     return _inline(text).replace("_", "_<wbr>")
@@ -97,7 +102,10 @@ def _table(lines: list[str]) -> str:
     for line in lines[2:]:
         cells = []
         for i, cell in enumerate(_cells(line)):
-            css = f' class="verdict {verdict_class(cell)}"' if i in verdict_cols else ""
+            if i in verdict_cols:
+                css = f' class="verdict {verdict_class(cell)}"'
+            else:  # one word (a number, a run name, 1e-06) is never broken at its hyphens
+                css = ' class="nowrap"' if cell and len(cell) <= NOWRAP_CHARS and not re.search(r"\s", cell) else ""
             cells.append(f"<td{css}>{_inline(cell)}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
     out += ["</tbody>", "</table></div>"]
