@@ -85,8 +85,8 @@ def test_overview_and_leaderboard_come_apart_from_and_before_the_studies(report_
 def test_default_profile_passes_the_report_stylesheet_from_the_repo_root(tmp_path):
     """Snakemake reads the stylesheet after moving into --directory: the profile gives an absolute path, and no
     stylesheet (Snakemake's own style) where Snakemake runs from elsewhere."""
-    yte = pytest.importorskip("yte")
-    code = ("import json, sys, yte; print(json.dumps(yte.process_yaml(open(sys.argv[1]), require_use_yte=True)))")
+    # yte: Snakemake's YAML templating, which reads profiles
+    code = "import json, sys, yte; print(json.dumps(yte.process_yaml(open(sys.argv[1]), require_use_yte=True)))"
     profile = ROOT / "profiles" / "default" / "config.yaml"
     here = json.loads(subprocess.run([sys.executable, "-c", code, str(profile)], cwd=ROOT, capture_output=True,
                                      text=True, check=True).stdout)
