@@ -2,7 +2,15 @@
 # (and the runs' history.csv / SR images for figures). Cheap: they run locally, also in cluster mode.
 # `snakemake --report` shows HTML and images inline (CSV/Markdown only as downloads), so the tables, the claims
 # audit and the leaderboard are also written as HTML pages, and only one format of each figure is in the report.
-# Report items have unique file names (the report's link targets are file names).
+# Report items have unique file names (the report's link targets are file names). In the report's menu: the
+# categories "Overview (all studies)" and "Leaderboard (all studies)" (Snakemake sorts categories by name, so both
+# come before the studies), then "Study – <name>" with its claims audit, tables and figures; each item is named by
+# its labels (result, study) instead of its path. No colon in a category: Snakemake makes each category a
+# reStructuredText link target, whose name ends at the first colon.
+
+STUDY_CATEGORY = "Study – {study}"
+OVERVIEW_CATEGORY = "Overview (all studies)"
+LEADERBOARD_CATEGORY = "Leaderboard (all studies)"
 
 
 rule table:
@@ -34,8 +42,9 @@ rule figure:
         report(
             f"{RES}/{{study}}/figures/{{figure}}.{REPORT_FIGURE_FORMAT}",
             caption="../report/caption.rst",
-            category="{study}",
+            category=STUDY_CATEGORY,
             subcategory="3. figures",
+            labels={"result": "{figure}", "study": "{study}"},
         ),
         expand(f"{RES}/{{{{study}}}}/figures/{{{{figure}}}}.{{ext}}", ext=OTHER_FIGURE_FORMATS),
     log:
@@ -81,7 +90,8 @@ rule leaderboard:
         figure=report(
             f"{RES}/leaderboard/psnr_vs_cost.{REPORT_FIGURE_FORMAT}",
             caption="../report/caption.rst",
-            category="leaderboard",
+            category=LEADERBOARD_CATEGORY,
+            labels={"result": "psnr_vs_cost (plot)", "study": "all studies"},
         ),
         figures=expand(f"{RES}/leaderboard/psnr_vs_cost.{{ext}}", ext=OTHER_FIGURE_FORMATS),
     log:
@@ -102,8 +112,9 @@ rule table_html:
         report(
             f"{RES}/{{study}}/tables/{{study}}_{{table}}.html",
             caption="../report/caption.rst",
-            category="{study}",
+            category=STUDY_CATEGORY,
             subcategory="2. tables",
+            labels={"result": "{table}", "study": "{study}"},
         ),
     log:
         f"{TIER_LOGS}/html/{{study}}/{{table}}.log",
@@ -123,8 +134,9 @@ rule claims_html:
         report(
             f"{RES}/{{study}}/{{study}}_claims_audit.html",
             caption="../report/caption.rst",
-            category="{study}",
+            category=STUDY_CATEGORY,
             subcategory="1. claims audit",
+            labels={"result": "claims audit", "study": "{study}"},
         ),
     log:
         f"{TIER_LOGS}/html/{{study}}/claims_audit.log",
@@ -141,7 +153,12 @@ rule leaderboard_html:
     input:
         f"{RES}/leaderboard/leaderboard.md",
     output:
-        report(f"{RES}/leaderboard/leaderboard.html", caption="../report/caption.rst", category="leaderboard"),
+        report(
+            f"{RES}/leaderboard/leaderboard.html",
+            caption="../report/caption.rst",
+            category=LEADERBOARD_CATEGORY,
+            labels={"result": "leaderboard (table)", "study": "all studies"},
+        ),
     log:
         f"{TIER_LOGS}/html/leaderboard.log",
     localrule: True
@@ -157,7 +174,12 @@ rule overview:
     input:
         unpack(overview_inputs),
     output:
-        page=report(f"{RES}/overview.html", caption="../report/caption.rst", category="overview"),
+        page=report(
+            f"{RES}/overview.html",
+            caption="../report/caption.rst",
+            category=OVERVIEW_CATEGORY,
+            labels={"result": "overview", "study": "all studies"},
+        ),
         fragment=f"{RES}/overview.fragment.html",
     log:
         f"{TIER_LOGS}/html/overview.log",

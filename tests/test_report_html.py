@@ -5,7 +5,8 @@ import re
 import numpy as np
 from PIL import Image
 
-from sisr.report_html import markdown_to_html, verdict_class, verdict_counts, write_markdown_page, write_overview
+from sisr.report_html import (STYLE, markdown_to_html, verdict_class, verdict_counts, write_markdown_page,
+                             write_overview)
 
 CLAIMS = """# Claims audit: study `espcn`, tier `ci`
 
@@ -104,3 +105,19 @@ def test_markdown_page_and_overview_files(tmp_path):
     selectors = [s.strip() for block in re.findall(r"([^{}]+)\{", style) for s in block.split(",")]
     assert selectors and all(s.startswith(".sisr-overview") or ":has(.sisr-overview)" in s for s in selectors), \
         selectors
+
+
+def test_wide_tables_scroll_in_their_own_box_and_headings_break_after_underscores():
+    """A table wider than the report's frame scrolls sideways by itself (not the whole page), long cells wrap,
+    and headings such as ``train_seconds`` may break after the underscore; a value of one word never breaks (a
+    browser breaks ``1e-06`` at its hyphen in a narrow column)."""
+    body = markdown_to_html("| Run | eta_min | train_seconds | Note |\n|---|---|---|---|\n"
+                            "| plain_b1_c8 | 1e-06 | 6.5 | the second training of this run |")
+    assert body.startswith('<div class="table-scroll"><table>') and body.endswith("</table></div>")
+    assert "<th>eta_<wbr>min</th><th>train_<wbr>seconds</th>" in body
+    assert ('<td class="nowrap">plain_b1_c8</td><td class="nowrap">1e-06</td><td class="nowrap">6.5</td>'
+            "<td>the second training of this run</td>") in body
+    rules = dict(re.findall(r"^([^{\n]+?)\s*\{([^}]*)\}", STYLE, re.M))
+    assert "overflow-x: auto" in rules["div.table-scroll"]
+    assert "max-width" in rules["td"] and "overflow-wrap: break-word" in rules["td"]
+    assert "white-space: nowrap" in rules["td.nowrap"]

@@ -5,7 +5,9 @@ every table is also written as a small self-contained HTML page. Only the Markdo
 is understood: ``#`` headings, paragraphs, ``- `` lists, pipe tables, ``**bold**``, ``*italic*`` and
 ```code```. In a table column headed "Verdict", each cell is coloured by what it says (reproduced, holds: green;
 not reproduced, reversed: red; indicative: blue, never a verdict's colour; inconclusive: amber; not comparable,
-not measured, quoted: grey).
+not measured, quoted: grey). Wide tables stay readable in the report's frame: each table scrolls sideways in
+its own box, long cells wrap (a cell of one word never does), and column headings may break after an underscore
+(``epochs_run``).
 """
 
 from __future__ import annotations
@@ -30,8 +32,11 @@ STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; font-size: 14px; color: #1f2328;
        margin: 16px; line-height: 1.45; }
 h1 { font-size: 20px; } h2 { font-size: 17px; } h3 { font-size: 15px; }
+div.table-scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; margin: 8px 0 16px; }
-th, td { border: 1px solid #d0d7de; padding: 3px 8px; text-align: left; vertical-align: top; }
+th, td { border: 1px solid #d0d7de; padding: 3px 6px; text-align: left; vertical-align: top; }
+td { max-width: 36em; overflow-wrap: break-word; }
+td.nowrap { white-space: nowrap; }
 th { background: #f6f8fa; }
 tr:nth-child(even) td { background: #fbfbfc; }
 td.verdict { font-weight: 600; }
@@ -81,17 +86,29 @@ def _is_separator(line: str) -> bool:
     return bool(re.fullmatch(r"\s*\|?(\s*:?-{3,}:?\s*\|)*\s*:?-{3,}:?\s*\|?\s*", line))
 
 
+NOWRAP_CHARS = 40  # a table cell of one word up to this long stays on one line
+
+
+def _heading(text: str) -> str:
+    """A column heading that may break after an underscore: ``train_seconds`` takes the width of its values."""
+    return _inline(text).replace("_", "_<wbr>")
+
+
 def _table(lines: list[str]) -> str:
     header = _cells(lines[0])
     verdict_cols = {i for i, h in enumerate(header) if h.strip().lower() == "verdict"}
-    out = ["<table>", "<thead><tr>" + "".join(f"<th>{_inline(h)}</th>" for h in header) + "</tr></thead>", "<tbody>"]
+    out = ['<div class="table-scroll"><table>',
+           "<thead><tr>" + "".join(f"<th>{_heading(h)}</th>" for h in header) + "</tr></thead>", "<tbody>"]
     for line in lines[2:]:
         cells = []
         for i, cell in enumerate(_cells(line)):
-            css = f' class="verdict {verdict_class(cell)}"' if i in verdict_cols else ""
+            if i in verdict_cols:
+                css = f' class="verdict {verdict_class(cell)}"'
+            else:  # one word (a number, a run name, 1e-06) is never broken at its hyphens
+                css = ' class="nowrap"' if cell and len(cell) <= NOWRAP_CHARS and not re.search(r"\s", cell) else ""
             cells.append(f"<td{css}>{_inline(cell)}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
-    out += ["</tbody>", "</table>"]
+    out += ["</tbody>", "</table></div>"]
     return "\n".join(out)
 
 
