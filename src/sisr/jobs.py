@@ -52,14 +52,46 @@ class _Tee:
         return False
 
 
+_WATCHER: threading.Thread | None = None
+
+
+def exit_with_parent(interval_s: float = 1.0) -> threading.Thread:
+    """Send this process SIGTERM when its parent (Snakemake, or a cluster job's shell) dies, even by SIGKILL.
+
+    Every workflow job watches (:func:`job_log` starts it), so none runs on as an orphan beside the job a rerun
+    would start: a trainer saves its checkpoint and exits (code 143); any other job ends at once (its outputs are
+    written atomically, so nothing half-written stays). A daemon thread compares ``os.getppid()`` with the parent
+    at start; one per process (a second call returns the running one).
+    """
+    global _WATCHER
+    if _WATCHER is not None and _WATCHER.is_alive():
+        return _WATCHER
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        print(f"the parent process {parent} is gone: stopping (SIGTERM to myself); a Snakemake that was killed "
+              f"leaves its lock: if the rerun says the directory cannot be locked, run it once with --unlock first",
+              file=sys.stderr, flush=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    _WATCHER = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
+    _WATCHER.start()
+    return _WATCHER
+
+
 @contextlib.contextmanager
-def job_log(path: str | Path | None, prefix: str = "") -> Iterator[None]:
+def job_log(path: str | Path | None, prefix: str = "", watch_parent: bool = True) -> Iterator[None]:
     """Send stdout, stderr and the ``sisr`` logger to ``path`` (and keep them on the console).
 
     With ``prefix`` (``study/run``), every line starts with it, so that the lines of parallel jobs can be told
     apart on the console. Interrupted (Ctrl-C / SIGTERM) after saving a checkpoint, the job ends with the
-    trainer's one-line message and exit code 128 + signal, without a traceback.
+    trainer's one-line message and exit code 128 + signal, without a traceback. ``watch_parent``: stop when the
+    parent process dies (:func:`exit_with_parent`).
     """
+    if watch_parent:
+        exit_with_parent()
     if not path:
         yield
         return
@@ -183,27 +215,6 @@ def fetch_weights_job(*, filename: str, dest: str, mirror: str | None = None,
 
 
 # ---------------------------------------------------------------------------------------------- training
-
-
-def exit_with_parent(interval_s: float = 1.0) -> threading.Thread:
-    """Send this process SIGTERM when its parent (Snakemake, or a cluster job's shell) dies, even by SIGKILL.
-
-    A trainer then saves its checkpoint and exits (code 143) instead of running on as an orphan beside the
-    trainer a rerun would start. A daemon thread compares ``os.getppid()`` with the parent at start.
-    """
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(interval_s)
-        print(f"the parent process {parent} is gone: stopping (SIGTERM to myself); a Snakemake that was killed "
-              f"leaves its lock: if the rerun says the directory cannot be locked, run it once with --unlock first",
-              file=sys.stderr, flush=True)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    thread = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
-    thread.start()
-    return thread
 
 
 def train_job(job: TrainJob, *, train_manifest: str, valid_manifest: str, out_dir: str,
