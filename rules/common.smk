@@ -14,7 +14,7 @@ from sisr.loss_terms import weights_needed as loss_weights_needed
 from sisr.metrics.registry import weights_needed as metric_weights_needed
 from sisr.weights import WEIGHTS as WEIGHT_SPECS
 
-from sisr.data.sources import ARCHIVES, archives_for
+from sisr.data.sources import ARCHIVES
 
 
 def _config_files():
@@ -118,24 +118,7 @@ def extraction_marker(archive):
     return f"{DATA}/datasets/{ARCHIVES[archive].dataset}/.{archive}.complete"
 
 
-def _archives(dataset, split, scales):
-    if dataset in LOCAL_DATASETS:
-        return []
-    if dataset in catalog.DOWNLOADED:
-        return archives_for(dataset, split=split, scales=scales)
-    return [a for src, sp in catalog.DERIVED_SOURCES.get(dataset, []) for a in archives_for(src, split=sp)]
-
-
-def _needed_archives():
-    """dataset -> archives, over every data reference of the selected studies (at their scales)."""
-    needed = {}
-    for study in STUDIES.values():
-        for ref in (study.train_data, study.valid_data, *study.eval_data):
-            needed.setdefault(ref.dataset, set()).update(_archives(ref.dataset, ref.split, [study.scale]))
-    return needed
-
-
-NEEDED_ARCHIVES = _needed_archives()
+NEEDED_ARCHIVES = catalog.needed_archives(STUDIES.values(), local=LOCAL_DATASETS)  # dataset -> archives
 
 
 def needed_downloads():
