@@ -48,6 +48,7 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
+include: "rules/setup.smk"
 include: "rules/data.smk"
 include: "rules/weights.smk"
 include: "rules/train.smk"

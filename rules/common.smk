@@ -1,26 +1,20 @@
-# Helper functions of the workflow: configuration, study resolution and path construction.
-# Everything with logic lives in src/sisr (sisr.studies, sisr.jobs); this file only wires paths.
+# Input functions of the workflow: configuration, study resolution, paths and the jobs' records.
+# Everything with logic lives in src/sisr (sisr.studies, sisr.jobs, sisr.job_settings); the side effects of parsing
+# (sys.path, environment, Ctrl-C handler, onsuccess/onerror messages) are in rules/setup.smk.
 
 import dataclasses
-import os
-import sys
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e .`
-# `--sdm conda`: envs/sisr.yaml installs this checkout from here (`conda env create` inherits the variable; it is
-# set by the workflow, not asked of the user, hence no `envvars:`)
-os.environ.update(SISR_WORKFLOW_DIR=str(Path(workflow.basedir).resolve()))
-
 # Nothing imported here imports torch: planning the jobs stays fast (tests/test_workflow_parse.py).
-from sisr import catalog, finish, interrupt
+from sisr import catalog
 from sisr.errors import ConfigError
+from sisr.job_settings import TrainJob
 from sisr.studies import DatasetRef, load_study, load_workflow_config, rehearsal_run, train_settings
 from sisr.loss_terms import weights_needed as loss_weights_needed
 from sisr.metrics.registry import weights_needed as metric_weights_needed
 from sisr.weights import WEIGHTS as WEIGHT_SPECS
 
-from sisr.data.sources import ARCHIVES, archives_for
+from sisr.data.sources import ARCHIVES
 
 
 def _config_files():
@@ -124,24 +118,7 @@ def extraction_marker(archive):
     return f"{DATA}/datasets/{ARCHIVES[archive].dataset}/.{archive}.complete"
 
 
-def _archives(dataset, split, scales):
-    if dataset in LOCAL_DATASETS:
-        return []
-    if dataset in catalog.DOWNLOADED:
-        return archives_for(dataset, split=split, scales=scales)
-    return [a for src, sp in catalog.DERIVED_SOURCES.get(dataset, []) for a in archives_for(src, split=sp)]
-
-
-def _needed_archives():
-    """dataset -> archives, over every data reference of the selected studies (at their scales)."""
-    needed = {}
-    for study in STUDIES.values():
-        for ref in (study.train_data, study.valid_data, *study.eval_data):
-            needed.setdefault(ref.dataset, set()).update(_archives(ref.dataset, ref.split, [study.scale]))
-    return needed
-
-
-NEEDED_ARCHIVES = _needed_archives()
+NEEDED_ARCHIVES = catalog.needed_archives(STUDIES.values(), local=LOCAL_DATASETS)  # dataset -> archives
 
 
 def needed_downloads():
@@ -219,6 +196,20 @@ def run_settings(wildcards):
     if settings.get("init_checkpoint"):
         settings = {**settings, "init_checkpoint": init_checkpoint_path(wildcards.study, settings["init_checkpoint"])}
     return settings
+
+
+def train_job_record(wildcards):
+    """The training job's one record (sisr.job_settings.TrainJob), as the plain dict Snakemake compares for reruns."""
+    return TrainJob(
+        settings=run_settings(wildcards),
+        where=f"{wildcards.study}.runs.{wildcards.run}",
+        device=CFG["device"],
+        num_workers=CFG["num_workers"],
+        weights_dir=WEIGHTS,
+        weights_checksums=CFG["weights_checksums"],
+        max_batches=rehearsal_cap("batches_per_epoch"),
+        valid_images=rehearsal_cap("valid_images"),
+    ).to_param()
 
 
 def derived_params(wildcards):
@@ -393,40 +384,6 @@ def all_summaries():
 
 def all_targets():
     return [t for name in STUDIES for t in study_targets(name)] + leaderboard_targets() + [f"{RES}/overview.html"]
-
-
-def print_outputs():
-    """What this run built or found up to date (the jobs of its DAG), never the outputs of jobs it did not run."""
-    dag = workflow.dag
-    produced = {str(f) for job in dag.jobs for f in job.output}
-    requested = sorted(str(f) for f in dag.targetfiles) or sorted(str(f) for job in dag.targetjobs for f in job.output)
-    targets = {name: study_targets(name) for name in STUDIES}
-    print("\n".join(finish.finish_lines(targets, CFG["tier"], RES, produced, requested)))
-
-
-STARTED = time.time()
-INTERRUPT = interrupt.install()  # Ctrl-C: Snakemake's reports of jobs that stopped cleanly give way to one message
-
-
-def print_interrupted_runs():
-    """After a failed run: name the jobs of this run that were interrupted (Ctrl-C, SIGTERM), saying how to go on."""
-    summary = INTERRUPT.summary()  # Ctrl-C: the jobs that stopped, their checkpoints; no error reports above
-    if summary:
-        print("\n".join(summary))
-        return
-    lines = []
-    for log in sorted(Path(TIER_LOGS).glob("**/*.log")):
-        if log.stat().st_mtime >= STARTED:
-            line = interrupt.interrupted_line(log)
-            if line:
-                lines.append(f"  {line}")
-    if lines:
-        print(
-            "\nsisr-bench: interrupted. Rerun the same command to continue; training runs resume from the "
-            "checkpoint they saved (the errors above are how Snakemake reports an interruption; if the rerun says "
-            "the directory cannot be locked, Snakemake was killed: run it once with --unlock first):"
-        )
-        print("\n".join(lines))
 
 
 def study_file(wildcards):

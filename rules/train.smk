@@ -19,15 +19,7 @@ rule train:
         runtime=train_runtime,
         cpus_per_task=train_cpus,
     params:
-        settings=run_settings,
+        job=train_job_record,  # one resolved record (sisr.job_settings.TrainJob); logging settings: rules/setup.smk
         out_dir=f"{RES}/{{study}}/{{run}}",
-        device=CFG["device"],
-        num_workers=CFG["num_workers"],
-        weights_dir=WEIGHTS,
-        progress_every_s=CFG["progress_every_s"],
-        tensorboard=CFG["tensorboard"],
-        weights_checksums=CFG["weights_checksums"],
-        max_batches=rehearsal_cap("batches_per_epoch"),
-        valid_images=rehearsal_cap("valid_images"),
     script:
         "../workflow_scripts/train.py"

@@ -67,7 +67,7 @@ def test_the_env_file_holds_nothing_pyproject_does_not_ask_for():
 
 def test_the_env_installs_this_project_by_a_path_the_workflow_sets():
     # Snakemake hands conda a copy of the env file (.snakemake/conda/<hash>.yaml) and conda runs pip in the copy's
-    # folder, so the project is named by a variable that rules/common.smk sets to the repository root (the test
+    # folder, so the project is named by a variable that rules/setup.smk sets to the repository root (the test
     # below shows both with Snakemake itself).
     _, _, other = _env()
     assert other == [PROJECT_LINE]

@@ -78,14 +78,14 @@ def shared_data(tmp_path_factory):
     return root / "data"
 
 
-def _start_snakemake(tmp_path: Path, cfg: dict, target: str) -> subprocess.Popen:
+def _start_snakemake(tmp_path: Path, cfg: dict, target: str, env: dict | None = None) -> subprocess.Popen:
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(cfg))
     cmd = [sys.executable, "-m", "snakemake", target, "--snakefile", str(ROOT / "Snakefile"), "--cores", "1",
            "--directory", str(tmp_path), "--configfile", str(path)]
     log = open(tmp_path / "snakemake.out", "w")
     return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
 
 
 def _trainer_pid(run_dir: Path, snake: subprocess.Popen, timeout: float = 300) -> int:
@@ -170,6 +170,49 @@ def test_killing_snakemake_leaves_no_training_orphan_and_a_whole_checkpoint(tmp_
         assert load_checkpoint(run_dir / "checkpoint_last.pt")["epoch"] == epochs
     if sig == "SIGTERM":
         assert (run_dir / "train_done.json").is_file() and last["epoch"] == epochs
+
+
+# Loaded by every Python process of the test's Snakemake (PYTHONPATH): in the build_cache job's script only, the
+# cache builder writes the job's PID and then sleeps, a long job to kill Snakemake under.
+SLOW_CACHE_JOB = """
+import os, sys, time
+if "build_cache" in os.path.basename(sys.argv[0] if sys.argv else ""):
+    import sisr.data.cache
+
+    def build_cache(*args, **kwargs):
+        with open(os.environ["SISR_TEST_PID_FILE"], "w") as fh:
+            fh.write(str(os.getpid()))
+        time.sleep(600)
+
+    sisr.data.cache.build_cache = build_cache
+"""
+
+
+def test_killing_snakemake_leaves_no_orphan_of_a_job_that_is_not_training(tmp_path):
+    """Every job watches its parent (sisr.jobs.job_log), not only trainers: a cache-building job stops when
+    Snakemake is killed (SIGKILL), instead of running on beside the job a rerun would start."""
+    import signal
+
+    hook, pid_file = tmp_path / "hook", tmp_path / "cache_job.pid"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(SLOW_CACHE_JOB)
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")])),
+           "SISR_TEST_PID_FILE": str(pid_file)}
+    snake = _start_snakemake(tmp_path, ci_config(), "data/cache/skimage/valid/x4_rgb/manifest.json", env=env)
+    try:
+        deadline = time.monotonic() + 300
+        while not (pid_file.exists() and pid_file.read_text()):
+            assert snake.poll() is None and time.monotonic() < deadline, \
+                (tmp_path / "snakemake.out").read_text()[-3000:]
+            time.sleep(0.2)
+        job = int(pid_file.read_text())
+        os.kill(snake.pid, signal.SIGKILL)
+        assert _gone(job, timeout=30), f"the build_cache job {job} runs on after Snakemake was killed"
+    finally:
+        with __import__("contextlib").suppress(ProcessLookupError):
+            os.killpg(snake.pid, signal.SIGKILL)  # never leave anything behind, whatever failed above
+    log = (tmp_path / "logs/build_cache/skimage_valid_x4_rgb.log").read_text()
+    assert "is gone: stopping" in log
 
 
 # ---------------------------------------------------------------------------------------------- downloads

@@ -169,3 +169,25 @@ def test_tiers_write_to_disjoint_paths(tmp_path):
         assert own and all(p.startswith((f"results/{tier}/", f"logs/{tier}/")) for p in own), sorted(own)[:5]
         outputs[tier] = own
     assert not outputs["ci"] & outputs["demo"]
+
+
+def test_a_logging_setting_reruns_nothing_and_a_training_setting_reruns_training(tmp_path):
+    """progress_every_s and tensorboard reach the job through the environment (rules/setup.smk), not as params:
+    changing them plans nothing; the training settings, one record param, still rerun the job when they change."""
+    target = "results/ci/espcn/srcnn/train_done.json"
+    cfg = tmp_path / "ci.yaml"
+
+    def run(*args, **changes):
+        cfg.write_text(yaml.safe_dump({"tier": "ci", "studies": ["espcn"], "studies_dir": str(ROOT / "studies"),
+                                       "leaderboard": False, **changes}))
+        return snakemake(target, "--cores", "2", "--directory", str(tmp_path), "--configfile", str(cfg), *args)
+
+    res = run(progress_every_s=1e-6)  # a progress line after every batch but the last
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert re.search(r"epoch 1/2 batch 1/\d+ ", (tmp_path / "logs/ci/train/espcn/srcnn.log").read_text())
+    again = run("-n", progress_every_s=300, tensorboard=True)
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr, again.stdout[-3000:]
+    changed = run("-n", progress_every_s=300, train_overrides={"seed": 7})
+    assert changed.returncode == 0, changed.stdout[-3000:] + changed.stderr[-3000:]
+    assert re.search(r"rule train:.*?reason: Params have changed", changed.stdout + changed.stderr, re.S), \
+        changed.stdout[-3000:]

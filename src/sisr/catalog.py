@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from sisr.data.sources import archives_for
 from sisr.errors import ConfigError
 from sisr import suggest
 from sisr.studies import DatasetRef, Study
@@ -106,3 +107,23 @@ def check_splits(study: Study, studies_dir: str | Path, local: Iterable[str] = (
         if splits and ref.split.lower() not in {s.lower() for s in splits}:
             raise ConfigError(f"{Path(studies_dir) / study.name}.yaml: tiers.{study.tier}.data.{key}: unknown split "
                               f"{ref.split!r} of dataset {ref.dataset} in {text!r}; valid splits: {', '.join(splits)}")
+
+
+def ref_archives(ref: DatasetRef, scale: int, local: Iterable[str] = ()) -> set[str]:
+    """The archives the workflow downloads for one data reference at ``scale``: a downloaded dataset's own, a
+    derived dataset's sources'; none for a local folder or the bundled photographs."""
+    if ref.dataset in local:
+        return set()
+    names = set(archives_for(ref.dataset, split=ref.split, scales=[scale])) if ref.dataset in DOWNLOADED else set()
+    for source, split in DERIVED_SOURCES.get(ref.dataset, []):
+        names.update(archives_for(source, split=split))
+    return names
+
+
+def needed_archives(studies: Iterable[Study], local: Iterable[str] = ()) -> dict[str, set[str]]:
+    """dataset -> the archives it needs, over every data reference of ``studies`` (each at its scale)."""
+    needed: dict[str, set[str]] = {}
+    for study in studies:
+        for ref in (study.train_data, study.valid_data, *study.eval_data):
+            needed.setdefault(ref.dataset, set()).update(ref_archives(ref, study.scale, local))
+    return needed

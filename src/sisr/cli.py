@@ -333,15 +333,8 @@ def _studies_without_weights(studies_dir: Path, tier: str) -> list[str]:
     return free
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from sisr.metrics.registry import DEFAULT_METRICS, METRICS
-
-    intro, _, examples = __doc__.partition("\n\n")
-    parser = argparse.ArgumentParser(prog="sisr", description=intro, epilog=f"examples:\n{examples.rstrip()}\n\n"
-                                     "Every option of a command: sisr COMMAND --help.",
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_downscale(sub: argparse._SubParsersAction) -> None:
+    """The ``downscale`` command's parser."""
     p = sub.add_parser("downscale", help="make LR images (HR cropped to a multiple of the scale first)")
     p.add_argument("--scale", type=int, required=True, choices=(2, 3, 4), help="downscaling factor")
     p.add_argument("--degradation", default=None, metavar="NAME",
@@ -356,6 +349,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output", help="output file (for one input file) or folder")
     p.set_defaults(func=cmd_downscale)
 
+
+
+def _add_upscale(sub: argparse._SubParsersAction) -> None:
+    """The ``upscale`` command's parser."""
     p = sub.add_parser("upscale", help="super-resolve images with a baseline or a trained checkpoint")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--model", type=_choice("bicubic", "bilinear", "nearest"), metavar="{bicubic,bilinear,nearest}",
@@ -380,6 +377,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output", help="output file (for one input file) or folder for the SR PNGs")
     p.set_defaults(func=cmd_upscale)
 
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    """The ``evaluate`` command's parser."""
+    from sisr.metrics.registry import DEFAULT_METRICS, METRICS
+
     p = sub.add_parser("evaluate", help="score an SR folder against an HR folder (standard SR protocol)",
                        description="Pairs files by stem ignoring a trailing x<scale>; HR is cropped to the SR "
                                    "size; PSNR/SSIM on Y (BT.601) or RGB with a border of <scale> pixels removed.")
@@ -401,10 +404,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("hr_dir", help="folder of HR (ground-truth) images, paired with the SR images by file stem")
     p.set_defaults(func=cmd_evaluate)
 
+
+
+def _add_models(sub: argparse._SubParsersAction) -> None:
+    """The ``models`` command's parser."""
     p = sub.add_parser("models", help="list the registered models with their parameter counts")
     p.add_argument("--scale", type=int, default=4, choices=(2, 3, 4), help="count parameters at this scale (default 4)")
     p.set_defaults(func=cmd_models)
 
+
+
+def _add_fetch_weights(sub: argparse._SubParsersAction) -> None:
+    """The ``fetch-weights`` command's parser."""
     p = sub.add_parser("fetch-weights", help="download the pretrained backbones (LPIPS, VGG19, FID) once, verified")
     p.add_argument("--dest", default=None, help="weights cache folder, the workflow's weights_dir (default "
                                                 "$SISR_WEIGHTS, else ./weights)")
@@ -412,6 +423,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", help="which weights: alexnet, vgg16, vgg19, fid_inception (default: all)")
     p.set_defaults(func=cmd_fetch_weights)
 
+
+
+def _add_plan(sub: argparse._SubParsersAction) -> None:
+    """The ``plan`` command's parser."""
     p = sub.add_parser("plan", help="what a tier costs before it runs: hours per job, study and tier; disk",
                        description="Hours per training job (warm-up, training, validation), evaluation hours, "
                                    "downloads, data, caches and checkpoints of each tier, and the snakemake command. "
@@ -431,6 +446,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=120.0, help="time budget of --calibrate (default 120)")
     p.set_defaults(func=cmd_plan)
 
+
+
+def _add_audit(sub: argparse._SubParsersAction) -> None:
+    """The ``audit`` command's parser."""
     p = sub.add_parser("audit", help="judge a study's findings and claims on any summary.csv",
                        description="The study's findings (the document's conclusions: holds / reversed / "
                                    "inconclusive against seed noise) and claims (reproduced / not reproduced where "
@@ -447,6 +466,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--studies-dir", default="studies", help="folder of the study files (default: studies)")
     p.set_defaults(func=cmd_audit)
 
+
+
+def _add_lookalike(sub: argparse._SubParsersAction) -> None:
+    """The ``lookalike`` command's parser."""
     p = sub.add_parser("lookalike", help="write look-alike DIV2K / Flickr2K / benchmark archives for a dress rehearsal",
                        description="Archives under the real names and layouts, made from the photographs bundled "
                                    "with scikit-image (NOT the real data), and rehearsal.yaml: the config entries "
@@ -461,6 +484,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mirror", default=None, help="URL the archives will be served from (default: the folder)")
     p.add_argument("out_dir", help="folder for the look-alike archives and rehearsal.yaml")
     p.set_defaults(func=cmd_lookalike)
+
+
+
+def build_parser() -> argparse.ArgumentParser:
+    intro, _, examples = __doc__.partition("\n\n")
+    parser = argparse.ArgumentParser(prog="sisr", description=intro, epilog=f"examples:\n{examples.rstrip()}\n\n"
+                                     "Every option of a command: sisr COMMAND --help.",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_downscale, _add_upscale, _add_evaluate, _add_models, _add_fetch_weights, _add_plan,
+                _add_audit, _add_lookalike):
+        add(sub)
     for action in sub._choices_actions:  # each command's help line is also its description (`sisr models --help`)
         command = sub.choices[action.dest]
         command.description = command.description or f"{action.help[0].upper()}{action.help[1:]}."

@@ -7,7 +7,7 @@ every job that exited non-zero as failed: a ``RuleException`` (``CalledProcessEr
 "Error in rule train:" block, and at the very end "WorkflowError: At least one job did not complete
 successfully". Nothing failed, though: the next run resumes.
 
-:func:`install` (called once from ``rules/common.smk``, in Snakemake's own process) notes that Snakemake got
+:func:`install` (called once from ``rules/setup.smk``, in Snakemake's own process) notes that Snakemake got
 SIGINT (chaining to Snakemake's handler, which still stops the run as before) and adds a filter to Snakemake's
 logger that, after SIGINT only, drops those reports for jobs whose log says they were interrupted. The
 ``onerror`` handler then prints :func:`summary`: which jobs stopped, where their checkpoints are, that the same
@@ -137,6 +137,22 @@ class InterruptFilter(logging.Filter):
         if self.other_errors:
             head += " (the errors above are jobs that failed, not interrupted)"
         return [f"\n{head}:"] + [f"  {describe(log, line)}" for log, line in self.jobs.items()]
+
+
+def interrupted_runs(logs_dir: str | Path, since: float) -> list[str]:
+    """What ``onerror`` prints when no Ctrl-C was seen: the jobs whose log (under ``logs_dir``, written since
+    ``since``, a ``time.time()``) says they were interrupted (SIGTERM, a job killed on its own), and how to go on."""
+    lines = []
+    for log in sorted(Path(logs_dir).glob("**/*.log")):
+        if log.stat().st_mtime >= since:
+            line = interrupted_line(log)
+            if line:
+                lines.append(f"  {line}")
+    if not lines:
+        return []
+    return ["\nsisr-bench: interrupted. Rerun the same command to continue; training runs resume from the "
+            "checkpoint they saved (the errors above are how Snakemake reports an interruption; if the rerun says "
+            "the directory cannot be locked, Snakemake was killed: run it once with --unlock first):", *lines]
 
 
 def install() -> InterruptFilter:

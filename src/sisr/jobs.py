@@ -18,6 +18,7 @@ import pandas as pd
 
 from sisr.errors import SisrError
 from sisr.io import atomic_write, write_json
+from sisr.job_settings import LoggingSettings, TrainJob, logging_settings
 
 log = logging.getLogger("sisr")
 
@@ -51,14 +52,46 @@ class _Tee:
         return False
 
 
+_WATCHER: threading.Thread | None = None
+
+
+def exit_with_parent(interval_s: float = 1.0) -> threading.Thread:
+    """Send this process SIGTERM when its parent (Snakemake, or a cluster job's shell) dies, even by SIGKILL.
+
+    Every workflow job watches (:func:`job_log` starts it), so none runs on as an orphan beside the job a rerun
+    would start: a trainer saves its checkpoint and exits (code 143); any other job ends at once (its outputs are
+    written atomically, so nothing half-written stays). A daemon thread compares ``os.getppid()`` with the parent
+    at start; one per process (a second call returns the running one).
+    """
+    global _WATCHER
+    if _WATCHER is not None and _WATCHER.is_alive():
+        return _WATCHER
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        print(f"the parent process {parent} is gone: stopping (SIGTERM to myself); a Snakemake that was killed "
+              f"leaves its lock: if the rerun says the directory cannot be locked, run it once with --unlock first",
+              file=sys.stderr, flush=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    _WATCHER = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
+    _WATCHER.start()
+    return _WATCHER
+
+
 @contextlib.contextmanager
-def job_log(path: str | Path | None, prefix: str = "") -> Iterator[None]:
+def job_log(path: str | Path | None, prefix: str = "", watch_parent: bool = True) -> Iterator[None]:
     """Send stdout, stderr and the ``sisr`` logger to ``path`` (and keep them on the console).
 
     With ``prefix`` (``study/run``), every line starts with it, so that the lines of parallel jobs can be told
     apart on the console. Interrupted (Ctrl-C / SIGTERM) after saving a checkpoint, the job ends with the
-    trainer's one-line message and exit code 128 + signal, without a traceback.
+    trainer's one-line message and exit code 128 + signal, without a traceback. ``watch_parent``: stop when the
+    parent process dies (:func:`exit_with_parent`).
     """
+    if watch_parent:
+        exit_with_parent()
     if not path:
         yield
         return
@@ -184,59 +217,37 @@ def fetch_weights_job(*, filename: str, dest: str, mirror: str | None = None,
 # ---------------------------------------------------------------------------------------------- training
 
 
-def exit_with_parent(interval_s: float = 1.0) -> threading.Thread:
-    """Send this process SIGTERM when its parent (Snakemake, or a cluster job's shell) dies, even by SIGKILL.
-
-    A trainer then saves its checkpoint and exits (code 143) instead of running on as an orphan beside the
-    trainer a rerun would start. A daemon thread compares ``os.getppid()`` with the parent at start.
-    """
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(interval_s)
-        print(f"the parent process {parent} is gone: stopping (SIGTERM to myself); a Snakemake that was killed "
-              f"leaves its lock: if the rerun says the directory cannot be locked, run it once with --unlock first",
-              file=sys.stderr, flush=True)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    thread = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
-    thread.start()
-    return thread
-
-
-def train_job(*, settings: Mapping, train_manifest: str, valid_manifest: str, out_dir: str, device: str = "auto",
-              num_workers: int = 0, weights_dir: str | None = None, where: str = "run",
-              progress_every_s: float = 60.0, tensorboard: bool = False,
-              weights_checksums: Mapping | None = None, max_batches: int | None = None,
-              valid_images: int | None = None) -> None:
+def train_job(job: TrainJob, *, train_manifest: str, valid_manifest: str, out_dir: str,
+              logging: LoggingSettings | None = None) -> None:
     """Train one run of a study (resuming from ``out_dir/checkpoint_last.pt`` if present).
 
-    ``tensorboard``: also write the history as TensorBoard scalars to ``out_dir/tensorboard/``.
-    max_batches, valid_images: a rehearsal's caps (batches per epoch; validation on the first N images).
+    job: the resolved record (``sisr.job_settings.TrainJob``). logging: progress lines and TensorBoard
+    (default: what the workflow exported, :func:`sisr.job_settings.logging_settings`); with ``tensorboard``
+    the history also goes as TensorBoard scalars to ``out_dir/tensorboard/``.
     """
     from sisr.data.loader import open_train_source, open_valid_source
     from sisr.training import TrainConfig, train
 
-    use_weights(weights_dir, weights_checksums)
-    cfg = TrainConfig.from_dict(dict(settings), where=where)
+    logging = logging or logging_settings()
+    use_weights(job.weights_dir, job.weights_checksums)
+    cfg = TrainConfig.from_dict(dict(job.settings), where=job.where)
     kind, n = cfg.epoch_def.kind, cfg.epoch_def.n
     train_source = open_train_source(
         Path(train_manifest).parent, scale=cfg.scale, patch_size=cfg.patch_size, batch_size=cfg.batch_size,
-        epoch_def=kind, augment=cfg.augment, seed=cfg.seed, num_workers=num_workers,
+        epoch_def=kind, augment=cfg.augment, seed=cfg.seed, num_workers=job.num_workers,
         patches_per_image=n if kind == "patches_per_image" else None, iterations=n if kind == "iterations" else None,
-        max_batches=max_batches,
+        max_batches=job.max_batches,
     )
-    valid_source = open_valid_source(Path(valid_manifest).parent, scale=cfg.scale, max_images=valid_images)
+    valid_source = open_valid_source(Path(valid_manifest).parent, scale=cfg.scale, max_images=job.valid_images)
     exit_with_parent()
     board = None
-    if tensorboard:
+    if logging.tensorboard:
         from sisr.tensorboard import TensorBoardHistory
 
         board = TensorBoardHistory(Path(out_dir) / "tensorboard")
     try:
-        train(cfg, train_source=train_source, valid_source=valid_source, out_dir=out_dir, device=device, name=where,
-              progress_every_s=progress_every_s, on_epoch=board)
+        train(cfg, train_source=train_source, valid_source=valid_source, out_dir=out_dir, device=job.device,
+              name=job.where, progress_every_s=logging.progress_every_s, on_epoch=board)
     finally:
         if board is not None:
             board.close()

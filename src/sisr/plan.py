@@ -46,7 +46,7 @@ from typing import Sequence
 import torch
 
 from sisr import catalog
-from sisr.data.sources import ARCHIVES, archives_for
+from sisr.data.sources import ARCHIVES
 from sisr.errors import ConfigError
 from sisr.io import atomic_write
 from sisr.studies import DatasetRef, Study, load_study, train_settings
@@ -347,17 +347,11 @@ def _eval_work(plan: StudyPlan, basis: Basis, leaderboard: bool) -> None:
 
 
 def _study_archives(study: Study, leaderboard: bool) -> set[str]:
-    """The archives the workflow downloads for ``study`` (as rules/common.smk's _needed_archives)."""
+    """The archives the workflow downloads for ``study`` (``sisr.catalog.ref_archives``, as the workflow plans)."""
     refs = [study.train_data, study.valid_data, *study.eval_data]
     if leaderboard:
         refs += catalog.leaderboard_refs(study.tier)
-    names: set[str] = set()
-    for ref in refs:
-        if ref.dataset in catalog.DOWNLOADED:
-            names.update(archives_for(ref.dataset, split=ref.split, scales=[study.scale]))
-        for source, split in catalog.DERIVED_SOURCES.get(ref.dataset, []):
-            names.update(archives_for(source, split=split))
-    return names
+    return set().union(*(catalog.ref_archives(ref, study.scale) for ref in refs))
 
 
 def studies_at(study_files: Sequence[str | Path], tier: str):

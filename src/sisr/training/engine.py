@@ -494,6 +494,107 @@ def train(cfg: TrainConfig | dict, *, out_dir: str | Path, **kwargs: Any) -> Tra
         return _train(cfg, out_dir=out_dir, **kwargs)
 
 
+@dataclass
+class _Run:
+    """One run's explicit state, shared by the phases of :func:`_train` (setup fills it, the loop moves it on)."""
+
+    cfg: TrainConfig
+    out_dir: Path
+    label: str  # how messages name the run
+    log: Callable[[str], None]
+    dev: torch.device
+    device_name: str
+    mode: Mode
+    amp_dtype: torch.dtype | None
+    loss_fn: Loss
+    model: nn.Module
+    net: nn.Module  # the model training steps call (compiled in mode.compile); validation uses ``model``
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None
+    use_scaler: bool
+    scaler: torch.amp.GradScaler
+    train_source: TrainSource
+    valid_source: Iterable[tuple[str, Tensor, Tensor]]
+    n_batches: int
+    n_params: int
+    with_ssim: bool
+    progress: _Progress
+    disc: nn.Module | None = None  # GAN runs: the discriminator, its optimizer and scaler
+    d_optimizer: torch.optim.Optimizer | None = None
+    d_scaler: torch.amp.GradScaler | None = None
+    g_params: list[nn.Parameter] = field(default_factory=list)  # parameters that train at all
+    d_params: list[nn.Parameter] = field(default_factory=list)
+    graphed: GraphedStep | None = None
+    name: str | None = None
+    progress_every_s: float = 60.0
+    on_epoch: Callable[[list[dict[str, Any]]], None] | None = None
+    best_state: dict[str, Tensor] | None = None  # CPU copy of the best weights (also in checkpoint_last.pt)
+    sums: dict[str, Tensor] = field(default_factory=dict)  # running sums of this epoch's step values
+    # policy record, before any best checkpoint: the last finite weights (epoch, CPU copy) stand in for it
+    finite: tuple[int, dict[str, Tensor]] | None = None
+    drop_state: bool = False  # a finished run whose checkpoint_last.pt holds optimizer state it need not keep
+    mark: float = 0.0  # monotonic time up to which wall time is counted (:meth:`tick`)
+    last_report: float = 0.0  # monotonic time of the last progress line
+    console: Any = None  # where the tqdm bar goes
+    interactive: bool = False
+
+    @property
+    def last_path(self) -> Path:
+        return self.out_dir / LAST
+
+    @property
+    def best_path(self) -> Path:
+        return self.out_dir / BEST
+
+    def tick(self) -> None:
+        """Move the wall time since the last call into the epoch and run totals."""
+        now = time.monotonic()
+        self.progress.epoch_seconds += now - self.mark
+        self.progress.seconds_total += now - self.mark
+        self.mark = now
+
+    def weights(self) -> dict[str, Tensor]:
+        """A CPU copy of the model's weights."""
+        return {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+
+    def keep_finite(self) -> None:
+        """Policy record, no best checkpoint yet: remember the current (finite) weights."""
+        if self.cfg.divergence.policy == "record" and self.best_state is None:
+            self.finite = (self.progress.epoch, self.weights())
+
+    def save_best(self, epoch: int) -> None:
+        p = self.progress
+        save_checkpoint(self.best_path, {
+            "kind": "best", "model": self.best_state, "config": self.cfg.to_dict(),
+            "provenance": provenance({"device": self.device_name}), "epoch": epoch, "iteration": p.iteration,
+            "metric": p.best.metric, "value": p.best.value})
+
+    def save_last(self) -> None:
+        p, cfg = self.progress, self.cfg
+        p.sums = {k: v.item() for k, v in self.sums.items()}
+        state = not (_ended(p, cfg) and not cfg.keep_optimizer_state)  # optimizer state for a resume
+        disc, d_optimizer, d_scaler = self.disc, self.d_optimizer, self.d_scaler
+        save_checkpoint(self.last_path, {
+            "kind": "last", "model": self.model.state_dict(), "config": cfg.to_dict(),
+            "provenance": provenance({"device": self.device_name}),
+            "epoch": p.epoch, "batch": p.batch, "iteration": p.iteration,
+            "optimizer": self.optimizer.state_dict() if state else None,
+            "scheduler": self.scheduler.state_dict() if self.scheduler and state else None,
+            "scaler": self.scaler.state_dict() if state else None,
+            "discriminator": disc.state_dict() if disc is not None else None,
+            "d_optimizer": d_optimizer.state_dict() if d_optimizer is not None and state else None,
+            "d_scaler": d_scaler.state_dict() if d_scaler is not None and state else None,
+            "rng": rng_state(), "progress": p.to_dict(), "best_model": self.best_state})
+
+    def save_kept(self, epoch: int, row: dict[str, Any]) -> None:
+        save_checkpoint(self.out_dir / kept_checkpoint_name(epoch), {
+            "kind": "epoch", "model": self.weights(), "config": self.cfg.to_dict(),
+            "provenance": provenance({"device": self.device_name}), "epoch": epoch,
+            "iteration": self.progress.iteration, "history": row})
+        if epoch not in self.progress.kept:
+            self.progress.kept.append(epoch)
+
+
 def _train(cfg: TrainConfig | dict, *, train_source: TrainSource,
            valid_source: Iterable[tuple[str, Tensor, Tensor]], out_dir: str | Path,
            device: str | torch.device = "auto", log: Callable[[str], None] = _print,
@@ -511,22 +612,46 @@ def _train(cfg: TrainConfig | dict, *, train_source: TrainSource,
     on_epoch: called with the history (a list of rows, as in history.csv) after every epoch (TensorBoard).
     Raises TrainingInterrupted (SystemExit 143/130) after saving, on SIGTERM/SIGINT; DivergenceError when the
     run diverges under ``divergence.policy: fail``.
-    """
-    from sisr.models import count_parameters, create_model
 
+    The phases: :func:`_setup` (1. build everything), :func:`_resume` (2.), :func:`_run_epoch` per epoch (3.),
+    :func:`_finish` (4.); their shared state is one :class:`_Run`.
+    """
     cfg = cfg if isinstance(cfg, TrainConfig) else TrainConfig.from_dict(cfg)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    label = name or str(out_dir)
     _check_divergence_marker(out_dir / DIVERGED, cfg, log)
+    run = _setup(cfg, train_source, valid_source, out_dir, device, log, name or str(out_dir))
+    run.name, run.progress_every_s, run.on_epoch = name, progress_every_s, on_epoch
+    _resume(run)
+    if run.best_state is not None and not run.best_path.exists():
+        run.save_best(run.progress.best.epoch)  # a workflow manager removed it after an interruption
+    if run.drop_state:
+        run.save_last()
+    run.keep_finite()
+    run.mark = time.monotonic()
+    run.console = getattr(sys.stderr, "console", sys.stderr)  # the job log's terminal side (sisr.jobs.job_log)
+    run.interactive = run.console.isatty()
+    run.last_report = time.monotonic()
+    with _StopSignals() as signals:
+        while run.progress.epoch < cfg.epochs and run.progress.stop_reason is None:
+            _run_epoch(run, signals)
+    return _finish(run)
+
+
+# 1. Setup
+
+
+def _setup(cfg: TrainConfig, train_source: TrainSource, valid_source: Iterable[tuple[str, Tensor, Tensor]],
+           out_dir: Path, device: str | torch.device, log: Callable[[str], None], label: str) -> _Run:
+    """Build everything: missing pretrained weights or a bad model argument fail here, not mid-run."""
+    from sisr.models import count_parameters, create_model  # sisr.models imports from sisr.training
+
     dev = resolve_device(device)
     if dev.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
         torch.backends.cudnn.benchmark = True
     seed_everything(cfg.seed)
-
-    # 1. Build everything: missing pretrained weights or a bad model argument fail here, not mid-run.
     loss_fn = build_loss(cfg.loss).to(dev)
     model = create_model(cfg.model, scale=cfg.scale, in_channels=cfg.in_channels, **cfg.model_args)
     work = count_parameters(model) * cfg.batch_size * cfg.patch_size**2  # finds the nearest measured shape
@@ -535,297 +660,321 @@ def _train(cfg: TrainConfig | dict, *, train_source: TrainSource,
     memory_format = torch.channels_last if mode.channels_last else torch.contiguous_format
     model = model.to(dev, memory_format=memory_format)
     optimizer = make_optimizer(cfg.optimizer, model.parameters(), **optimizer_options(dev, mode.cuda_graph))
-    scheduler = make_scheduler(cfg.scheduler, optimizer, cfg.epochs)
     use_scaler = mode.amp == "fp16" and amp_dtype is not None
-    scaler = torch.amp.GradScaler(dev.type, enabled=use_scaler)
-    disc = d_optimizer = d_scaler = None
+    run = _Run(cfg=cfg, out_dir=out_dir, label=label, log=log, dev=dev,
+               device_name=torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu", mode=mode,
+               amp_dtype=amp_dtype, loss_fn=loss_fn, model=model, optimizer=optimizer,
+               net=torch.compile(model) if mode.compile else model,
+               scheduler=make_scheduler(cfg.scheduler, optimizer, cfg.epochs), use_scaler=use_scaler,
+               scaler=torch.amp.GradScaler(dev.type, enabled=use_scaler), train_source=train_source,
+               valid_source=valid_source, n_batches=0, n_params=count_parameters(model),
+               with_ssim=cfg.val_ssim or "val_ssim_y" in (cfg.best_metric.metric,
+                                                          getattr(cfg.early_stopping, "metric", None)),
+               progress=_new_progress(cfg))
     if cfg.gan is not None:
-        disc = create_model(cfg.gan.discriminator, scale=cfg.scale, in_channels=cfg.in_channels,
-                            **cfg.gan.discriminator_args).to(dev, memory_format=memory_format)
-        d_optimizer = make_optimizer(cfg.gan.optimizer or cfg.optimizer, disc.parameters(), **optimizer_options(dev))
-        d_scaler = torch.amp.GradScaler(dev.type, enabled=use_scaler)
-    g_params = [p for p in model.parameters() if p.requires_grad]
-    d_params = [p for p in disc.parameters() if p.requires_grad] if disc is not None else []
-    net = torch.compile(model) if mode.compile else model  # validation uses the eager model (any image size)
-    graphed = None
+        run.disc = create_model(cfg.gan.discriminator, scale=cfg.scale, in_channels=cfg.in_channels,
+                                **cfg.gan.discriminator_args).to(dev, memory_format=memory_format)
+        run.d_optimizer = make_optimizer(cfg.gan.optimizer or cfg.optimizer, run.disc.parameters(),
+                                         **optimizer_options(dev))
+        run.d_scaler = torch.amp.GradScaler(dev.type, enabled=use_scaler)
+        run.d_params = [p for p in run.disc.parameters() if p.requires_grad]
+    run.g_params = [p for p in model.parameters() if p.requires_grad]
     if mode.cuda_graph:
-        graphed = GraphedStep(lambda lr, hr: generator_step(net, lr, hr, loss_fn=loss_fn, optimizer=optimizer,
-                                                            amp_dtype=amp_dtype, grad_clip=cfg.grad_clip), optimizer)
+        run.graphed = GraphedStep(lambda lr, hr: generator_step(
+            run.net, lr, hr, loss_fn=loss_fn, optimizer=optimizer, amp_dtype=amp_dtype, grad_clip=cfg.grad_clip),
+            optimizer)
     if mode.data_on_device:
-        train_source = train_source.on_device(dev)
-    n_batches = len(train_source)
-    if n_batches < 1:
+        run.train_source = train_source.on_device(dev)
+    run.n_batches = len(run.train_source)
+    if run.n_batches < 1:
         raise DataError(f"{out_dir}: the training source has no batches")
-    device_name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
-    with_ssim = cfg.val_ssim or "val_ssim_y" in (cfg.best_metric.metric, getattr(cfg.early_stopping, "metric", None))
+    return run
 
+
+def _new_progress(cfg: TrainConfig) -> _Progress:
     es = cfg.early_stopping
-    progress = _Progress(best=_Tracker(cfg.best_metric.metric, cfg.best_metric.mode),
-                         early=None if es is None else _Tracker(es.metric, es.mode, es.min_delta))
-    best_state: dict[str, Tensor] | None = None
-    last_path, best_path = out_dir / LAST, out_dir / BEST
+    return _Progress(best=_Tracker(cfg.best_metric.metric, cfg.best_metric.mode),
+                     early=None if es is None else _Tracker(es.metric, es.mode, es.min_delta))
 
-    # 2. Resume, or start fresh.
-    ckpt = load_checkpoint(last_path, map_location=dev) if last_path.exists() else None
+
+# 2. Resume, or start fresh
+
+
+def _resume(run: _Run) -> None:
+    """Continue from checkpoint_last.pt when it was made by this config (else start fresh, saying why)."""
+    cfg, log, last_path = run.cfg, run.log, run.last_path
+    ckpt = load_checkpoint(last_path, map_location=run.dev) if last_path.exists() else None
     if ckpt is not None and not _same_config(ckpt["config"], cfg):
         changed = sorted(k for k in cfg.to_dict() if ckpt["config"].get(k) != cfg.to_dict()[k])
         log(f"{last_path} was made by a different config (changed: {', '.join(changed)}): starting from scratch")
         ckpt = None
-    drop_state = False  # a finished run whose checkpoint_last.pt still holds optimizer state it need not keep
     weights_only = ckpt is not None and ckpt.get("optimizer") is None  # a finished run without optimizer state
     if weights_only and not _ended(_Progress.from_dict(ckpt["progress"]), cfg):
         log(f"{last_path} holds no optimizer state and its run has not ended: starting from scratch")
         ckpt = None
     if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
-        if not weights_only:
-            optimizer.load_state_dict(ckpt["optimizer"])
-            if scheduler is not None:
-                scheduler.load_state_dict(ckpt["scheduler"])
-            if use_scaler:
-                scaler.load_state_dict(ckpt["scaler"])
-        if disc is not None:
-            disc.load_state_dict(ckpt["discriminator"])
-            if not weights_only:
-                d_optimizer.load_state_dict(ckpt["d_optimizer"])
-                if use_scaler:
-                    d_scaler.load_state_dict(ckpt["d_scaler"])
-        progress = _Progress.from_dict(ckpt["progress"])
-        best_state = ckpt["best_model"]
-        set_rng_state(ckpt["rng"])
-        if _ended(progress, cfg):
-            log(f"{last_path}: the run already ended after {progress.epoch} of {cfg.epochs} epochs "
-                f"({progress.stop_reason or 'completed'}): writing its outputs again")
-            drop_state = not weights_only and not cfg.keep_optimizer_state
-        else:
-            log(f"resuming from epoch {progress.epoch + 1}, batch {progress.batch} (of {cfg.epochs} epochs x "
-                f"{n_batches} batches)")
+        _restore(run, ckpt, weights_only)
     else:
-        for stale in (best_path, out_dir / DONE, out_dir / HISTORY, out_dir / DIVERGED,
-                      *out_dir.glob(kept_checkpoint_name("*"))):
-            stale.unlink(missing_ok=True)
-        if cfg.init_checkpoint is not None:
-            try:
-                model.load_state_dict(load_checkpoint(cfg.init_checkpoint, map_location=dev)["model"])
-            except RuntimeError as exc:
-                raise ConfigError(f"init_checkpoint {cfg.init_checkpoint}: its weights do not fit model "
-                                  f"{cfg.model!r} {cfg.model_args}: {exc}") from exc
-            log(f"generator initialised from {cfg.init_checkpoint}")
-    sums = {k: torch.tensor(v, dtype=torch.float64, device=dev) for k, v in progress.sums.items()}
-    log(f"training {cfg.model} ({count_parameters(model):,} parameters) on {device_name}, mode "
-        f"{_mode_text(mode)}, {n_batches} batches/epoch, {cfg.epochs} epochs, out {out_dir}")
+        _start_fresh(run)
+    run.sums = {k: torch.tensor(v, dtype=torch.float64, device=run.dev) for k, v in run.progress.sums.items()}
+    log(f"training {cfg.model} ({run.n_params:,} parameters) on {run.device_name}, mode "
+        f"{_mode_text(run.mode)}, {run.n_batches} batches/epoch, {cfg.epochs} epochs, out {run.out_dir}")
 
-    def save_best(epoch: int) -> None:
-        save_checkpoint(best_path, {"kind": "best", "model": best_state, "config": cfg.to_dict(),
-                                    "provenance": provenance({"device": device_name}), "epoch": epoch,
-                                    "iteration": progress.iteration, "metric": progress.best.metric,
-                                    "value": progress.best.value})
 
-    def save_last() -> None:
-        progress.sums = {k: v.item() for k, v in sums.items()}
-        state = not (_ended(progress, cfg) and not cfg.keep_optimizer_state)  # optimizer state for a resume
-        save_checkpoint(last_path, {
-            "kind": "last", "model": model.state_dict(), "config": cfg.to_dict(),
-            "provenance": provenance({"device": device_name}),
-            "epoch": progress.epoch, "batch": progress.batch, "iteration": progress.iteration,
-            "optimizer": optimizer.state_dict() if state else None,
-            "scheduler": scheduler.state_dict() if scheduler and state else None,
-            "scaler": scaler.state_dict() if state else None,
-            "discriminator": disc.state_dict() if disc is not None else None,
-            "d_optimizer": d_optimizer.state_dict() if d_optimizer is not None and state else None,
-            "d_scaler": d_scaler.state_dict() if d_scaler is not None and state else None,
-            "rng": rng_state(), "progress": progress.to_dict(), "best_model": best_state})
+def _restore(run: _Run, ckpt: dict[str, Any], weights_only: bool) -> None:
+    """Load the networks, optimizers (unless ``weights_only``), progress and RNG states of a checkpoint."""
+    run.model.load_state_dict(ckpt["model"])
+    if not weights_only:
+        run.optimizer.load_state_dict(ckpt["optimizer"])
+        if run.scheduler is not None:
+            run.scheduler.load_state_dict(ckpt["scheduler"])
+        if run.use_scaler:
+            run.scaler.load_state_dict(ckpt["scaler"])
+    if run.disc is not None:
+        run.disc.load_state_dict(ckpt["discriminator"])
+        if not weights_only:
+            run.d_optimizer.load_state_dict(ckpt["d_optimizer"])
+            if run.use_scaler:
+                run.d_scaler.load_state_dict(ckpt["d_scaler"])
+    run.progress = progress = _Progress.from_dict(ckpt["progress"])
+    run.best_state = ckpt["best_model"]
+    set_rng_state(ckpt["rng"])
+    if _ended(progress, run.cfg):
+        run.log(f"{run.last_path}: the run already ended after {progress.epoch} of {run.cfg.epochs} epochs "
+                f"({progress.stop_reason or 'completed'}): writing its outputs again")
+        run.drop_state = not weights_only and not run.cfg.keep_optimizer_state
+    else:
+        run.log(f"resuming from epoch {progress.epoch + 1}, batch {progress.batch} (of {run.cfg.epochs} epochs x "
+                f"{run.n_batches} batches)")
 
-    def save_kept(epoch: int, row: dict[str, Any]) -> None:
-        save_checkpoint(out_dir / kept_checkpoint_name(epoch), {
-            "kind": "epoch", "model": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()},
-            "config": cfg.to_dict(), "provenance": provenance({"device": device_name}), "epoch": epoch,
-            "iteration": progress.iteration, "history": row})
-        if epoch not in progress.kept:
-            progress.kept.append(epoch)
 
-    if best_state is not None and not best_path.exists():
-        save_best(progress.best.epoch)  # a workflow manager removed it after an interruption
-    if drop_state:
-        save_last()
-    record_divergence = cfg.divergence.policy == "record"
-    # policy record, before any best checkpoint: the last finite weights (epoch, CPU copy) stand in for it
-    finite: tuple[int, dict[str, Tensor]] | None = None
+def _start_fresh(run: _Run) -> None:
+    """Remove a previous run's outputs; start the generator from ``cfg.init_checkpoint`` if set."""
+    cfg, out_dir = run.cfg, run.out_dir
+    for stale in (run.best_path, out_dir / DONE, out_dir / HISTORY, out_dir / DIVERGED,
+                  *out_dir.glob(kept_checkpoint_name("*"))):
+        stale.unlink(missing_ok=True)
+    if cfg.init_checkpoint is not None:
+        try:
+            run.model.load_state_dict(load_checkpoint(cfg.init_checkpoint, map_location=run.dev)["model"])
+        except RuntimeError as exc:
+            raise ConfigError(f"init_checkpoint {cfg.init_checkpoint}: its weights do not fit model "
+                              f"{cfg.model!r} {cfg.model_args}: {exc}") from exc
+        run.log(f"generator initialised from {cfg.init_checkpoint}")
 
-    def keep_finite() -> None:
-        nonlocal finite
-        if record_divergence and best_state is None:
-            finite = (progress.epoch, {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()})
 
-    keep_finite()
-    mark = time.monotonic()
+# 3. One epoch
 
-    def tick() -> None:
-        """Move the wall time since the last call into the epoch and run totals."""
-        nonlocal mark
-        now = time.monotonic()
-        progress.epoch_seconds += now - mark
-        progress.seconds_total += now - mark
-        mark = now
 
-    # 3. Epochs.
-    console = getattr(sys.stderr, "console", sys.stderr)  # the job log's terminal side (sisr.jobs.job_log)
-    interactive = console.isatty()
-    last_report = time.monotonic()
-    with _StopSignals() as signals:
-        while progress.epoch < cfg.epochs and progress.stop_reason is None:
-            epoch = progress.epoch
-            phase = cfg.gan.phase(epoch) if cfg.gan is not None else "train"
-            train_g = phase in ("train", "g")
-            _set_trainable(model, g_params, train_g)
-            _set_trainable(disc, d_params, not train_g)
-            bar = _progress_bar(n_batches, progress.batch, f"{name + ' ' if name else ''}epoch {epoch + 1}/{cfg.epochs}",
-                                interactive, console)
-            for lr_u8, hr_u8 in train_source.batches(epoch, start_batch=progress.batch):
-                lr, hr = to_float(lr_u8, dev, mode.channels_last), to_float(hr_u8, dev, mode.channels_last)
-                if graphed is not None:
-                    sr, values = graphed(lr, hr)
-                else:
-                    sr, values = generator_step(net, lr, hr, loss_fn=loss_fn, optimizer=optimizer if train_g else None,
-                                                scaler=scaler, amp_dtype=amp_dtype, grad_clip=cfg.grad_clip,
-                                                discriminator=disc)
-                if disc is not None:
-                    values["d_loss"] = discriminator_step(disc, sr, hr, optimizer=None if train_g else d_optimizer,
-                                                          scaler=d_scaler, amp_dtype=amp_dtype,
-                                                          grad_clip=cfg.grad_clip)
-                for key, value in values.items():
-                    sums[key] = sums[key] + value.double() if key in sums else value.double()
-                if progress.first_loss is None:
-                    progress.first_loss = values["loss"].item()
-                progress.batch += 1
-                progress.iteration += 1
-                progress.epoch_steps += 1
-                progress.epoch_samples += lr.shape[0]
-                if bar is not None:
-                    bar.update(1)
-                    if progress.batch % 20 == 0:
-                        bar.set_postfix(loss=f"{values['loss'].item():.4g}")
-                elif progress_every_s and time.monotonic() - last_report >= progress_every_s \
-                        and progress.batch < n_batches:
-                    tick()
-                    last_report = time.monotonic()
-                    log(_batch_line(progress, epoch, cfg.epochs, n_batches, sums["loss"].item()))
-                if signals.signum is not None:
-                    tick()
-                    save_last()
-                    log(f"interrupted by signal {signals.signum}: saved {last_path} at epoch {epoch + 1}, batch "
-                        f"{progress.batch}; exiting with code {128 + signals.signum}; rerun the same command to "
-                        f"resume from there")
-                    raise TrainingInterrupted(signals.signum)
-                every = cfg.checkpoint_every_batches
-                if every and progress.batch % every == 0 and progress.batch < n_batches \
-                        and math.isfinite(sums["loss"].item()):  # never save a diverged state
-                    tick()
-                    save_last()
-                if cfg.max_seconds is not None:
-                    tick()
-                    if progress.seconds_total >= cfg.max_seconds:
-                        progress.stop_reason = "max_seconds"
-                        break
-            if bar is not None:
-                bar.close()
-            if progress.batch != n_batches and progress.stop_reason is None:
-                raise DataError(f"the training source yielded {progress.batch} batches in epoch {epoch + 1}, "
-                                f"but its len() is {n_batches}")
+def _run_epoch(run: _Run, signals: _StopSignals) -> None:
+    """Train one epoch (its GAN phase), then validate, keep checkpoints and write the files; or end diverged."""
+    epoch = run.progress.epoch
+    phase = run.cfg.gan.phase(epoch) if run.cfg.gan is not None else "train"
+    train_g = phase in ("train", "g")
+    _set_trainable(run.model, run.g_params, train_g)
+    _set_trainable(run.disc, run.d_params, not train_g)
+    _train_batches(run, epoch, train_g, signals)
+    row, reason = _epoch_row(run, epoch, phase)
+    if reason is not None:
+        _diverged(run, row, reason, epoch)
+        return
+    _select_checkpoints(run, row, epoch)
+    _close_epoch(run, row, epoch, signals)
 
-            # End of epoch: history row, validation, best checkpoint, scheduler, files.
-            if dev.type == "cuda":
-                torch.cuda.synchronize(dev)  # the epoch's queued GPU work belongs to its training time
-            tick()
-            train_seconds = progress.epoch_seconds
-            steps = max(progress.epoch_steps, 1)
-            means = {key: value.item() / steps for key, value in sums.items()}
-            row: dict[str, Any] = {"epoch": epoch + 1, "phase": phase, "lr": optimizer.param_groups[0]["lr"],
-                                   "train_loss": means.pop("loss", math.nan)}
-            d_loss = means.pop("d_loss", None)
-            row.update({f"train_{key}": value for key, value in means.items()})
-            if disc is not None:
-                row.update({"d_loss": d_loss, "d_lr": d_optimizer.param_groups[0]["lr"]})
-            reason = divergence_reason(row["train_loss"], progress.first_loss, cfg.divergence.factor)
-            final = epoch + 1 == cfg.epochs or progress.stop_reason is not None
-            if reason is None and ((epoch + 1) % cfg.val_every == 0 or final):
-                row.update(validate(model, valid_source, loss_fn, scale=cfg.scale, device=dev, amp_dtype=amp_dtype,
-                                    channels_last=mode.channels_last, with_ssim=with_ssim))
-                if not math.isfinite(row["val_loss"]):
-                    reason = f"validation loss {row['val_loss']} is not finite"
-            tick()
-            row["seconds"] = progress.epoch_seconds
-            row["samples_per_s"] = progress.epoch_samples / train_seconds if train_seconds > 0 else math.nan
-            progress.history.append(row)
-            if reason is not None:  # checkpoint_last.pt stays at the last finite epoch
-                log(_epoch_line(row, cfg.epochs))
-                _write_history(out_dir / HISTORY, progress.history)
-                message = f"{label}: diverged in epoch {epoch + 1} of {cfg.epochs}: {reason}"
-                if not record_divergence:
-                    marker = out_dir / DIVERGED
-                    message += (f" (divergence.policy fail; recorded in {marker}: a rerun with this config stops here "
-                                f"at once; lower optimizer.lr, set divergence.policy: record, or delete that file)")
-                    write_json(marker, {"message": message, "epoch": epoch + 1, "reason": reason,
-                                        "train_loss": _json_value(row["train_loss"]), "config": cfg.to_dict()})
-                    raise DivergenceError(message)
-                log(message + " (divergence.policy record: the run ends here, marked diverged)")
-                progress.stop_reason = "diverged"
-                progress.diverged = {"epoch": epoch + 1, "reason": reason}
-                progress.epoch = epoch + 1
-                if best_state is None:
-                    assert finite is not None
-                    best_state = finite[1]
-                    save_best(finite[0])
+
+def _train_batches(run: _Run, epoch: int, train_g: bool, signals: _StopSignals) -> None:
+    """The epoch's batches from ``progress.batch`` on, one step each; progress, signals, mid-epoch saves."""
+    progress, cfg, n_batches = run.progress, run.cfg, run.n_batches
+    bar = _progress_bar(n_batches, progress.batch, f"{run.name + ' ' if run.name else ''}epoch {epoch + 1}/"
+                        f"{cfg.epochs}", run.interactive, run.console)
+    for lr_u8, hr_u8 in run.train_source.batches(epoch, start_batch=progress.batch):
+        values, samples = _step(run, lr_u8, hr_u8, train_g)
+        for key, value in values.items():
+            run.sums[key] = run.sums[key] + value.double() if key in run.sums else value.double()
+        if progress.first_loss is None:
+            progress.first_loss = values["loss"].item()
+        progress.batch += 1
+        progress.iteration += 1
+        progress.epoch_steps += 1
+        progress.epoch_samples += samples
+        _report_batch(run, bar, values, epoch)
+        if signals.signum is not None:
+            run.tick()
+            run.save_last()
+            _interrupted(run, signals.signum, f"at epoch {epoch + 1}, batch {progress.batch}")
+        every = cfg.checkpoint_every_batches
+        if every and progress.batch % every == 0 and progress.batch < n_batches \
+                and math.isfinite(run.sums["loss"].item()):  # never save a diverged state
+            run.tick()
+            run.save_last()
+        if cfg.max_seconds is not None:
+            run.tick()
+            if progress.seconds_total >= cfg.max_seconds:
+                progress.stop_reason = "max_seconds"
                 break
+    if bar is not None:
+        bar.close()
+    if progress.batch != n_batches and progress.stop_reason is None:
+        raise DataError(f"the training source yielded {progress.batch} batches in epoch {epoch + 1}, "
+                        f"but its len() is {n_batches}")
 
-            if row.get(progress.best.metric) is not None and progress.best.update(row[progress.best.metric], epoch + 1):
-                best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-                save_best(epoch + 1)
-            if epoch + 1 in cfg.keep_checkpoints:
-                save_kept(epoch + 1, row)
-            early = progress.early
-            if early is not None and row.get(early.metric) is not None:
-                early.update(row[early.metric], epoch + 1)
-                if early.bad >= es.patience and progress.stop_reason is None:
-                    progress.stop_reason = "early_stopping"
-            if scheduler is not None:
-                scheduler.step()
-            progress.epoch, progress.batch = epoch + 1, 0
-            progress.epoch_steps = progress.epoch_samples = 0
-            progress.epoch_seconds = 0.0
-            sums = {}
-            keep_finite()
-            _write_history(out_dir / HISTORY, progress.history)
-            save_last()
-            if on_epoch is not None:
-                on_epoch(progress.history)
-            log(_epoch_line(row, cfg.epochs, eta=_run_eta(progress, cfg.epochs)))
-            last_report = time.monotonic()
-            if signals.signum is not None:
-                log(f"interrupted by signal {signals.signum}: saved {last_path} after epoch {epoch + 1}; exiting "
-                    f"with code {128 + signals.signum}; rerun the same command to resume from there")
-                raise TrainingInterrupted(signals.signum)
 
-    # 4. Summary.
-    if not best_path.exists():  # cannot happen (a non-finite validation is divergence); never end without it
-        raise SisrError(f"{label}: training ended without {best_path.name}: no validation gave a finite "
+def _step(run: _Run, lr_u8: Tensor, hr_u8: Tensor, train_g: bool) -> tuple[dict[str, Tensor], int]:
+    """One batch: the generator step (graphed or not), and the discriminator's for GAN runs; (values, samples)."""
+    channels_last, cfg = run.mode.channels_last, run.cfg
+    lr, hr = to_float(lr_u8, run.dev, channels_last), to_float(hr_u8, run.dev, channels_last)
+    if run.graphed is not None:
+        sr, values = run.graphed(lr, hr)
+    else:
+        sr, values = generator_step(run.net, lr, hr, loss_fn=run.loss_fn,
+                                    optimizer=run.optimizer if train_g else None, scaler=run.scaler,
+                                    amp_dtype=run.amp_dtype, grad_clip=cfg.grad_clip, discriminator=run.disc)
+    if run.disc is not None:
+        values["d_loss"] = discriminator_step(run.disc, sr, hr, optimizer=None if train_g else run.d_optimizer,
+                                              scaler=run.d_scaler, amp_dtype=run.amp_dtype, grad_clip=cfg.grad_clip)
+    return values, lr.shape[0]
+
+
+def _report_batch(run: _Run, bar: Any, values: dict[str, Tensor], epoch: int) -> None:
+    """Advance the tqdm bar, or log a progress line every ``progress_every_s`` seconds within an epoch."""
+    progress = run.progress
+    if bar is not None:
+        bar.update(1)
+        if progress.batch % 20 == 0:
+            bar.set_postfix(loss=f"{values['loss'].item():.4g}")
+    elif run.progress_every_s and time.monotonic() - run.last_report >= run.progress_every_s \
+            and progress.batch < run.n_batches:
+        run.tick()
+        run.last_report = time.monotonic()
+        run.log(_batch_line(progress, epoch, run.cfg.epochs, run.n_batches, run.sums["loss"].item()))
+
+
+def _interrupted(run: _Run, signum: int, where: str) -> None:
+    """After SIGTERM/SIGINT, once checkpoint_last.pt is saved: say so and raise TrainingInterrupted."""
+    run.log(f"interrupted by signal {signum}: saved {run.last_path} {where}; exiting with code {128 + signum}; "
+            f"rerun the same command to resume from there")
+    raise TrainingInterrupted(signum)
+
+
+# 3b. End of epoch: validation, divergence, checkpoint selection
+
+
+def _epoch_row(run: _Run, epoch: int, phase: str) -> tuple[dict[str, Any], str | None]:
+    """The epoch's history row (training means, validation when due; appended to the history) and the
+    divergence reason (None: finite)."""
+    progress, cfg, dev = run.progress, run.cfg, run.dev
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)  # the epoch's queued GPU work belongs to its training time
+    run.tick()
+    train_seconds = progress.epoch_seconds
+    steps = max(progress.epoch_steps, 1)
+    means = {key: value.item() / steps for key, value in run.sums.items()}
+    row: dict[str, Any] = {"epoch": epoch + 1, "phase": phase, "lr": run.optimizer.param_groups[0]["lr"],
+                           "train_loss": means.pop("loss", math.nan)}
+    d_loss = means.pop("d_loss", None)
+    row.update({f"train_{key}": value for key, value in means.items()})
+    if run.disc is not None:
+        row.update({"d_loss": d_loss, "d_lr": run.d_optimizer.param_groups[0]["lr"]})
+    reason = divergence_reason(row["train_loss"], progress.first_loss, cfg.divergence.factor)
+    final = epoch + 1 == cfg.epochs or progress.stop_reason is not None
+    if reason is None and ((epoch + 1) % cfg.val_every == 0 or final):
+        row.update(validate(run.model, run.valid_source, run.loss_fn, scale=cfg.scale, device=dev,
+                            amp_dtype=run.amp_dtype, channels_last=run.mode.channels_last, with_ssim=run.with_ssim))
+        if not math.isfinite(row["val_loss"]):
+            reason = f"validation loss {row['val_loss']} is not finite"
+    run.tick()
+    row["seconds"] = progress.epoch_seconds
+    row["samples_per_s"] = progress.epoch_samples / train_seconds if train_seconds > 0 else math.nan
+    progress.history.append(row)
+    return row, reason
+
+
+def _diverged(run: _Run, row: dict[str, Any], reason: str, epoch: int) -> None:
+    """The run diverged in ``epoch``: raise DivergenceError (policy fail, recorded in diverged.json) or end the
+    run marked diverged with the best finite weights (policy record). checkpoint_last.pt stays at the last
+    finite epoch."""
+    progress, cfg, out_dir = run.progress, run.cfg, run.out_dir
+    run.log(_epoch_line(row, cfg.epochs))
+    _write_history(out_dir / HISTORY, progress.history)
+    message = f"{run.label}: diverged in epoch {epoch + 1} of {cfg.epochs}: {reason}"
+    if cfg.divergence.policy != "record":
+        marker = out_dir / DIVERGED
+        message += (f" (divergence.policy fail; recorded in {marker}: a rerun with this config stops here "
+                    f"at once; lower optimizer.lr, set divergence.policy: record, or delete that file)")
+        write_json(marker, {"message": message, "epoch": epoch + 1, "reason": reason,
+                            "train_loss": _json_value(row["train_loss"]), "config": cfg.to_dict()})
+        raise DivergenceError(message)
+    run.log(message + " (divergence.policy record: the run ends here, marked diverged)")
+    progress.stop_reason = "diverged"
+    progress.diverged = {"epoch": epoch + 1, "reason": reason}
+    progress.epoch = epoch + 1
+    if run.best_state is None:
+        assert run.finite is not None
+        run.best_state = run.finite[1]
+        run.save_best(run.finite[0])
+
+
+def _select_checkpoints(run: _Run, row: dict[str, Any], epoch: int) -> None:
+    """Best checkpoint, kept epoch checkpoint, early stopping, for a finite epoch's ``row``."""
+    progress, cfg = run.progress, run.cfg
+    if row.get(progress.best.metric) is not None and progress.best.update(row[progress.best.metric], epoch + 1):
+        run.best_state = run.weights()
+        run.save_best(epoch + 1)
+    if epoch + 1 in cfg.keep_checkpoints:
+        run.save_kept(epoch + 1, row)
+    early = progress.early
+    if early is not None and row.get(early.metric) is not None:
+        early.update(row[early.metric], epoch + 1)
+        if early.bad >= cfg.early_stopping.patience and progress.stop_reason is None:
+            progress.stop_reason = "early_stopping"
+
+
+def _close_epoch(run: _Run, row: dict[str, Any], epoch: int, signals: _StopSignals) -> None:
+    """Scheduler step, move to the next epoch, history.csv and checkpoint_last.pt, the epoch line; then stop
+    if a signal came during validation."""
+    progress = run.progress
+    if run.scheduler is not None:
+        run.scheduler.step()
+    progress.epoch, progress.batch = epoch + 1, 0
+    progress.epoch_steps = progress.epoch_samples = 0
+    progress.epoch_seconds = 0.0
+    run.sums = {}
+    run.keep_finite()
+    _write_history(run.out_dir / HISTORY, progress.history)
+    run.save_last()
+    if run.on_epoch is not None:
+        run.on_epoch(progress.history)
+    run.log(_epoch_line(row, run.cfg.epochs, eta=_run_eta(progress, run.cfg.epochs)))
+    run.last_report = time.monotonic()
+    if signals.signum is not None:
+        _interrupted(run, signals.signum, f"after epoch {epoch + 1}")
+
+
+# 4. Finish
+
+
+def _finish(run: _Run) -> TrainResult:
+    """Write train_done.json (the summary) and return the TrainResult."""
+    progress, cfg, out_dir = run.progress, run.cfg, run.out_dir
+    if not run.best_path.exists():  # cannot happen (a non-finite validation is divergence); never end without it
+        raise SisrError(f"{run.label}: training ended without {run.best_path.name}: no validation gave a finite "
                         f"{progress.best.metric}")
     if not (out_dir / HISTORY).exists():
         _write_history(out_dir / HISTORY, progress.history)
     result = TrainResult(out_dir=out_dir, epochs_run=progress.epoch, stop_reason=progress.stop_reason or "completed",
                          best_epoch=progress.best.epoch, best_metric=progress.best.metric,
-                         best_value=progress.best.value, seconds=progress.seconds_total, device=device_name,
-                         gpu_hours=progress.seconds_total / 3600 if dev.type == "cuda" else 0.0,
+                         best_value=progress.best.value, seconds=progress.seconds_total, device=run.device_name,
+                         gpu_hours=progress.seconds_total / 3600 if run.dev.type == "cuda" else 0.0,
                          history=progress.history)
     summary = {k: _json_value(v) for k, v in asdict(result).items() if k not in ("out_dir", "history")}
-    summary.update({"mode": mode.to_dict(), "best_mode": progress.best.mode, "epochs_planned": cfg.epochs,
+    summary.update({"mode": run.mode.to_dict(), "best_mode": progress.best.mode, "epochs_planned": cfg.epochs,
                     "iterations": progress.iteration, "diverged": progress.diverged,
                     "kept_checkpoints": {str(e): kept_checkpoint_name(e) for e in progress.kept},
-                    "provenance": provenance({"device": device_name}), "config": cfg.to_dict()})
+                    "provenance": provenance({"device": run.device_name}), "config": cfg.to_dict()})
     with atomic_write(out_dir / DONE, "w") as fh:
         json.dump(summary, fh, indent=2)
-    log(f"done: {result.stop_reason} after {result.epochs_run} epochs, best {result.best_metric} "
-        f"{result.best_value} at epoch {result.best_epoch}, {result.seconds:.1f} s")
+    run.log(f"done: {result.stop_reason} after {result.epochs_run} epochs, best {result.best_metric} "
+            f"{result.best_value} at epoch {result.best_epoch}, {result.seconds:.1f} s")
     return result
 
 

@@ -1,0 +1,78 @@
+"""What the workflow hands a job: one resolved record, and the logging-only settings beside it.
+
+``TrainJob`` is everything a training job needs besides its files, built once in ``rules/common.smk``
+(:func:`train_job_record`) and passed as ONE rule param. It travels as a plain dict (:meth:`TrainJob.to_param`):
+Snakemake's rerun check compares only params of builtin types (a dataclass would be skipped as unrepresentable,
+so a changed setting would never rerun its job).
+
+Logging-only settings (``progress_every_s``, ``tensorboard``) change what a job prints, not what it computes, so
+they are no params (a param that changes reruns every job it belongs to): the workflow exports them as
+environment variables while it parses (:func:`export_logging_settings`, ``rules/setup.smk``), every job process
+inherits them (a cluster job parses the workflow again), and the job reads them (:func:`logging_settings`).
+
+Imports nothing heavy: the workflow imports this module while it plans.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping
+
+from sisr.errors import ConfigError
+
+PROGRESS_ENV, TENSORBOARD_ENV = "SISR_PROGRESS_EVERY_S", "SISR_TENSORBOARD"
+DEFAULT_PROGRESS_EVERY_S = 60.0
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """One training job, resolved: the run's settings (``sisr.studies.train_settings``) and how to run it.
+
+    where: how messages name the run (``<study>.runs.<run>``). max_batches, valid_images: a rehearsal's caps
+    (batches per epoch; validation on the first N images), None outside a rehearsal.
+    """
+
+    settings: Mapping[str, Any]
+    where: str = "run"
+    device: str = "auto"
+    num_workers: int = 0
+    weights_dir: str | None = None
+    weights_checksums: Mapping[str, Any] = field(default_factory=dict)
+    max_batches: int | None = None
+    valid_images: int | None = None
+
+    def to_param(self) -> dict[str, Any]:
+        """The record as a plain dict: the form a Snakemake param must have to count for reruns."""
+        return asdict(self)
+
+    @classmethod
+    def from_param(cls, param: Mapping[str, Any]) -> "TrainJob":
+        return cls(**dict(param))
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    """How chatty a job is; nothing here changes a result."""
+
+    progress_every_s: float = DEFAULT_PROGRESS_EVERY_S
+    tensorboard: bool = False
+
+
+def export_logging_settings(cfg: Mapping[str, Any], environ: dict[str, str] | None = None) -> None:
+    """Put the workflow config's logging settings into the environment the jobs inherit."""
+    environ = os.environ if environ is None else environ
+    environ[PROGRESS_ENV] = repr(float(cfg.get("progress_every_s", DEFAULT_PROGRESS_EVERY_S)))
+    environ[TENSORBOARD_ENV] = "1" if cfg.get("tensorboard") else "0"
+
+
+def logging_settings(environ: Mapping[str, str] | None = None) -> LoggingSettings:
+    """The logging settings the workflow exported (defaults where it did not: a job run by hand)."""
+    environ = os.environ if environ is None else environ
+    every = environ.get(PROGRESS_ENV, "")
+    try:
+        progress_every_s = float(every) if every else DEFAULT_PROGRESS_EVERY_S
+    except ValueError:
+        raise ConfigError(f"environment variable {PROGRESS_ENV}: {every!r} is not a number of seconds") from None
+    return LoggingSettings(progress_every_s=progress_every_s,
+                           tensorboard=environ.get(TENSORBOARD_ENV, "0") == "1")
