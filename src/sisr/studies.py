@@ -532,7 +532,8 @@ def finding_runs(findings: list[Mapping]) -> list[str]:
 def add_replicas(runs: dict[str, dict], spec: Mapping | None, findings: list[Mapping], *, n: int | None,
                  where: str, tier: str) -> dict[str, dict]:
     """``runs`` plus seed replicas: for each replicated run, ``<run>_seed1 .. _seed<n-1>``, the same settings with
-    ``seed + k`` and ``replica_of: <run>``, right after the run. ``spec``: the tier's ``replicas`` ({n, runs});
+    ``seed + k`` and ``replica_of: <run>``, right after the run; a replica keeps no per-epoch checkpoints (the
+    per-epoch tables show the run itself). ``spec``: the tier's ``replicas`` ({n, runs});
     ``n`` (the workflow config) overrides its n; runs "findings": the trained runs the findings compare."""
     if not spec:
         return runs
@@ -549,7 +550,9 @@ def add_replicas(runs: dict[str, dict], spec: Mapping | None, findings: list[Map
             name = replica_name(run, k)
             if name in runs:
                 raise ConfigError(f"{where}: runs.{name}: the name is taken by the replica {k} of run {run!r}")
-            out[name] = {**copy.deepcopy(cfg), "seed": int(cfg.get("seed", 0)) + k, REPLICA_OF: run}
+            replica = {**copy.deepcopy(cfg), "seed": int(cfg.get("seed", 0)) + k, REPLICA_OF: run}
+            replica.pop("keep_checkpoints", None)  # per-epoch tables show the run itself: no epoch checkpoints
+            out[name] = replica
     return out
 
 
