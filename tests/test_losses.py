@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.vgg import cfgs, make_layers
 
+from sisr.hashing import sha256_file
 from sisr import weights
 from sisr.errors import ConfigError, MissingWeightsError
 from sisr.losses import (VGG19_LAYERS, build_loss, discriminator_loss, generator_adversarial_loss, parse_term,
@@ -34,7 +35,7 @@ def random_weights(tmp_path, monkeypatch):
         path = weights.checkpoint_path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save(state, path)
-        spec = dataclasses.replace(weights.WEIGHTS[name], sha256_prefix=weights.sha256_of(path)[:8], sha256=None)
+        spec = dataclasses.replace(weights.WEIGHTS[name], sha256_prefix=sha256_file(path)[:8], sha256=None)
         monkeypatch.setitem(weights.WEIGHTS, name, spec)
         saved[name] = state
     return saved

@@ -19,7 +19,8 @@ from torch import nn
 
 from sisr.device import resolve_device, synchronize  # noqa: F401  (re-exported)
 from sisr.errors import ConfigError, SisrError
-from sisr.metrics.basic import _Y_COEFFS
+from sisr.colour import YCBCR_FROM_RGB as _YCBCR_FROM_RGB
+from sisr.colour import YCBCR_OFFSET as _YCBCR_OFFSET
 
 
 pick_device = resolve_device  # the one device resolver (sisr.device), under its old name here
@@ -178,9 +179,6 @@ def model_input(lr: np.ndarray, in_channels: int | None) -> np.ndarray:
     return lr
 
 
-# MATLAB rgb2ycbcr on 0..255 values: the Y row is the one every Y metric uses (sisr.metrics.basic), then Cb and Cr
-_YCBCR_FROM_RGB = np.vstack([_Y_COEFFS, np.array([[-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]]) / 255.0])
-_YCBCR_OFFSET = np.array([16.0, 128.0, 128.0])
 
 
 def colour_output(lr: np.ndarray, sr_y: np.ndarray, scale: int) -> np.ndarray:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sisr.colour import LUMA_601
 from sisr.errors import SisrError
 from sisr.io import IMAGE_SUFFIXES, SCALE_KEY, image_text, list_images, read_image
 
@@ -72,7 +73,6 @@ def check_made_at(pairs: list[tuple[str, Path, Path]], scale: int) -> None:
                             f"{_describe(sr)}, HR {hr_path} {_describe(hr)}: give --scale {made}")
 
 
-LUMA_601 = np.array([0.299, 0.587, 0.114])  # full-range BT.601 luma (the standard Y without 16..235)
 
 
 def sr_for_hr(sr: np.ndarray, hr: np.ndarray) -> np.ndarray:

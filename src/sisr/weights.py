@@ -23,7 +23,6 @@ release asset ``FID_WEIGHTS_URL`` in ``pytorch_fid/inception.py``).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import warnings
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Iterable
 
 from sisr.errors import ConfigError, MissingWeightsError
+from sisr.hashing import sha256_file
 from sisr import suggest
 
 ENV_WEIGHTS = "SISR_WEIGHTS"
@@ -122,18 +122,9 @@ def checkpoint_path(name: str, *, cache: str | os.PathLike | None = None) -> Pat
     return root / HUB_CHECKPOINTS / _spec(name).filename
 
 
-def sha256_of(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def hash_problem(path: Path, spec: WeightSpec) -> str | None:
     """None if ``path`` matches ``spec``'s hash (prefix, and full SHA-256 when known); else what is wrong."""
-    digest = sha256_of(path)
+    digest = sha256_file(path)
     if not digest.startswith(spec.sha256_prefix.lower()):
         return f"SHA-256 starts with {digest[:len(spec.sha256_prefix)]}, expected {spec.sha256_prefix}"
     if spec.sha256 is not None and digest != spec.sha256.lower():

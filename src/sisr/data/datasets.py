@@ -55,7 +55,7 @@ from sisr import degradations, suggest
 from sisr.data.sources import BENCHMARK_SETS
 from sisr.errors import ConfigError, DataError, SisrError
 from sisr.io import list_images, read_image, write_image, write_json
-from sisr.metrics import rgb_to_y
+from sisr.colour import rgb_to_y
 from sisr.io import HOST, UMASK, pid_alive  # how atomic_write names its temporary files, for building_dir
 
 log = logging.getLogger(__name__)
@@ -115,15 +115,6 @@ def to_y(img: np.ndarray) -> np.ndarray:
 def lr_file_name(stem: str, scale: int) -> str:
     """The LR file name convention of DIV2K, Flickr2K and the benchmark bundle: ``<stem>x<scale>.png``."""
     return f"{stem}x{scale}.png"
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    """SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def sha256_pixels(img: np.ndarray) -> str:

@@ -39,8 +39,9 @@ from PIL import Image
 
 from sisr import degradations
 from sisr.data.datasets import (Pair, bad_item, building_dir, check_on_bad, get_dataset, load_image, lr_file_name,
-                                sha256_file, sha256_pixels)
+                                sha256_pixels)
 from sisr.errors import ConfigError, DataError, ImageError
+from sisr.hashing import sha256_file
 from sisr.imresize import downscale, imresize, modcrop
 from sisr.io import write_image, write_json
 

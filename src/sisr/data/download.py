@@ -21,7 +21,6 @@ Progress goes to the ``sisr.data.download`` logger, one line every 5 % (or every
 from __future__ import annotations
 
 import errno
-import hashlib
 import http.client
 import json
 import logging
@@ -39,6 +38,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
 
+from sisr.hashing import file_digests
 from sisr.data.sources import archive as catalogue_row
 from sisr.errors import ConfigError, DataError
 from sisr.io import IMAGE_SUFFIXES, atomic_write
@@ -69,16 +69,6 @@ def mirror_url(url: str, mirror: str | os.PathLike | None) -> str:
     return (folder / filename).as_uri()
 
 
-def _hashes(path: Path, *, sha256: bool, md5: bool) -> dict[str, str]:
-    """SHA-256 and/or MD5 of a file, computed in one pass."""
-    algos = {name: hashlib.new(name) for name, want in (("sha256", sha256), ("md5", md5)) if want}
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            for h in algos.values():
-                h.update(chunk)
-    return {name: h.hexdigest() for name, h in algos.items()}
-
-
 def deadline_s() -> float:
     """Seconds a whole download may take: ``$SISR_DOWNLOAD_DEADLINE_S``, else 6 hours."""
     text = os.environ.get(DEADLINE_ENV, "")
@@ -97,7 +87,9 @@ def _mismatch(path: Path, *, size: int | None, sha256: str | None, md5: str | No
     got_size = path.stat().st_size
     if size is not None and got_size != size:
         return f"{got_size:,} bytes, expected {size:,}"
-    actual = _hashes(path, sha256=sha256 is not None or bool(sha256_prefix), md5=md5 is not None)
+    wanted = [name for name, want in (("sha256", sha256 is not None or bool(sha256_prefix)), ("md5", md5 is not None))
+              if want]
+    actual = file_digests(path, wanted)
     checks = [("sha256", sha256, actual.get("sha256")), ("md5", md5, actual.get("md5")),
               ("sha256 prefix", sha256_prefix, (actual.get("sha256") or "")[: len(sha256_prefix or "")])]
     for name, expected, got in checks:

@@ -33,7 +33,6 @@ perceptual-loss value made with them is meaningless, and the folder holds ``RAND
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -49,6 +48,7 @@ from PIL import Image
 from sisr import degradations
 from sisr.data.sources import ARCHIVES, SHIPPED_SCALES
 from sisr.errors import ConfigError
+from sisr.hashing import file_digests, sha256_file
 from sisr.io import atomic_write, write_json
 
 _COLOUR = ("astronaut.png", "chelsea.png", "coffee.png", "hubble_deep_field.jpg", "ihc.png", "motorcycle_left.png",
@@ -177,12 +177,8 @@ class _Writer:
     def close(self) -> dict[str, Any]:
         (self._zip or self._tar).close()
         os.replace(self.part, self.path)
-        md5, sha = hashlib.md5(), hashlib.sha256()
-        with open(self.path, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                md5.update(chunk)
-                sha.update(chunk)
-        return {"size": self.path.stat().st_size, "sha256": sha.hexdigest(), "md5": md5.hexdigest(),
+        sums = file_digests(self.path, ("sha256", "md5"))
+        return {"size": self.path.stat().st_size, "sha256": sums["sha256"], "md5": sums["md5"],
                 "members": self.members}
 
 
@@ -320,7 +316,7 @@ def write_random_weights(out_dir: str | os.PathLike, *, log=print) -> dict[str, 
     """
     import torch
 
-    from sisr.weights import WEIGHTS, sha256_of
+    from sisr.weights import WEIGHTS
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -335,7 +331,7 @@ def write_random_weights(out_dir: str | os.PathLike, *, log=print) -> dict[str, 
                 torch.save(state, fh)
         del net
     for name, spec in WEIGHTS.items():
-        sums[name] = {"sha256": sha256_of(out / spec.filename)}
+        sums[name] = {"sha256": sha256_file(out / spec.filename)}
         log(f"{spec.filename}: RANDOM-INIT stand-in for {name}")
     return sums
 

@@ -29,14 +29,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sisr import banded
+from sisr.colour import Y_COEFFS as _Y_COEFFS
+from sisr.colour import rgb_to_y
 from sisr.device import is_tensor
 from sisr.errors import SisrError
 
 if TYPE_CHECKING:  # torch is imported by the torch kernels only
     import torch
 
-# BT.601 luma for RGB in [0, 1]: Y = 16 + 65.481 R + 128.553 G + 24.966 B (range 16..235).
-_Y_COEFFS = np.array([65.481, 128.553, 24.966]) / 255.0
 
 _SSIM_WINDOW_SIZE = 11
 _SSIM_SIGMA = 1.5
@@ -44,20 +44,6 @@ _SSIM_C1 = (0.01 * 255) ** 2
 _SSIM_C2 = (0.03 * 255) ** 2
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 MS_SSIM_MIN_SIZE = (_SSIM_WINDOW_SIZE - 1) * 2 ** (len(MS_SSIM_WEIGHTS) - 1) + 1  # 161
-
-
-def rgb_to_y(img: np.ndarray) -> np.ndarray:
-    """BT.601 luma of an RGB image on the 0..255 scale: ``16 + (65.481 R + 128.553 G + 24.966 B) / 255``.
-
-    img: ``H x W x 3`` (uint8, or float on the 0..255 scale) -> ``H x W`` float64 in 16..235, not rounded
-    (MATLAB ``rgb2ycbcr`` on ``double(img) / 255``, times 255). A single-channel ``H x W`` image is
-    returned as float64 unchanged.
-    """
-    if img.ndim == 2:
-        return img.astype(np.float64)
-    if img.ndim != 3 or img.shape[2] != 3:
-        raise SisrError(f"rgb_to_y: expected H x W x 3 or H x W, got shape {img.shape}")
-    return 16.0 + img.astype(np.float64) @ _Y_COEFFS
 
 
 def _crop(sr: np.ndarray, hr: np.ndarray, crop: int, name: str) -> tuple[np.ndarray, np.ndarray]:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from sisr.colour import LUMA_601
 from sisr.models._common import UPSAMPLING_STEPS, check_in_channels, check_positive, check_scale
 
 # DIV2K training-set mean, RGB in [0, 1] (EDSR code, and the srresnet_edsr study report)
 DIV2K_RGB_MEAN: tuple[float, float, float] = (0.4488, 0.4371, 0.4040)
 # BT.601 luma weights: the mean of a single-channel (Y) input is taken as the luma of the RGB mean
-_LUMA = (0.299, 0.587, 0.114)
+_LUMA = tuple(float(w) for w in LUMA_601)
 
 
 class MeanShift(nn.Conv2d):
