@@ -188,29 +188,34 @@ class Paths:
         return f"{self.results}/overview.{ext}"
 
 
-def scheme_lines(paths: Paths | None = None) -> list[str]:
-    """The path scheme as documented (Snakefile header, docs/ARCHITECTURE.md): each pattern, then what it holds."""
+def scheme_lines(paths: Paths | None = None, width: int = 62) -> list[str]:
+    """The path scheme as documented (Snakefile header, docs/ARCHITECTURE.md): each pattern, then what it holds
+    (on the next line, indented, where the pattern is wider than ``width``)."""
     p = paths or Paths("<data_dir>", "<results_dir>", "<logs_dir>", "<weights_dir>", "<tier>")
     s, r, k, x = "{study}", "{run}", "{set}", "{scale}"
     rows = [
         (p.download("{archive}"), "verified archives (downloads are local rules)"),
-        (p.dataset_ready("{dataset}"), "a dataset extracted or materialised, with manifest"),
+        (p.dataset_ready("{dataset}"), "a dataset extracted or materialised"),
         (p.cache_manifest("{dataset}", "{split}", x, "{channels}", "{degdir}"),
-         "decoded uint8 HR/LR arrays ({degdir}: '' for bicubic, else e.g. bd/)"),
+         "uint8 HR/LR arrays; {degdir}: '' (bicubic), bd/, dn/"),
         (p.weight_file("{file}"), "pretrained backbones (TORCH_HOME layout)"),
-        (p.checkpoint(s, r, "{last,best}"), "checkpoints, with the resolved config inside"),
-        (p.train_done(s, r), "how training ended, its config, kept checkpoints"),
-        (p.history(s, r), "one row per epoch (losses, val metrics, lr, time)"),
-        (p.checkpoint(s, r, "epoch{E}"), "weights after epoch E (train.keep_checkpoints)"),
-        (p.epoch_eval_csv(s, r, k, x), "those on the validation set, a row per epoch x image"),
-        (p.eval_csv(s, r, k, x), "per-image metrics ({set}: Set5, or bd/Set5 under degradation bd)"),
+        (p.checkpoint(s, r, "{last,best}"), "checkpoints, the resolved config inside"),
+        (p.train_done(s, r), "how training ended, its config, kept epochs"),
+        (p.history(s, r), "one row per epoch (losses, val metrics, lr)"),
+        (p.checkpoint(s, r, "epoch{E}"), "weights after epoch E (keep_checkpoints)"),
+        (p.epoch_eval_csv(s, r, k, x), "those on the validation set: epoch x image"),
+        (p.eval_csv(s, r, k, x), "per-image metrics; {set}: Set5, bd/Set5 (bd)"),
         (p.sr_dir(s, r, k, x) + "/", "SR images (PNG)"),
-        (p.summary(s), "one row per (run, dataset, degradation, scale): the tidy table"),
+        (p.summary(s), "a row per (run, dataset, degradation, scale)"),
         (p.table(s, "{table}", "{csv,md,tex}"), "the study's tables, claimed beside ours"),
         (p.figure(s, "{figure}", "{png,pdf}"), "the study's figures"),
-        (p.claims_report(s), "which claims reproduce"),
+        (p.claims_report(s), "the audit: findings, then claims"),
         (p.leaderboard("{csv,md,tex,html}"), "every model on the benchmarks, per degradation"),
-        (p.overview(), "the report's front page"),
-        (p.log("{rule}", s, "{job}"), "one log per job (data and weights jobs: <logs_dir>/{rule}/)"),
+        (p.leaderboard_figure("{png,pdf}"), "PSNR versus cost"),
+        (p.overview(), "the HTML report's front page"),
+        (p.log("{rule}", s, "{job}"), "a log per job (data jobs: <logs_dir>/{rule}/)"),
     ]
-    return [f"{path}  {what}" for path, what in rows]
+    lines = []
+    for path, what in rows:
+        lines += [f"{path:<{width}}  {what}"] if len(path) <= width else [path, f"{'':<{width}}  {what}"]
+    return lines
