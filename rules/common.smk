@@ -373,8 +373,14 @@ def figure_inputs(wildcards):
     study = STUDIES[wildcards.study]
     inputs = {"summary": P.summary(wildcards.study), "study": study_file(wildcards)}
     kind = study.figures[wildcards.figure]["kind"]
-    if kind in ("loss_curves", "loss_terms", "metric_curves", "sweep"):
+    if kind in ("loss_curves", "loss_terms", "metric_curves", "sweep", "family_comparison"):
         inputs["histories"] = histories(wildcards)
+    if kind in ("sweep", "family_comparison"):  # run_info: the config each run was trained with
+        inputs["done"] = [P.train_done(wildcards.study, run) for run in study.runs]
+    if kind in ("comparison_grid", "triptychs"):  # per-image metrics, SR images, HR paths
+        refs = [ref for ref in study.eval_data if ref.degradation == study.degradation]
+        inputs["evals"] = [P.eval_csv(wildcards.study, r, ref.key, study.scale) for r in study.all_models for ref in refs]
+        inputs["sr"] = [P.sr_dir(wildcards.study, r, ref.key, study.scale) for r in study.all_models for ref in refs]
     return inputs
 
 
@@ -487,8 +493,8 @@ def weights_cache_of_output(wildcards, output):
     return str(Path(output[0]).parents[2])  # <weights_dir>/hub/checkpoints/<file>
 
 
-def results_dir_of_summary(wildcards, input):
-    return str(Path(input.summary).parents[1])  # <results_dir>/<study>/summary.csv
+def study_dir_of(wildcards):
+    return P.study_dir(wildcards.study)
 
 
 def archive_source(wildcards):

@@ -48,7 +48,7 @@ rule figure:
     params:
         caption=figure_caption,
         study=study_of,  # the resolved study (sisr.studies.Study), not its file: resolved once, at parse time
-        results_dir=results_dir_of_summary,
+        study_dir=study_dir_of,
     script:
         "../workflow_scripts/figure.py"
 

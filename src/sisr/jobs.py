@@ -376,12 +376,12 @@ def claims_report_job(*, study, summary: str, out: str, histories: Sequence[str]
         fh.write(text)
 
 
-def figure_job(*, study, figure: str, results_dir: str, summary: str, histories: Sequence[str] = (),
+def figure_job(*, study, figure: str, study_dir: str, summary: str, histories: Sequence[str] = (),
                outputs: Sequence[str]) -> None:
-    """Draw one figure of a study (its kind is in the study file)."""
+    """Draw one figure of a study (its kind is in the study file) from the files of ``study_dir``."""
     from sisr import figures
 
-    fig = figures.study_figure(study, figure, study_dir=Path(results_dir) / study.name, summary=summary,
+    fig = figures.study_figure(study, figure, study_dir=study_dir, summary=summary,
                                histories=histories)
     figures.save_figure(fig, outputs)
 
