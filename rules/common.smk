@@ -314,9 +314,7 @@ def epoch_eval_metrics(wildcards):
 def epoch_evals(wildcards):
     """run -> its kept checkpoints evaluated (rule evaluate_epochs), read by the epoch_rows tables."""
     study = STUDIES[wildcards.study]
-    return {
-        run: P.epoch_eval_csv(wildcards.study, run, study.valid_data.key, study.scale) for run in study.epoch_runs
-    }
+    return {run: P.epoch_eval_csv(wildcards.study, run, study.valid_data.key, study.scale) for run in study.epoch_runs}
 
 
 def eval_dataset_params(wildcards):
@@ -365,7 +363,10 @@ def histories(wildcards):
 def run_files(wildcards):
     """What the leaderboard reads of each trained run of every study: best checkpoint and train_done.json."""
     return [
-        f for name, study in STUDIES.items() for run in study.runs for f in (P.checkpoint(name, run), P.train_done(name, run))
+        f
+        for name, study in STUDIES.items()
+        for run in study.runs
+        for f in (P.checkpoint(name, run), P.train_done(name, run))
     ]
 
 
@@ -379,7 +380,9 @@ def figure_inputs(wildcards):
         inputs["done"] = [P.train_done(wildcards.study, run) for run in study.runs]
     if kind in ("comparison_grid", "triptychs"):  # per-image metrics, SR images, HR paths
         refs = [ref for ref in study.eval_data if ref.degradation == study.degradation]
-        inputs["evals"] = [P.eval_csv(wildcards.study, r, ref.key, study.scale) for r in study.all_models for ref in refs]
+        inputs["evals"] = [
+            P.eval_csv(wildcards.study, r, ref.key, study.scale) for r in study.all_models for ref in refs
+        ]
         inputs["sr"] = [P.sr_dir(wildcards.study, r, ref.key, study.scale) for r in study.all_models for ref in refs]
     return inputs
 
