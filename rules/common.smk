@@ -356,8 +356,12 @@ def eval_csvs(study_name):
 
 
 def histories(wildcards):
-    study = STUDIES[wildcards.study]
-    return [P.history(wildcards.study, run) for run in study.runs]
+    return list(history_files(wildcards).values())
+
+
+def history_files(wildcards):
+    """run -> its history.csv (the input ``histories`` of the report rules, handed to their jobs as a mapping)."""
+    return {run: P.history(wildcards.study, run) for run in STUDIES[wildcards.study].runs}
 
 
 def run_files(wildcards):
@@ -385,6 +389,10 @@ def figure_inputs(wildcards):
         ]
         inputs["sr"] = [P.sr_dir(wildcards.study, r, ref.key, study.scale) for r in study.all_models for ref in refs]
     return inputs
+
+
+def figure_histories(wildcards):
+    return history_files(wildcards) if "histories" in figure_inputs(wildcards) else {}
 
 
 # The figure format shown in the HTML report (one entry per figure); the other formats are plain outputs.

@@ -24,6 +24,7 @@ rule table:
     params:
         caption=table_caption,
         study=study_of,  # the resolved study (sisr.studies.Study), not its file: resolved once, at parse time
+        histories=history_files,  # run -> history.csv (the input histories)
         epoch_evals=epoch_evals,  # run -> its epoch evaluation CSV (the input epoch_evals)
     script:
         "../workflow_scripts/table.py"
@@ -48,6 +49,7 @@ rule figure:
     params:
         caption=figure_caption,
         study=study_of,  # the resolved study (sisr.studies.Study), not its file: resolved once, at parse time
+        histories=figure_histories,  # run -> history.csv (the input histories, where the figure has them)
         study_dir=study_dir_of,
     script:
         "../workflow_scripts/figure.py"
@@ -70,6 +72,7 @@ rule claims_report:
     params:
         caption=claims_caption,
         study=study_of,  # the resolved study (sisr.studies.Study), not its file: resolved once, at parse time
+        histories=history_files,  # run -> history.csv (the input histories)
         epoch_evals=epoch_evals,
     script:
         "../workflow_scripts/claims_report.py"

@@ -254,12 +254,12 @@ def _fake_results(study, tmp_path):
     folder = tmp_path / study.name
     folder.mkdir()
     pd.DataFrame(rows).to_csv(folder / "summary.csv", index=False)
-    histories = []
+    histories = {}
     for run in study.runs:
         (folder / run).mkdir()
         pd.DataFrame({"epoch": range(1, 51), "train_loss": 0.1, "val_loss": 0.1, "val_psnr_y": 30.0,
                       "val_ssim_y": 0.8}).to_csv(folder / run / "history.csv", index=False)
-        histories.append(str(folder / run / "history.csv"))
+        histories[run] = str(folder / run / "history.csv")
     return folder / "summary.csv", histories
 
 

@@ -17,8 +17,8 @@ from sisr.studies import DatasetRef, load_study
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _architecture_block() -> list[str]:
-    text = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+def _markdown_block(path: Path) -> list[str]:
+    text = path.read_text()
     section = text[text.index("## Path scheme"):]
     return section.split("```\n")[1].splitlines()
 
@@ -32,7 +32,8 @@ def _snakefile_block() -> list[str]:
 
 
 def test_the_documented_scheme_is_the_modules():
-    assert _architecture_block() == scheme_lines()
+    assert _markdown_block(ROOT / "docs" / "ARCHITECTURE.md") == scheme_lines()
+    assert _markdown_block(ROOT / "README.md") == scheme_lines()
     assert _snakefile_block() == scheme_lines()
 
 
@@ -104,3 +105,10 @@ def test_summarize_takes_the_sets_from_the_workflow_not_from_file_names(tmp_path
     summary = summarize_job(csvs=csvs, out=str(tmp_path / "summary.csv"), sets=[("Set5", "bd"), ("Set5", "dn")])
     assert list(zip(summary["dataset"], summary["degradation"], summary["psnr_y"])) == [
         ("Set5", "bd", 30.0), ("Set5", "dn", 31.0)]
+
+
+def test_the_trainers_file_names_are_the_schemes():
+    from sisr.training.engine import BEST, DONE, HISTORY, LAST  # the names the trainer writes in its run folder
+
+    assert [Path(f).name for f in (paths.checkpoint("s", "r", "last"), paths.checkpoint("s", "r"),
+                                   paths.history("s", "r"), paths.train_done("s", "r"))] == [LAST, BEST, HISTORY, DONE]

@@ -348,15 +348,15 @@ def comparison_grid(panels: Sequence[tuple[str, Sequence[tuple[str, np.ndarray]]
 
 
 def study_figure(study: Study, figure: str, *, study_dir: str | Path, summary: str,
-                 histories: Sequence[str] = ()) -> plt.Figure:
-    """One figure of the (resolved) study; its kind is in the study file."""
+                 histories: Mapping[str, str] | None = None) -> plt.Figure:
+    """One figure of the (resolved) study; its kind is in the study file (``histories``: run -> history.csv)."""
     spec = study.spec
     where = f"study {study.name}"
     fig_spec = study.figures[figure]
     kind = fig_spec["kind"]
     title = fig_spec.get("title", figure)
     study_dir = Path(study_dir)
-    hist = {Path(p).parent.name: pd.read_csv(p) for p in histories}
+    hist = {run: pd.read_csv(p) for run, p in (histories or {}).items()}
     if fig_spec.get("runs"):
         hist = {r: h for r, h in hist.items() if r in fig_spec["runs"]}
     if fig_spec.get("best_by"):  # only the best run by a metric of the summary (e.g. "the best model's progress")

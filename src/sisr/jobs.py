@@ -357,15 +357,16 @@ def summarize_job(*, csvs: Sequence[str], out: str, sets: Sequence[tuple[str, st
 
 
 def table_job(*, study, table: str, summary: str, out_csv: str, out_md: str, out_tex: str,
-              histories: Sequence[str] = (), epoch_evals: Mapping[str, str] | None = None) -> None:
-    """One table of a study; ``epoch_evals``: run -> its epoch evaluation CSV (inputs of the rule)."""
+              histories: Mapping[str, str] | None = None, epoch_evals: Mapping[str, str] | None = None) -> None:
+    """One table of a study; ``histories``, ``epoch_evals``: run -> its history.csv, its epoch evaluation CSV
+    (inputs of the rule)."""
     from sisr.tables import write_study_table
 
     write_study_table(study, table, summary=summary, out_csv=out_csv, out_md=out_md, out_tex=out_tex,
                       histories=histories, epoch_evals=epoch_evals)
 
 
-def claims_report_job(*, study, summary: str, out: str, histories: Sequence[str] = (),
+def claims_report_job(*, study, summary: str, out: str, histories: Mapping[str, str] | None = None,
                       study_file: str | None = None, epoch_evals: Mapping[str, str] | None = None) -> None:
     """REPORT.md: the study's findings and claims judged (sisr.audit); ``study_file`` gives the paper tier's
     config hashes (the gate of a verdict); ``epoch_evals``: run -> its epoch evaluation CSV."""
@@ -376,9 +377,10 @@ def claims_report_job(*, study, summary: str, out: str, histories: Sequence[str]
         fh.write(text)
 
 
-def figure_job(*, study, figure: str, study_dir: str, summary: str, histories: Sequence[str] = (),
+def figure_job(*, study, figure: str, study_dir: str, summary: str, histories: Mapping[str, str] | None = None,
                outputs: Sequence[str]) -> None:
-    """Draw one figure of a study (its kind is in the study file) from the files of ``study_dir``."""
+    """Draw one figure of a study (its kind is in the study file) from the files of ``study_dir``; ``histories``:
+    run -> history.csv."""
     from sisr import figures
 
     fig = figures.study_figure(study, figure, study_dir=study_dir, summary=summary,

@@ -520,10 +520,10 @@ NON_METRIC_COLUMNS = ("study", "run", "model", "dataset", "degradation", "scale"
                       "seconds", "tier", "hr_path", "device", "color", "status", "config_hash", "replica_of")
 
 
-def train_status(run_dir: str | Path) -> str:
+def train_status(study_dir: str | Path, run: str) -> str:
     """How a run's training ended (train_done.json's stop_reason: completed, early_stopping, max_seconds,
     diverged); "" for a baseline (no training)."""
-    done = Path(run_dir) / "train_done.json"
+    done = Path(paths.train_done(study_dir, run))
     return json.loads(done.read_text()).get("stop_reason", "") if done.is_file() else ""
 
 
@@ -540,10 +540,10 @@ def diverged_runs(study_dir: str | Path, runs: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def train_config_hash(run_dir: str | Path) -> str:
+def train_config_hash(study_dir: str | Path, run: str) -> str:
     """The config hash (:func:`sisr.studies.config_hash`) of the settings a finished run was trained with (its
     train_done.json); "" for a baseline or a run without one."""
-    done = Path(run_dir) / "train_done.json"
+    done = Path(paths.train_done(study_dir, run))
     if not done.is_file():
         return ""
     config = json.loads(done.read_text()).get("config")
@@ -585,8 +585,8 @@ def summarize(csvs: Sequence[str | Path], *, labels: Sequence[str] | None = None
             "seconds_per_image": float(df["seconds"].mean()) if "seconds" in df.columns else np.nan,
             "device": df["device"].iloc[0] if "device" in df.columns else "",
             "color": df["color"].iloc[0] if "color" in df.columns else "rgb",
-            "status": train_status(paths.run_dir(study_dir, run)) if study_dir else "",
-            "config_hash": train_config_hash(paths.run_dir(study_dir, run)) if study_dir else "",
+            "status": train_status(study_dir, run) if study_dir else "",
+            "config_hash": train_config_hash(study_dir, run) if study_dir else "",
         }
         row["replica_of"] = (replica_of or {}).get(row["run"], row["run"])
         for m in metrics:
@@ -631,9 +631,9 @@ def run_info(study: Study, study_dir: str | Path) -> dict[str, dict]:
     return info
 
 
-def read_histories(paths: Sequence[str]) -> dict[str, pd.DataFrame]:
-    """run -> its history.csv (``<run>/history.csv`` paths)."""
-    return {Path(p).parent.name: pd.read_csv(p) for p in paths}
+def read_histories(histories: Mapping[str, str | Path]) -> dict[str, pd.DataFrame]:
+    """run -> its history.csv, read (``histories``: run -> path, as the rules give them)."""
+    return {run: pd.read_csv(p) for run, p in histories.items()}
 
 
 def study_rows(summary_df: pd.DataFrame, study: Study) -> pd.DataFrame:
@@ -644,7 +644,7 @@ def study_rows(summary_df: pd.DataFrame, study: Study) -> pd.DataFrame:
     return summary_df[summary_df["degradation"] == study.degradation].reset_index(drop=True)
 
 
-def study_longs(study: Study, summary: str, histories: Sequence[str],
+def study_longs(study: Study, summary: str, histories: Mapping[str, str | Path],
                 epoch_evals: Mapping[str, str] | None = None):
     """Per table of the (resolved) study, the long table (claims beside ours, judged for comparability); and
     the run_info used (or None). ``epoch_evals``: run -> its epoch evaluation CSV (default: the path scheme's)."""
@@ -697,9 +697,9 @@ def _per_image(study_dir: Path, spec: Mapping, study) -> dict[tuple[str, str], p
 
 
 def write_study_table(study: Study, table: str, *, summary: str, out_csv: str, out_md: str, out_tex: str,
-                      histories: Sequence[str] = (), epoch_evals: Mapping[str, str] | None = None) -> None:
-    """One table of the study as CSV (long), Markdown and LaTeX."""
-    longs, info = study_longs(study, summary, histories, epoch_evals)
+                      histories: Mapping[str, str] | None = None, epoch_evals: Mapping[str, str] | None = None) -> None:
+    """One table of the study as CSV (long), Markdown and LaTeX (``histories``: run -> history.csv)."""
+    longs, info = study_longs(study, summary, histories or {}, epoch_evals)
     spec = study.tables[table]
     shown = info if spec.get("layout") == "run_rows" else None
     _write_formats(longs[table], spec, run_info=shown, tier_note=tier_note(study), out_csv=out_csv, out_md=out_md,
