@@ -100,3 +100,20 @@ def test_a_degradation_without_its_registry_line_fails_at_parse_time_in_one_line
     assert "degcheck.yaml: tiers.ci.data.eval[0]: unknown degradation 'box2'" in line
     res = _snakemake(tmp_path, {**cfg, "leaderboard_degradations": ["bicubic", "bdd"]}, "-n")
     assert "leaderboard_degradations[1]: unknown degradation 'bdd'; did you mean 'bd'?" in res.stdout + res.stderr
+
+
+def test_a_study_degradation_reaches_its_caches_and_evaluations_and_the_leaderboard_declares_what_it_reads(tmp_path):
+    spec = yaml.safe_load((ROOT / "studies" / "espcn.yaml").read_text())
+    spec["degradation"] = "bd"
+    (tmp_path / "studies").mkdir()
+    (tmp_path / "studies" / "espcn.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    cfg = {"tier": "ci", "studies": ["espcn"], "studies_dir": str(tmp_path / "studies")}
+    res = _snakemake(tmp_path, cfg, "-n")
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    for path in ("data/cache/skimage/train/bd/x4_rgb/manifest.json", "data/cache/skimage/valid/bd/x4_rgb/manifest.json",
+                 "results/ci/espcn/espcn/eval/bd/skimage-valid_x4.csv", "results/ci/espcn/bicubic/sr/bd/skimage-valid_x4"):
+        assert path in res.stdout, path
+    assert "data/cache/skimage/train/x4_rgb" not in res.stdout  # nothing trains on bicubic LR
+    leaderboard = res.stdout.split("rule leaderboard:", 1)[1].split("\n\n", 1)[0]
+    inputs = next(line for line in leaderboard.splitlines() if line.strip().startswith("input:"))
+    assert "results/ci/espcn/espcn/checkpoint_best.pt" in inputs and "results/ci/espcn/espcn/train_done.json" in inputs
