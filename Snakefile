@@ -4,28 +4,31 @@
 #   snakemake --cores all --config tier=paper  # the studies' own settings (downloads DIV2K etc.; GPUs)
 #   snakemake --profile profiles/slurm ...     # on a SLURM cluster (see README)
 #
-# Path scheme (config keys in <>; wildcards in {}). Every tier writes its own results and logs under <tier>/, so
-# tiers live side by side (running the quick tier after the demo leaves the demo's results as they are); data,
-# caches and pretrained weights do not depend on the tier and are shared:
-#   <data_dir>/downloads/{archive}                           verified archives (downloads are local rules)
-#   <data_dir>/datasets/{dataset}/ready.json                 a dataset extracted or materialised, with manifest
-#   <data_dir>/cache/{dataset}/{split}/x{scale}/manifest.json  decoded uint8 HR/LR arrays for training/evaluation
-#   <weights_dir>/hub/checkpoints/{file}                     pretrained backbones (TORCH_HOME layout)
-#   <results_dir>/<tier>/{study}/{run}/checkpoint_{last,best}.pt    checkpoints, with the resolved config inside
-#   <results_dir>/<tier>/{study}/{run}/history.csv                  one row per epoch (losses, val metrics, lr, time)
-#   <results_dir>/<tier>/{study}/{run}/checkpoint_epoch<E>.pt       weights after epoch E (train.keep_checkpoints)
-#   <results_dir>/<tier>/{study}/{run}/eval_epochs/{evalset}_x{scale}.csv  those on the validation set: per-epoch
-#                                                                   metrics history.csv lacks (FID), row per epoch x image
-#   <results_dir>/<tier>/{study}/{run}/eval/{evalset}_x{scale}.csv  per-image metrics ({run} may be a baseline)
-#   <results_dir>/<tier>/{study}/{run}/sr/{evalset}_x{scale}/       SR images (PNG)
-#   <results_dir>/<tier>/{study}/summary.csv                        one row per (run, dataset, scale): the tidy table
+# Path scheme, from sisr.paths.scheme_lines() (config keys in <>; wildcards in {}; tests/test_paths.py checks this
+# copy). Every tier writes its own results and logs under <tier>/, so tiers live side by side; data, caches and
+# pretrained weights do not depend on the tier and are shared. A set under a degradation other than bicubic has
+# its own folder level ({set} = bd/Set5), in evaluation CSVs, SR folders and caches alike:
+#   <data_dir>/downloads/{archive}                                  verified archives (downloads are local rules)
+#   <data_dir>/datasets/{dataset}/ready.json                        a dataset extracted or materialised
+#   <data_dir>/cache/{dataset}/{split}/{degdir}x{scale}_{channels}/manifest.json
+#                                                                   uint8 HR/LR arrays; {degdir}: '' (bicubic), bd/, dn/
+#   <weights_dir>/hub/checkpoints/{file}                            pretrained backbones (TORCH_HOME layout)
+#   <results_dir>/<tier>/{study}/{run}/checkpoint_{last,best}.pt    checkpoints, the resolved config inside
+#   <results_dir>/<tier>/{study}/{run}/train_done.json              how training ended, its config, kept epochs
+#   <results_dir>/<tier>/{study}/{run}/history.csv                  one row per epoch (losses, val metrics, lr)
+#   <results_dir>/<tier>/{study}/{run}/checkpoint_epoch{E}.pt       weights after epoch E (keep_checkpoints)
+#   <results_dir>/<tier>/{study}/{run}/eval_epochs/{set}_x{scale}.csv
+#                                                                   those on the validation set: epoch x image
+#   <results_dir>/<tier>/{study}/{run}/eval/{set}_x{scale}.csv      per-image metrics; {set}: Set5, bd/Set5 (bd)
+#   <results_dir>/<tier>/{study}/{run}/sr/{set}_x{scale}/           SR images (PNG)
+#   <results_dir>/<tier>/{study}/summary.csv                        a row per (run, dataset, degradation, scale)
 #   <results_dir>/<tier>/{study}/tables/{table}.{csv,md,tex}        the study's tables, claimed beside ours
 #   <results_dir>/<tier>/{study}/figures/{figure}.{png,pdf}         the study's figures
-#   <results_dir>/<tier>/{study}/REPORT.md                          which claims reproduce
-#   <results_dir>/<tier>/{study}/{study}_claims_audit.html, tables/{study}_{table}.html   the same as HTML (--report)
-#   <results_dir>/<tier>/overview.html                       the report's front page: verdicts, leaderboard plot
-#   <results_dir>/<tier>/leaderboard/leaderboard.{csv,md,tex,html}, psnr_vs_cost.{png,pdf}   every model, its cost
-#   <logs_dir>/<tier>/{rule}/{study}/{run}.log               one log per job (data and weights jobs: <logs_dir>/{rule}/)
+#   <results_dir>/<tier>/{study}/REPORT.md                          the audit: findings, then claims
+#   <results_dir>/<tier>/leaderboard/leaderboard.{csv,md,tex,html}  every model on the benchmarks, per degradation
+#   <results_dir>/<tier>/leaderboard/psnr_vs_cost.{png,pdf}         PSNR versus cost
+#   <results_dir>/<tier>/overview.html                              the HTML report's front page
+#   <logs_dir>/<tier>/{rule}/{study}/{job}.log                      a log per job (data jobs: <logs_dir>/{rule}/)
 
 import sys
 

@@ -6,9 +6,10 @@ import dataclasses
 from pathlib import Path
 
 # Nothing imported here imports torch: planning the jobs stays fast (tests/test_workflow_parse.py).
-from sisr import catalog
+from sisr import catalog, degradations, paths
 from sisr.errors import ConfigError
 from sisr.job_settings import TrainJob
+from sisr.paths import Paths
 from sisr.studies import DatasetRef, load_study, load_workflow_config, rehearsal_run, train_settings
 from sisr.loss_terms import weights_needed as loss_weights_needed
 from sisr.metrics.registry import weights_needed as metric_weights_needed
@@ -28,6 +29,9 @@ def _load_workflow():
     (command line, config file, study file), printed without Snakemake's stack frames (SystemExit)."""
     try:
         cfg, origin = load_workflow_config(config, files=_config_files(), command_line=workflow.config_settings.config)
+        degradations.register_modules(cfg["degradation_modules"])  # before the study files name them
+        for i, name in enumerate(cfg["leaderboard_degradations"]):
+            degradations.check_name(name, f"{origin(('leaderboard_degradations',))}: leaderboard_degradations[{i}]")
         studies = {
             name: load_study(
                 Path(cfg["studies_dir"]) / f"{name}.yaml",
@@ -47,11 +51,12 @@ def _load_workflow():
 
 
 CFG, STUDIES = _load_workflow()
-DATA = CFG["data_dir"]  # shared by every tier: downloads, datasets, caches
-RES = f"{CFG['results_dir']}/{CFG['tier']}"  # each tier has its own results: tiers never overwrite each other
-LOGS = CFG["logs_dir"]  # logs of the data and weights jobs (shared by every tier)
-TIER_LOGS = f"{CFG['logs_dir']}/{CFG['tier']}"  # logs of the tier's own jobs (train, evaluate, tables, ...)
+# Every path of the scheme (sisr.paths): data, caches and weights shared by every tier; results and logs per tier,
+# so tiers never overwrite each other. Rules call its methods with "{wildcard}" strings to get their patterns.
+P = Paths.from_config(CFG)
+DATA = CFG["data_dir"]  # handed to jobs that write under it (build_derived)
 WEIGHTS = CFG["weights_dir"]
+TIER_LOGS = P.tier_logs
 
 # STUDIES (above) are resolved and checked once (runs with their models and arguments, run references, metrics,
 # datasets): a wrong key fails at parse time, naming the study file and the key, before any job runs. Jobs receive
@@ -64,7 +69,7 @@ if REHEARSAL:
         )
         for name, study in STUDIES.items()
     }
-LEADERBOARD = catalog.leaderboard_refs(CFG["tier"], CFG["leaderboard_sets"])
+LEADERBOARD = catalog.leaderboard_refs(CFG["tier"], CFG["leaderboard_sets"], CFG["leaderboard_degradations"])
 if CFG["leaderboard"]:
     for _name, _study in list(STUDIES.items()):
         _extra = tuple(r for r in LEADERBOARD if r not in _study.eval_data)
@@ -78,7 +83,8 @@ wildcard_constraints:
     split="[A-Za-z0-9_]+",
     scale="[234]",
     channels="rgb|y",
-    evalset="[A-Za-z0-9_-]+",
+    evalset="([a-z0-9_]+/)?[A-Za-z0-9_-]+",  # a set's key (sisr.paths.set_key): Set5, or bd/Set5 under bd
+    degdir="|".join([*(paths.degradation_dir(n) for n in degradations.names() if n != degradations.DEFAULT), ""]),
     weights_file="[A-Za-z0-9_.-]+",
     table="[A-Za-z0-9_]+",
     figure="[A-Za-z0-9_]+",
@@ -91,7 +97,7 @@ def dataset_root(name):
     """Where an adapter reads dataset ``name`` (df2k reads div2k/ and flickr2k/ side by side)."""
     if name in LOCAL_DATASETS:
         return str(Path(LOCAL_DATASETS[name]["root"]).resolve())
-    return f"{DATA}/datasets" if name == "df2k" else f"{DATA}/datasets/{name}"
+    return str(Path(P.dataset_dir(name)).parent) if name == "df2k" else P.dataset_dir(name)
 
 
 def dataset_adapter(name):
@@ -115,14 +121,14 @@ def dataset_root_of(wildcards):
 
 
 def extraction_marker(archive):
-    return f"{DATA}/datasets/{ARCHIVES[archive].dataset}/.{archive}.complete"
+    return P.extraction_marker(ARCHIVES[archive].dataset, archive)
 
 
 NEEDED_ARCHIVES = catalog.needed_archives(STUDIES.values(), local=LOCAL_DATASETS)  # dataset -> archives
 
 
 def needed_downloads():
-    return sorted({f"{DATA}/downloads/{a}" for archives in NEEDED_ARCHIVES.values() for a in archives})
+    return sorted({P.download(a) for archives in NEEDED_ARCHIVES.values() for a in archives})
 
 
 def download_summary():
@@ -147,7 +153,7 @@ def download_summary():
     total = f"{sum(s for s in sizes if s) / 1e9:.1f} GB{unpublished}"
     present = [f for f in files if Path(f).is_file()]
     return (
-        f"download_all: {what} needs {len(files)} archives ({total}) in {DATA}/downloads/, "
+        f"download_all: {what} needs {len(files)} archives ({total}) in {Path(P.download('x')).parent}/, "
         f"{len(present)} already there: {', '.join(Path(f).name for f in files)}"
     )
 
@@ -161,18 +167,24 @@ def derived_sources(wildcards):
 
 
 def dataset_ready_file(wildcards):
-    return f"{DATA}/datasets/{wildcards.dataset}/ready.json"
+    return P.dataset_ready(wildcards.dataset)
 
 
 def cache_manifest(ref, scale, channels="rgb"):
-    return f"{DATA}/cache/{ref.dataset}/{ref.split}/x{scale}_{channels}/manifest.json"
+    return P.cache_manifest(ref.dataset, ref.split, scale, channels, ref.degradation)
+
+
+def cache_degradation(wildcards):
+    """The degradation of a cache job: the one whose folder (sisr.paths.degradation_dir) its output is in."""
+    return next(n for n in degradations.names() if paths.degradation_dir(n) == wildcards.degdir)
 
 
 def eval_ref(study, evalset):
+    """The evaluation set of ``study`` whose key (sisr.paths.set_key) is ``evalset``."""
     for ref in STUDIES[study].eval_data:
-        if ref.label == evalset:
+        if ref.key == evalset:
             return ref
-    raise ValueError(f"study {study}: no evaluation set labelled {evalset}")
+    raise ValueError(f"study {study}: no evaluation set {evalset}")
 
 
 def study_of(wildcards):
@@ -182,7 +194,7 @@ def study_of(wildcards):
 def init_checkpoint_path(study, init):
     """``{run:NAME}`` in a study file means the best checkpoint of run NAME of the same study."""
     if init and init.startswith("{run:") and init.endswith("}"):
-        return f"{RES}/{study}/{init[5:-1]}/checkpoint_best.pt"
+        return P.checkpoint(study, init[5:-1])
     return init
 
 
@@ -255,19 +267,19 @@ def train_inputs(wildcards):
 
 def eval_inputs(wildcards):
     study = STUDIES[wildcards.study]
-    inputs = {"data": f"{DATA}/datasets/{eval_ref(wildcards.study, wildcards.evalset).dataset}/ready.json"}
+    inputs = {"data": P.dataset_ready(eval_ref(wildcards.study, wildcards.evalset).dataset)}
     inputs["weights"] = eval_weight_files(wildcards)
     if wildcards.run in study.runs:
-        inputs["checkpoint"] = f"{RES}/{wildcards.study}/{wildcards.run}/checkpoint_best.pt"
+        inputs["checkpoint"] = P.checkpoint(wildcards.study, wildcards.run)
     return inputs
 
 
 def epoch_eval_inputs(wildcards):
     study = STUDIES[wildcards.study]
     return {
-        "data": f"{DATA}/datasets/{study.valid_data.dataset}/ready.json",
+        "data": P.dataset_ready(study.valid_data.dataset),
         "weights": sorted(weight_file(name) for name in metric_weights_needed(study.epoch_metrics)),
-        "done": f"{RES}/{wildcards.study}/{wildcards.run}/train_done.json",
+        "done": P.train_done(wildcards.study, wildcards.run),
     }
 
 
@@ -278,6 +290,7 @@ def dataset_params(ref):
         "split": ref.split,
         "label": ref.label,
         "root": dataset_root(ref.dataset),
+        "degradation": ref.degradation,
     }
 
 
@@ -290,12 +303,9 @@ def epoch_eval_metrics(wildcards):
 
 
 def epoch_evals(wildcards):
-    """The runs' kept checkpoints evaluated (rule evaluate_epochs), read by the epoch_rows tables."""
+    """run -> its kept checkpoints evaluated (rule evaluate_epochs), read by the epoch_rows tables."""
     study = STUDIES[wildcards.study]
-    return [
-        f"{RES}/{wildcards.study}/{run}/eval_epochs/{study.valid_data.label}_x{study.scale}.csv"
-        for run in study.epoch_runs
-    ]
+    return {run: P.epoch_eval_csv(wildcards.study, run, study.valid_data.key, study.scale) for run in study.epoch_runs}
 
 
 def eval_dataset_params(wildcards):
@@ -320,30 +330,60 @@ def eval_device(wildcards):
 
 
 def study_eval_csvs(wildcards):
-    return eval_csvs(wildcards.study)
+    return [csv for csv, _ref in eval_csvs(wildcards.study)]
+
+
+def eval_sets(wildcards):
+    """The evaluation set (label, degradation) of each of summarize's CSVs, in the same order."""
+    return [(ref.label, ref.degradation) for _csv, ref in eval_csvs(wildcards.study)]
 
 
 def eval_csvs(study_name):
+    """(evaluation CSV, its DatasetRef) of every model of the study on every evaluation set."""
     study = STUDIES[study_name]
     return [
-        f"{RES}/{study_name}/{run}/eval/{ref.label}_x{study.scale}.csv"
-        for run in study.all_models
-        for ref in study.eval_data
+        (P.eval_csv(study_name, run, ref.key, study.scale), ref) for run in study.all_models for ref in study.eval_data
     ]
 
 
 def histories(wildcards):
-    study = STUDIES[wildcards.study]
-    return [f"{RES}/{wildcards.study}/{run}/history.csv" for run in study.runs]
+    return list(history_files(wildcards).values())
+
+
+def history_files(wildcards):
+    """run -> its history.csv (the input ``histories`` of the report rules, handed to their jobs as a mapping)."""
+    return {run: P.history(wildcards.study, run) for run in STUDIES[wildcards.study].runs}
+
+
+def run_files(wildcards):
+    """What the leaderboard reads of each trained run of every study: best checkpoint and train_done.json."""
+    return [
+        f
+        for name, study in STUDIES.items()
+        for run in study.runs
+        for f in (P.checkpoint(name, run), P.train_done(name, run))
+    ]
 
 
 def figure_inputs(wildcards):
     study = STUDIES[wildcards.study]
-    inputs = {"summary": f"{RES}/{wildcards.study}/summary.csv", "study": study_file(wildcards)}
+    inputs = {"summary": P.summary(wildcards.study), "study": study_file(wildcards)}
     kind = study.figures[wildcards.figure]["kind"]
-    if kind in ("loss_curves", "loss_terms", "metric_curves", "sweep"):
+    if kind in ("loss_curves", "loss_terms", "metric_curves", "sweep", "family_comparison"):
         inputs["histories"] = histories(wildcards)
+    if kind in ("sweep", "family_comparison"):  # run_info: the config each run was trained with
+        inputs["done"] = [P.train_done(wildcards.study, run) for run in study.runs]
+    if kind in ("comparison_grid", "triptychs"):  # per-image metrics, SR images, HR paths
+        refs = [ref for ref in study.eval_data if ref.degradation == study.degradation]
+        inputs["evals"] = [
+            P.eval_csv(wildcards.study, r, ref.key, study.scale) for r in study.all_models for ref in refs
+        ]
+        inputs["sr"] = [P.sr_dir(wildcards.study, r, ref.key, study.scale) for r in study.all_models for ref in refs]
     return inputs
+
+
+def figure_histories(wildcards):
+    return history_files(wildcards) if "histories" in figure_inputs(wildcards) else {}
 
 
 # The figure format shown in the HTML report (one entry per figure); the other formats are plain outputs.
@@ -354,36 +394,35 @@ OTHER_FIGURE_FORMATS = [f for f in CFG["figures"] if f != REPORT_FIGURE_FORMAT]
 def study_targets(name):
     study = STUDIES[name]
     fmts = CFG["figures"]
-    targets = [f"{RES}/{name}/summary.csv", f"{RES}/{name}/REPORT.md", f"{RES}/{name}/{name}_claims_audit.html"]
-    targets += [f"{RES}/{name}/tables/{t}.{ext}" for t in study.tables for ext in ("csv", "md", "tex")]
-    targets += [f"{RES}/{name}/tables/{name}_{t}.html" for t in study.tables]
-    targets += [f"{RES}/{name}/figures/{f}.{ext}" for f in study.figures for ext in fmts]
+    targets = [P.summary(name), P.claims_report(name), P.claims_html(name)]
+    targets += [P.table(name, t, ext) for t in study.tables for ext in ("csv", "md", "tex")]
+    targets += [P.table_html(name, t) for t in study.tables]
+    targets += [P.figure(name, f, ext) for f in study.figures for ext in fmts]
     return targets
 
 
 def leaderboard_targets():
     if not CFG["leaderboard"]:
         return []
-    base = f"{RES}/leaderboard/leaderboard"
-    return [f"{base}.{ext}" for ext in ("csv", "md", "tex", "html")] + [
-        f"{RES}/leaderboard/psnr_vs_cost.{ext}" for ext in CFG["figures"]
+    return [P.leaderboard(ext) for ext in ("csv", "md", "tex", "html")] + [
+        P.leaderboard_figure(ext) for ext in CFG["figures"]
     ]
 
 
 def overview_inputs(wildcards):
     """The landing page of the HTML report: every study's claims audit and the leaderboard's plot."""
-    inputs = {"claims": [f"{RES}/{name}/REPORT.md" for name in STUDIES]}
+    inputs = {"claims": [P.claims_report(name) for name in STUDIES]}
     if CFG["leaderboard"]:
-        inputs["leaderboard"] = f"{RES}/leaderboard/psnr_vs_cost.{REPORT_FIGURE_FORMAT}"
+        inputs["leaderboard"] = P.leaderboard_figure(REPORT_FIGURE_FORMAT)
     return inputs
 
 
 def all_summaries():
-    return [f"{RES}/{name}/summary.csv" for name in STUDIES]
+    return [P.summary(name) for name in STUDIES]
 
 
 def all_targets():
-    return [t for name in STUDIES for t in study_targets(name)] + leaderboard_targets() + [f"{RES}/overview.html"]
+    return [t for name in STUDIES for t in study_targets(name)] + leaderboard_targets() + [P.overview()]
 
 
 def study_file(wildcards):
@@ -391,7 +430,7 @@ def study_file(wildcards):
 
 
 def weight_file(name):
-    return f"{WEIGHTS}/hub/checkpoints/{WEIGHT_SPECS[name].filename}"
+    return P.weight_file(WEIGHT_SPECS[name].filename)
 
 
 def all_weight_files():
@@ -422,8 +461,8 @@ def weights_cache_of_output(wildcards, output):
     return str(Path(output[0]).parents[2])  # <weights_dir>/hub/checkpoints/<file>
 
 
-def results_dir_of_summary(wildcards, input):
-    return str(Path(input.summary).parents[1])  # <results_dir>/<study>/summary.csv
+def study_dir_of(wildcards):
+    return P.study_dir(wildcards.study)
 
 
 def archive_source(wildcards):

@@ -8,9 +8,9 @@
 
 rule download:
     output:
-        f"{DATA}/downloads/{{archive}}",
+        P.download("{archive}"),
     log:
-        f"{LOGS}/download/{{archive}}.log",
+        P.data_log("download", "{archive}"),
     localrule: True
     conda:
         "../envs/sisr.yaml"
@@ -26,11 +26,11 @@ rule download:
 
 rule extract:
     input:
-        f"{DATA}/downloads/{{archive}}",
+        P.download("{archive}"),
     output:
-        f"{DATA}/datasets/{{dataset}}/.{{archive}}.complete",
+        P.extraction_marker("{dataset}", "{archive}"),
     log:
-        f"{LOGS}/extract/{{dataset}}/{{archive}}.log",
+        P.data_log("extract", "{dataset}/{archive}"),
     localrule: True
     conda:
         "../envs/sisr.yaml"
@@ -42,9 +42,9 @@ rule dataset_ready:
     input:
         dataset_archives,
     output:
-        f"{DATA}/datasets/{{dataset}}/ready.json",
+        P.dataset_ready("{dataset}"),
     log:
-        f"{LOGS}/dataset_ready/{{dataset}}.log",
+        P.data_log("dataset_ready", "{dataset}"),
     wildcard_constraints:
         dataset="div2k|flickr2k|df2k|benchmark",
     localrule: True
@@ -56,9 +56,9 @@ rule dataset_ready:
 
 rule prepare_skimage:
     output:
-        f"{DATA}/datasets/skimage/ready.json",
+        P.dataset_ready("skimage"),
     log:
-        f"{LOGS}/prepare/skimage.log",
+        P.data_log("prepare", "skimage"),
     localrule: True
     conda:
         "../envs/sisr.yaml"
@@ -72,9 +72,9 @@ rule build_derived:
     input:
         derived_sources,
     output:
-        f"{DATA}/datasets/{{derived}}/ready.json",
+        P.dataset_ready("{derived}"),
     log:
-        f"{LOGS}/build_derived/{{derived}}.log",
+        P.data_log("build_derived", "{derived}"),
     wildcard_constraints:
         derived="residual_sweep|rrdb_gan|inverted_unet",
     conda:
@@ -92,9 +92,9 @@ rule build_cache:
     input:
         dataset_ready_file,
     output:
-        f"{DATA}/cache/{{dataset}}/{{split}}/x{{scale}}_{{channels}}/manifest.json",
+        P.cache_manifest("{dataset}", "{split}", "{scale}", "{channels}", "{degdir}"),
     log:
-        f"{LOGS}/build_cache/{{dataset}}_{{split}}_x{{scale}}_{{channels}}.log",
+        P.data_log("build_cache", "{degdir}{dataset}_{split}_x{scale}_{channels}"),
     conda:
         "../envs/sisr.yaml"
     params:
@@ -102,6 +102,8 @@ rule build_cache:
         split="{split}",
         scale="{scale}",
         channels="{channels}",
+        degradation=cache_degradation,
+        degradation_modules=CFG["degradation_modules"],
         root=dataset_root_of,
         on_bad_image=CFG["on_bad_image"],
     script:
@@ -110,9 +112,9 @@ rule build_cache:
 
 rule local_dataset:
     output:
-        f"{DATA}/datasets/{{local}}/ready.json",
+        P.dataset_ready("{local}"),
     log:
-        f"{LOGS}/local_dataset/{{local}}.log",
+        P.data_log("local_dataset", "{local}"),
     wildcard_constraints:
         local="|".join(LOCAL_DATASETS) or "^$",
     localrule: True

@@ -6,10 +6,10 @@ rule evaluate:
     input:
         unpack(eval_inputs),
     output:
-        csv=f"{RES}/{{study}}/{{run}}/eval/{{evalset}}_x{{scale}}.csv",
-        sr=directory(f"{RES}/{{study}}/{{run}}/sr/{{evalset}}_x{{scale}}"),
+        csv=P.eval_csv("{study}", "{run}", "{evalset}", "{scale}"),
+        sr=directory(P.sr_dir("{study}", "{run}", "{evalset}", "{scale}")),
     log:
-        f"{TIER_LOGS}/evaluate/{{study}}/{{run}}_{{evalset}}_x{{scale}}.log",
+        P.log("evaluate", "{study}", "{run}_{evalset}_x{scale}"),
     conda:
         "../envs/sisr.yaml"
     resources:
@@ -26,6 +26,7 @@ rule evaluate:
         device=eval_device,
         weights_dir=WEIGHTS,
         weights_checksums=CFG["weights_checksums"],
+        degradation_modules=CFG["degradation_modules"],
     script:
         "../workflow_scripts/evaluate.py"
 
@@ -38,9 +39,9 @@ rule evaluate_epochs:
     input:
         unpack(epoch_eval_inputs),
     output:
-        csv=f"{RES}/{{study}}/{{run}}/eval_epochs/{{evalset}}_x{{scale}}.csv",
+        csv=P.epoch_eval_csv("{study}", "{run}", "{evalset}", "{scale}"),
     log:
-        f"{TIER_LOGS}/evaluate_epochs/{{study}}/{{run}}_{{evalset}}_x{{scale}}.log",
+        P.log("evaluate_epochs", "{study}", "{run}_{evalset}_x{scale}"),
     conda:
         "../envs/sisr.yaml"
     resources:
@@ -57,6 +58,7 @@ rule evaluate_epochs:
         device=eval_device,
         weights_dir=WEIGHTS,
         weights_checksums=CFG["weights_checksums"],
+        degradation_modules=CFG["degradation_modules"],
     script:
         "../workflow_scripts/evaluate_epochs.py"
 
@@ -64,10 +66,11 @@ rule evaluate_epochs:
 rule summarize:
     input:
         csvs=study_eval_csvs,
+        done=lambda wildcards: [P.train_done(wildcards.study, run) for run in STUDIES[wildcards.study].runs],
     output:
-        f"{RES}/{{study}}/summary.csv",
+        P.summary("{study}"),
     log:
-        f"{TIER_LOGS}/summarize/{{study}}/summary.log",
+        P.log("summarize", "{study}", "summary"),
     localrule: True
     conda:
         "../envs/sisr.yaml"
@@ -75,5 +78,6 @@ rule summarize:
         study="{study}",
         tier=CFG["tier"],
         replica_of=replica_of,
+        sets=eval_sets,  # (label, degradation) of each CSV, in order: nothing read back from file names
     script:
         "../workflow_scripts/summarize.py"

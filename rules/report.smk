@@ -16,21 +16,24 @@ LEADERBOARD_CATEGORY = "Leaderboard (all studies)"
 rule table:
     input:
         study=study_file,
-        summary=f"{RES}/{{study}}/summary.csv",
+        summary=P.summary("{study}"),
         histories=histories,
-        epoch_evals=epoch_evals,
+        epoch_evals=lambda wildcards: list(epoch_evals(wildcards).values()),
+        eval_csvs=study_eval_csvs,  # image_rows tables read the per-image CSVs
     output:
-        csv=f"{RES}/{{study}}/tables/{{table}}.csv",
-        md=f"{RES}/{{study}}/tables/{{table}}.md",
-        tex=f"{RES}/{{study}}/tables/{{table}}.tex",
+        csv=P.table("{study}", "{table}", "csv"),
+        md=P.table("{study}", "{table}", "md"),
+        tex=P.table("{study}", "{table}", "tex"),
     log:
-        f"{TIER_LOGS}/table/{{study}}/{{table}}.log",
+        P.log("table", "{study}", "{table}"),
     localrule: True
     conda:
         "../envs/sisr.yaml"
     params:
         caption=table_caption,
         study=study_of,  # the resolved study (sisr.studies.Study), not its file: resolved once, at parse time
+        histories=history_files,  # run -> history.csv (the input histories)
+        epoch_evals=epoch_evals,  # run -> its epoch evaluation CSV (the input epoch_evals)
     script:
         "../workflow_scripts/table.py"
 
@@ -40,22 +43,23 @@ rule figure:
         unpack(figure_inputs),
     output:
         report(
-            f"{RES}/{{study}}/figures/{{figure}}.{REPORT_FIGURE_FORMAT}",
+            P.figure("{study}", "{figure}", REPORT_FIGURE_FORMAT),
             caption="../report/caption.rst",
             category=STUDY_CATEGORY,
             subcategory="3. figures",
             labels={"result": "{figure}", "study": "{study}"},
         ),
-        expand(f"{RES}/{{{{study}}}}/figures/{{{{figure}}}}.{{ext}}", ext=OTHER_FIGURE_FORMATS),
+        [P.figure("{study}", "{figure}", ext) for ext in OTHER_FIGURE_FORMATS],
     log:
-        f"{TIER_LOGS}/figure/{{study}}/{{figure}}.log",
+        P.log("figure", "{study}", "{figure}"),
     localrule: True
     conda:
         "../envs/sisr.yaml"
     params:
         caption=figure_caption,
         study=study_of,  # the resolved study (sisr.studies.Study), not its file: resolved once, at parse time
-        results_dir=results_dir_of_summary,
+        histories=figure_histories,  # run -> history.csv (the input histories, where the figure has them)
+        study_dir=study_dir_of,
     script:
         "../workflow_scripts/figure.py"
 
@@ -63,61 +67,66 @@ rule figure:
 rule claims_report:
     input:
         study=study_file,
-        summary=f"{RES}/{{study}}/summary.csv",
+        summary=P.summary("{study}"),
         histories=histories,
-        epoch_evals=epoch_evals,
+        epoch_evals=lambda wildcards: list(epoch_evals(wildcards).values()),
+        eval_csvs=study_eval_csvs,
     output:
-        f"{RES}/{{study}}/REPORT.md",
+        P.claims_report("{study}"),
     log:
-        f"{TIER_LOGS}/claims_report/{{study}}/report.log",
+        P.log("claims_report", "{study}", "report"),
     localrule: True
     conda:
         "../envs/sisr.yaml"
     params:
         caption=claims_caption,
         study=study_of,  # the resolved study (sisr.studies.Study), not its file: resolved once, at parse time
+        histories=history_files,  # run -> history.csv (the input histories)
+        epoch_evals=epoch_evals,
     script:
         "../workflow_scripts/claims_report.py"
 
 
 rule leaderboard:
     input:
-        all_summaries(),
+        summaries=all_summaries(),
+        runs=run_files,  # checkpoint_best.pt (parameters, FLOPs) and train_done.json (training hours) of each run
     output:
-        csv=f"{RES}/leaderboard/leaderboard.csv",
-        md=f"{RES}/leaderboard/leaderboard.md",
-        tex=f"{RES}/leaderboard/leaderboard.tex",
+        csv=P.leaderboard("csv"),
+        md=P.leaderboard("md"),
+        tex=P.leaderboard("tex"),
         figure=report(
-            f"{RES}/leaderboard/psnr_vs_cost.{REPORT_FIGURE_FORMAT}",
+            P.leaderboard_figure(REPORT_FIGURE_FORMAT),
             caption="../report/caption.rst",
             category=LEADERBOARD_CATEGORY,
             labels={"result": "psnr_vs_cost (plot)", "study": "all studies"},
         ),
-        figures=expand(f"{RES}/leaderboard/psnr_vs_cost.{{ext}}", ext=OTHER_FIGURE_FORMATS),
+        figures=[P.leaderboard_figure(ext) for ext in OTHER_FIGURE_FORMATS],
     log:
-        f"{TIER_LOGS}/leaderboard/leaderboard.log",
+        P.log("leaderboard", "leaderboard"),
     conda:
         "../envs/sisr.yaml"
     params:
         caption=leaderboard_caption,
         datasets=[r.label for r in LEADERBOARD],
+        degradations=CFG["leaderboard_degradations"],
     script:
         "../workflow_scripts/leaderboard.py"
 
 
 rule table_html:
     input:
-        f"{RES}/{{study}}/tables/{{table}}.md",
+        P.table("{study}", "{table}", "md"),
     output:
         report(
-            f"{RES}/{{study}}/tables/{{study}}_{{table}}.html",
+            P.table_html("{study}", "{table}"),
             caption="../report/caption.rst",
             category=STUDY_CATEGORY,
             subcategory="2. tables",
             labels={"result": "{table}", "study": "{study}"},
         ),
     log:
-        f"{TIER_LOGS}/html/{{study}}/{{table}}.log",
+        P.log("html", "{study}", "{table}"),
     localrule: True
     conda:
         "../envs/sisr.yaml"
@@ -129,17 +138,17 @@ rule table_html:
 
 rule claims_html:
     input:
-        f"{RES}/{{study}}/REPORT.md",
+        P.claims_report("{study}"),
     output:
         report(
-            f"{RES}/{{study}}/{{study}}_claims_audit.html",
+            P.claims_html("{study}"),
             caption="../report/caption.rst",
             category=STUDY_CATEGORY,
             subcategory="1. claims audit",
             labels={"result": "claims audit", "study": "{study}"},
         ),
     log:
-        f"{TIER_LOGS}/html/{{study}}/claims_audit.log",
+        P.log("html", "{study}", "claims_audit"),
     localrule: True
     conda:
         "../envs/sisr.yaml"
@@ -151,16 +160,16 @@ rule claims_html:
 
 rule leaderboard_html:
     input:
-        f"{RES}/leaderboard/leaderboard.md",
+        P.leaderboard("md"),
     output:
         report(
-            f"{RES}/leaderboard/leaderboard.html",
+            P.leaderboard("html"),
             caption="../report/caption.rst",
             category=LEADERBOARD_CATEGORY,
             labels={"result": "leaderboard (table)", "study": "all studies"},
         ),
     log:
-        f"{TIER_LOGS}/html/leaderboard.log",
+        P.log("html", "leaderboard"),
     localrule: True
     conda:
         "../envs/sisr.yaml"
@@ -175,14 +184,14 @@ rule overview:
         unpack(overview_inputs),
     output:
         page=report(
-            f"{RES}/overview.html",
+            P.overview(),
             caption="../report/caption.rst",
             category=OVERVIEW_CATEGORY,
             labels={"result": "overview", "study": "all studies"},
         ),
-        fragment=f"{RES}/overview.fragment.html",
+        fragment=P.overview("fragment.html"),
     log:
-        f"{TIER_LOGS}/html/overview.log",
+        P.log("html", "overview"),
     localrule: True
     conda:
         "../envs/sisr.yaml"

@@ -30,7 +30,7 @@ def print_outputs():
     produced = {str(f) for job in dag.jobs for f in job.output}
     requested = sorted(str(f) for f in dag.targetfiles) or sorted(str(f) for job in dag.targetjobs for f in job.output)
     targets = {name: study_targets(name) for name in STUDIES}
-    print("\n".join(finish.finish_lines(targets, CFG["tier"], RES, produced, requested)))
+    print("\n".join(finish.finish_lines(targets, CFG["tier"], P.results, produced, requested)))
 
 
 def print_interrupted_runs():

@@ -6,11 +6,11 @@ rule train:
     input:
         unpack(train_inputs),
     output:
-        best=f"{RES}/{{study}}/{{run}}/checkpoint_best.pt",
-        history=f"{RES}/{{study}}/{{run}}/history.csv",
-        done=f"{RES}/{{study}}/{{run}}/train_done.json",
+        best=P.checkpoint("{study}", "{run}"),
+        history=P.history("{study}", "{run}"),
+        done=P.train_done("{study}", "{run}"),
     log:
-        f"{TIER_LOGS}/train/{{study}}/{{run}}.log",
+        P.log("train", "{study}", "{run}"),
     conda:
         "../envs/sisr.yaml"
     resources:
@@ -20,6 +20,6 @@ rule train:
         cpus_per_task=train_cpus,
     params:
         job=train_job_record,  # one resolved record (sisr.job_settings.TrainJob); logging settings: rules/setup.smk
-        out_dir=f"{RES}/{{study}}/{{run}}",
+        out_dir=P.run_dir("{study}", "{run}"),
     script:
         "../workflow_scripts/train.py"

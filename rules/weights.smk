@@ -5,9 +5,9 @@
 
 rule fetch_weights:
     output:
-        f"{WEIGHTS}/hub/checkpoints/{{weights_file}}",
+        P.weight_file("{weights_file}"),
     log:
-        f"{LOGS}/fetch_weights/{{weights_file}}.log",
+        P.data_log("fetch_weights", "{weights_file}"),
     localrule: True
     conda:
         "../envs/sisr.yaml"

@@ -296,7 +296,7 @@ def test_summary_rows_carry_the_config_hash_and_the_replica_of(tmp_path):
         csvs.append(csv)
     done = {"stop_reason": "completed", "config": TrainConfig.from_dict(train_settings({**cfg, "seed": 1})).to_dict()}
     (tmp_path / "espcn_seed1" / "train_done.json").write_text(json.dumps(done))
-    summary = summarize(csvs, labels=["Set5", "Set5"], replica_of={"espcn_seed1": "espcn"})
+    summary = summarize(csvs, labels=["Set5", "Set5"], replica_of={"espcn_seed1": "espcn"}, study_dir=tmp_path)
     assert list(summary["replica_of"]) == ["bicubic", "espcn"]
     assert list(summary["config_hash"]) == ["", config_hash({**cfg, "seed": 1})]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -253,12 +254,12 @@ def _fake_results(study, tmp_path):
     folder = tmp_path / study.name
     folder.mkdir()
     pd.DataFrame(rows).to_csv(folder / "summary.csv", index=False)
-    histories = []
+    histories = {}
     for run in study.runs:
         (folder / run).mkdir()
         pd.DataFrame({"epoch": range(1, 51), "train_loss": 0.1, "val_loss": 0.1, "val_psnr_y": 30.0,
                       "val_ssim_y": 0.8}).to_csv(folder / run / "history.csv", index=False)
-        histories.append(str(folder / run / "history.csv"))
+        histories[run] = str(folder / run / "history.csv")
     return folder / "summary.csv", histories
 
 
@@ -303,8 +304,9 @@ def test_family_comparison_draws_the_configurations_both_families_have(tmp_path)
     assert len([p for p in fig.axes[0].patches if p.get_height()]) == 2
     summary = tmp_path / "summary.csv"
     data.assign(dataset="v").to_csv(summary, index=False)
-    assert _best_run(str(summary), "mse_noshave", list(data["run"])) == "plain_b24_c612"  # lower is better
-    assert _best_run(str(summary), "mse_noshave", ["refiner_b16_c64", "plain_b16_c64"]) == "plain_b16_c64"
+    study = SimpleNamespace(degradation="bicubic")
+    assert _best_run(str(summary), "mse_noshave", list(data["run"]), study) == "plain_b24_c612"  # lower is better
+    assert _best_run(str(summary), "mse_noshave", ["refiner_b16_c64", "plain_b16_c64"], study) == "plain_b16_c64"
 
 
 def _resolutions(name: str) -> list[str]:

@@ -94,8 +94,9 @@ def run_evaluate_rule(setup, *, run: str, checkpoint: Path | None, gpu: int, dev
         output=SimpleNamespace(csv=str(out / "eval" / "tiny_x3.csv"), sr=str(out / "sr" / "tiny_x3")),
         params=SimpleNamespace(model=run, study="tiny_study", in_channels=3, metrics=metrics, tier="quick",
                                device=device, weights_dir=str(setup.cache), weights_checksums=setup.checksums,
+                               degradation_modules=[],
                                evalset={"dataset": "folder", "split": "all", "label": "tiny",
-                                        "root": str(setup.tmp / "hr")}))
+                                        "root": str(setup.tmp / "hr"), "degradation": "bicubic"}))
     runpy.run_path(str(ROOT / "workflow_scripts" / "evaluate.py"), init_globals={"snakemake": snakemake})
     return pd.read_csv(snakemake.output.csv)
 

@@ -1,6 +1,8 @@
 """Example figures find the images of sets whose names are digits (DIV2K: 0801.png, ...): pandas must not read the
 ``image`` column of an evaluation CSV as integers (found by a quick-tier rehearsal: KeyError '0801')."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 
@@ -27,7 +29,7 @@ def _study_dir(tmp_path):
 
 def test_comparison_grid_and_triptychs_read_image_names_as_text(tmp_path):
     study_dir, summary = _study_dir(tmp_path)
-    spec = {"scale": 4, "runs": {"a": {}}}
+    spec = SimpleNamespace(scale=4, tier="", degradation="bicubic", spec={"runs": {"a": {}}})  # a Study's fields
     grid = figures._comparison_grid(spec, {"n_images": 2, "crop": 32}, study_dir, summary, "examples")
     trip = figures._triptychs(spec, {"crop": 32}, study_dir, summary, "best and worst")
     grid_text = " ".join(t.get_text() for ax in grid.axes for t in [*ax.texts, ax.title, ax.yaxis.label])

@@ -9,7 +9,7 @@ from test_import_graph import import_graph
 
 # layer -> module names or package prefixes (a prefix ending in "." covers the package's modules)
 LAYERS = {
-    "base": ["sisr", "sisr.errors", "sisr.io", "sisr.device", "sisr.colour", "sisr.hashing", "sisr.banded",
+    "base": ["sisr", "sisr.errors", "sisr.io", "sisr.device", "sisr.colour", "sisr.hashing", "sisr.paths", "sisr.banded",
              "sisr.imresize", "sisr.suggest", "sisr.provenance", "sisr.interrupt", "sisr.finish", "sisr.cluster",
              "sisr.tensorboard", "sisr.published", "sisr.__main__"],
     "data": ["sisr.data", "sisr.data.", "sisr.degradations", "sisr.degradations.", "sisr.weights", "sisr.pairing"],

@@ -9,4 +9,5 @@ with job_log(snakemake.log[0], prefix=f"{snakemake.wildcards.study}/{snakemake.w
     evaluate_job(study=p.study, run=p.model, model=p.model, checkpoint=snakemake.input.get("checkpoint"),
                  scale=int(snakemake.wildcards.scale), in_channels=p.in_channels, metrics=p.metrics,
                  out_csv=snakemake.output.csv, sr_dir=snakemake.output.sr, tier=p.tier, device=p.device,
-                 weights_dir=p.weights_dir, weights_checksums=p.weights_checksums, **p.evalset)
+                 weights_dir=p.weights_dir, weights_checksums=p.weights_checksums,
+                 degradation_modules=p.degradation_modules, **p.evalset)

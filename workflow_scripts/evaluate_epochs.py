@@ -9,4 +9,4 @@ with job_log(snakemake.log[0], prefix=f"{snakemake.wildcards.study}/{snakemake.w
     evaluate_epochs_job(study=p.study, run=p.run, done=snakemake.input.done, scale=int(snakemake.wildcards.scale),
                         in_channels=p.in_channels, metrics=p.metrics, out_csv=snakemake.output.csv, tier=p.tier,
                         device=p.device, weights_dir=p.weights_dir, weights_checksums=p.weights_checksums,
-                        **p.evalset)
+                        degradation_modules=p.degradation_modules, **p.evalset)

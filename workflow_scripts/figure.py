@@ -3,6 +3,6 @@ from sisr.jobs import figure_job, job_log
 
 with job_log(snakemake.log[0]):
     figure_job(study=snakemake.params.study, figure=snakemake.wildcards.figure,
-               results_dir=snakemake.params.results_dir,
-               summary=snakemake.input.summary, histories=list(snakemake.input.get("histories", [])),
+               study_dir=snakemake.params.study_dir,
+               summary=snakemake.input.summary, histories=dict(snakemake.params.histories),
                outputs=list(snakemake.output))

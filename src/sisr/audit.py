@@ -556,13 +556,14 @@ def claims_report(long_tables: Mapping[str, pd.DataFrame], tolerance: Mapping[st
     return report_markdown(Audit(study=study, tier=tier, findings=[], claims=judged, tolerance=dict(tolerance)))
 
 
-def study_report(study: Study, *, summary: str | Path, histories: Sequence[str] = (),
-                 study_file: str | Path | None = None) -> str:
-    """REPORT.md of a workflow run: the study's findings and claims judged on its summary and run folders."""
-    from sisr.tables import diverged_runs, study_longs, tier_note
+def study_report(study: Study, *, summary: str | Path, histories: Mapping[str, str] | None = None,
+                 study_file: str | Path | None = None, epoch_evals: Mapping[str, str] | None = None) -> str:
+    """REPORT.md of a workflow run: the study's findings and claims judged on its summary (the rows under the
+    study's degradation) and run folders; ``epoch_evals``: run -> its epoch evaluation CSV."""
+    from sisr.tables import diverged_runs, study_longs, study_rows, tier_note
 
-    longs, _ = study_longs(study, str(summary), histories)
-    frame = pd.read_csv(summary)
+    longs, _ = study_longs(study, str(summary), histories or {}, epoch_evals)
+    frame = study_rows(pd.read_csv(summary), study)
     result = audit(study.spec, frame, longs, tier=study.tier, gate=study_gate(study, frame, study_file))
     note = tier_note(study)
     if study.train_overrides:

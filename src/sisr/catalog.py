@@ -54,15 +54,23 @@ def check_datasets(study: Study, studies_dir: str | Path, local: Iterable[str] =
                               f"config's datasets key)")
 
 
-def leaderboard_refs(tier: str, override: Iterable[str] | None = None) -> list[DatasetRef]:
-    """The leaderboard's evaluation sets of ``tier`` (the config's ``leaderboard_sets`` when given)."""
-    return [DatasetRef.parse(r) for r in (override or LEADERBOARD_SETS[tier])]
+def leaderboard_refs(tier: str, override: Iterable[str] | None = None,
+                     degradations: Iterable[str] = ("bicubic",)) -> list[DatasetRef]:
+    """The leaderboard's evaluation sets of ``tier`` (the config's ``leaderboard_sets`` when given), each under
+    every one of ``degradations`` (the config's ``leaderboard_degradations``; a set naming its own keeps it)."""
+    refs = []
+    for text in override or LEADERBOARD_SETS[tier]:
+        named = "@" in text
+        refs += [DatasetRef.parse(text, d) for d in (["bicubic"] if named else degradations)]
+    return list(dict.fromkeys(refs))
 
 
 def caption(study: Study, spec: Mapping, note: str = "") -> str:
     """Caption of a table or figure of ``study`` (``spec``: its entry in the study file; ``note`` first)."""
     data = f"Data: train {study.train_data}, validation {study.valid_data}, evaluation " + \
-        ", ".join(str(r) for r in study.eval_data) + f"; x{study.scale}, {study.channels.upper()}."
+        ", ".join(str(r) for r in study.eval_data) + \
+        f"; x{study.scale}, {study.channels.upper()}; LR images by the {study.degradation} degradation " \
+        "(by NAME for a set marked @NAME)."
     return " ".join(filter(None, [note, spec.get("title", ""), spec.get("caption", ""), data,
                                   f"Tier: {study.tier} - {study.tier_description}", PROTOCOL_NOTE]))
 

@@ -19,12 +19,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from sisr import degradations  # noqa: E402
+from sisr import degradations, paths  # noqa: E402
 from sisr.errors import SisrError  # noqa: E402
 from sisr.io import atomic_write  # noqa: E402
 from sisr.metrics import registry  # noqa: E402
 from sisr.studies import Study  # noqa: E402
-from sisr.tables import higher_is_better, primary_rows, run_info  # noqa: E402
+from sisr.tables import higher_is_better, primary_rows, run_info, study_rows  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid")
 
@@ -348,19 +348,19 @@ def comparison_grid(panels: Sequence[tuple[str, Sequence[tuple[str, np.ndarray]]
 
 
 def study_figure(study: Study, figure: str, *, study_dir: str | Path, summary: str,
-                 histories: Sequence[str] = ()) -> plt.Figure:
-    """One figure of the (resolved) study; its kind is in the study file."""
+                 histories: Mapping[str, str] | None = None) -> plt.Figure:
+    """One figure of the (resolved) study; its kind is in the study file (``histories``: run -> history.csv)."""
     spec = study.spec
     where = f"study {study.name}"
     fig_spec = study.figures[figure]
     kind = fig_spec["kind"]
     title = fig_spec.get("title", figure)
     study_dir = Path(study_dir)
-    hist = {Path(p).parent.name: pd.read_csv(p) for p in histories}
+    hist = {run: pd.read_csv(p) for run, p in (histories or {}).items()}
     if fig_spec.get("runs"):
         hist = {r: h for r, h in hist.items() if r in fig_spec["runs"]}
     if fig_spec.get("best_by"):  # only the best run by a metric of the summary (e.g. "the best model's progress")
-        best = _best_run(summary, fig_spec["best_by"], [r for r in hist])
+        best = _best_run(summary, fig_spec["best_by"], [r for r in hist], study)
         hist = {best: hist[best]} if best else {}
         title = f"{title}: {best}" if best else title
     if kind in ("loss_curves", "loss_terms", "metric_curves") and not hist:
@@ -374,9 +374,9 @@ def study_figure(study: Study, figure: str, *, study_dir: str | Path, summary: s
     elif kind == "loss_terms":
         fig = loss_terms_curves(hist, title=title)
     elif kind == "comparison_grid":
-        fig = _comparison_grid(spec, fig_spec, study_dir, summary, title, tier=study.tier)
+        fig = _comparison_grid(study, fig_spec, study_dir, summary, title)
     elif kind == "triptychs":
-        fig = _triptychs(spec, fig_spec, study_dir, summary, title, tier=study.tier)
+        fig = _triptychs(study, fig_spec, study_dir, summary, title)
     elif kind == "family_comparison":
         data, dataset = _runs_with_info(study, study_dir, summary, fig_spec)
         fig = family_comparison(data, metrics=fig_spec.get("metrics", ["psnr_y"]),
@@ -410,9 +410,14 @@ def loss_text(run_cfg: Mapping) -> str:
     return (" + ".join(terms) or "loss") + " loss"
 
 
-def _best_run(summary: str, metric: str, runs: Sequence[str]) -> str | None:
+def _summary_rows(summary: str, study: Study) -> pd.DataFrame:
+    """The summary's first-seed rows under the study's degradation (:func:`sisr.tables.study_rows`)."""
+    return primary_rows(study_rows(pd.read_csv(summary), study))
+
+
+def _best_run(summary: str, metric: str, runs: Sequence[str], study: Study) -> str | None:
     """The run with the best summary value of ``metric`` on the summary's first evaluation set."""
-    df = primary_rows(pd.read_csv(summary))
+    df = _summary_rows(summary, study)
     df = df[(df["dataset"] == df["dataset"].iloc[0]) & df["run"].isin(runs)].dropna(subset=[metric])
     if df.empty:
         return None
@@ -421,7 +426,7 @@ def _best_run(summary: str, metric: str, runs: Sequence[str]) -> str | None:
 
 def _runs_with_info(study: Study, study_dir: Path, summary: str, fig_spec: Mapping):
     """One row per run on the figure's evaluation set: summary metrics with hyper-parameters (run_info)."""
-    summary_df = primary_rows(pd.read_csv(summary))
+    summary_df = _summary_rows(summary, study)
     dataset = _figure_dataset(fig_spec, summary_df)
     info = pd.DataFrame.from_dict(run_info(study, study_dir), orient="index")
     data = summary_df[summary_df["dataset"] == dataset].merge(info, left_on="run", right_index=True,
@@ -436,22 +441,22 @@ def _figure_dataset(fig_spec: Mapping, summary_df: pd.DataFrame) -> str:
     return wanted if wanted in present else present[0]
 
 
-def _comparison_grid(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, title: str, *,
-                     tier: str = ""):
+def _comparison_grid(study: Study, fig_spec: Mapping, study_dir: Path, summary: str, title: str):
     from sisr.io import list_images, read_image
 
-    summary_df = primary_rows(pd.read_csv(summary))
-    scale = int(spec["scale"])
+    summary_df = _summary_rows(summary, study)
+    scale, tier, degrade = study.scale, study.tier, degradations.get(study.degradation)
     dataset = _figure_dataset(fig_spec, summary_df)
-    where = f"tier {tier}, {dataset}" if tier else dataset
+    key = paths.set_key(dataset, study.degradation)
+    where = f"tier {tier}, {key}" if tier else key
     if fig_spec.get("dataset") and dataset != fig_spec["dataset"]:
         where += f" (the document's {fig_spec['dataset']} is not evaluated in this tier)"
     runs = fig_spec.get("runs") or list(dict.fromkeys(summary_df[summary_df["dataset"] == dataset]["run"]))
     n_images, crop = fig_spec.get("n_images", 3), fig_spec.get("crop", 96)
-    first = study_dir / runs[0] / "sr" / f"{dataset}_x{scale}"
+    first = Path(paths.sr_dir(study_dir, runs[0], key, scale))
     names = [p.stem for p in list_images(first)][:n_images]
     # HR: recover from the eval CSV's dataset via the first run's evaluation (the SR size is the modcropped HR size)
-    hr_dir = _hr_dir_for(study_dir, runs, dataset, scale)
+    hr_dir = _hr_dir_for(paths.eval_csv(study_dir, runs[0], key, scale))
     panels = []
     for name in names:
         hr = read_image(hr_dir[name], mode="any")
@@ -463,12 +468,12 @@ def _comparison_grid(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary:
         hr = hr[: first_sr.shape[0], : first_sr.shape[1]]
         y, x = detailed_crop_box(hr, crop)
         crop_hr = hr[y: y + crop, x: x + crop]
-        lr = degradations.get(degradations.DEFAULT).lr(hr, scale)  # the LR the evaluation made
+        lr = degrade.lr(hr, scale, image=name)  # the LR the evaluation made
         lr_crop = lr[y // scale: (y + crop) // scale, x // scale: (x + crop) // scale]
         cols = [("LR (nearest)", np.repeat(np.repeat(lr_crop, scale, 0), scale, 1))]
         for run in runs:
-            sr = read_image(study_dir / run / "sr" / f"{dataset}_x{scale}" / f"{name}.png", mode="any")
-            per_image = _eval_csv(study_dir / run / "eval" / f"{dataset}_x{scale}.csv").set_index("image")
+            sr = read_image(Path(paths.sr_dir(study_dir, run, key, scale)) / f"{name}.png", mode="any")
+            per_image = _eval_csv(paths.eval_csv(study_dir, run, key, scale)).set_index("image")
             psnr = per_image.loc[name, "psnr_y"] if "psnr_y" in per_image.columns else float("nan")
             cols.append((f"{run}\n{psnr:.2f} dB", sr[y: y + crop, x: x + crop]))
         cols.append(("HR", crop_hr))
@@ -476,23 +481,24 @@ def _comparison_grid(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary:
     return comparison_grid(panels, title=f"{title}\n({where}, x{scale}; PSNR-Y of the whole image)")
 
 
-def _triptychs(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, title: str, *, tier: str = ""):
+def _triptychs(study: Study, fig_spec: Mapping, study_dir: Path, summary: str, title: str):
     """LR (nearest) / SR / HR of the best and the worst image by SSIM-Y, for each run."""
     from sisr.io import read_image
 
-    summary_df = primary_rows(pd.read_csv(summary))
-    scale = int(spec["scale"])
+    summary_df = _summary_rows(summary, study)
+    scale, tier, degrade = study.scale, study.tier, degradations.get(study.degradation)
     dataset = _figure_dataset(fig_spec, summary_df)
-    runs = fig_spec.get("runs") or [r for r in dict.fromkeys(summary_df["run"]) if r in spec.get("runs", {})]
+    key = paths.set_key(dataset, study.degradation)
+    runs = fig_spec.get("runs") or [r for r in dict.fromkeys(summary_df["run"]) if r in study.spec.get("runs", {})]
     metric = (fig_spec.get("metrics") or ["ssim_y"])[0]
     crop = fig_spec.get("crop", 128)
     panels = []
     for run in runs:  # one row per run: the best image's LR / SR / HR, then the worst image's
-        per_image = _eval_csv(study_dir / run / "eval" / f"{dataset}_x{scale}.csv")
+        per_image = _eval_csv(paths.eval_csv(study_dir, run, key, scale))
         ranked = per_image.sort_values(metric)
         cols = []
         for which, row in (("best", ranked.iloc[-1]), ("worst", ranked.iloc[0])):
-            sr = read_image(study_dir / run / "sr" / f"{dataset}_x{scale}" / f"{row['image']}.png", mode="any")
+            sr = read_image(Path(paths.sr_dir(study_dir, run, key, scale)) / f"{row['image']}.png", mode="any")
             hr = read_image(row["hr_path"], mode="any")
             if sr.ndim == 2 and hr.ndim == 3:
                 from sisr.data.datasets import to_y
@@ -500,23 +506,23 @@ def _triptychs(spec: Mapping, fig_spec: Mapping, study_dir: Path, summary: str, 
                 hr = to_y(hr)
             hr = hr[: sr.shape[0], : sr.shape[1]]
             y, x = detailed_crop_box(hr, crop)
-            lr = degradations.get(degradations.DEFAULT).lr(hr, scale)
+            lr = degrade.lr(hr, scale, image=str(row["image"]))
             lr = lr[y // scale: (y + crop) // scale, x // scale: (x + crop) // scale]
             head = f"{which}: {row['image']}\n{metric} {row[metric]:.4f}"
             cols += [(f"{head}\nLR (nearest)", np.repeat(np.repeat(lr, scale, 0), scale, 1)),
                      (f"{head}\nSR", sr[y: y + crop, x: x + crop]), (f"{head}\nHR", hr[y: y + crop, x: x + crop])]
         panels.append((run, cols))
-    return comparison_grid(panels, title=f"{title}\n({f'tier {tier}, ' if tier else ''}{dataset}, x{scale})")
+    return comparison_grid(panels, title=f"{title}\n({f'tier {tier}, ' if tier else ''}{key}, x{scale})")
 
 
-def _eval_csv(path: Path) -> pd.DataFrame:
+def _eval_csv(path: str | Path) -> pd.DataFrame:
     """A per-image evaluation CSV with its image names as text (DIV2K's ``0801`` is not the number 801)."""
     return pd.read_csv(path, dtype={"image": str})
 
 
-def _hr_dir_for(study_dir: Path, runs: Sequence[str], dataset: str, scale: int) -> dict[str, Path]:
-    """HR paths of an evaluation set, from the ``hr_path`` column the evaluation writes."""
-    df = _eval_csv(study_dir / runs[0] / "eval" / f"{dataset}_x{scale}.csv")
+def _hr_dir_for(csv: str) -> dict[str, Path]:
+    """HR paths of an evaluation set, from the ``hr_path`` column the evaluation writes in ``csv``."""
+    df = _eval_csv(csv)
     if "hr_path" not in df.columns:
-        raise SisrError(f"{study_dir / runs[0] / 'eval'}: evaluation CSV lacks the hr_path column")
+        raise SisrError(f"{csv}: evaluation CSV lacks the hr_path column")
     return dict(zip(df["image"], map(Path, df["hr_path"])))

@@ -16,6 +16,7 @@ from typing import Iterator, Mapping, Sequence
 
 import pandas as pd
 
+from sisr import degradations
 from sisr.errors import SisrError
 from sisr.io import atomic_write, write_json
 from sisr.job_settings import LoggingSettings, TrainJob, logging_settings
@@ -179,13 +180,16 @@ def build_derived_job(*, name: str, data_dir: str, out: str, on_bad_image: str =
 
 
 def build_cache_job(*, dataset: str, split: str, scale: int, root: str, manifest: str, on_bad_image: str,
-                    channels: str = "rgb") -> None:
-    """Decode a dataset split into the uint8 cache that training reads."""
+                    channels: str = "rgb", degradation: str = degradations.DEFAULT,
+                    degradation_modules: Sequence[str] = ()) -> None:
+    """Decode a dataset split into the uint8 cache that training reads (LR images by ``degradation``)."""
     from sisr.data.cache import build_cache
     from sisr.data.datasets import get_dataset
 
+    degradations.register_modules(degradation_modules)
     pairs = get_dataset(dataset, root=root, split=split, scale=scale)
-    build_cache(pairs, Path(manifest).parent, scale=scale, mode=channels, on_bad=on_bad_image)
+    build_cache(pairs, Path(manifest).parent, scale=scale, mode=channels, on_bad=on_bad_image,
+                degradation=degradation)
     if not Path(manifest).is_file():
         raise SisrError(f"build_cache did not write {manifest}")
 
@@ -260,9 +264,10 @@ from sisr.evaluation import image_line  # noqa: E402,F401  (moved to sisr.evalua
 
 def evaluate_job(*, study: str, run: str, model: str, checkpoint: str | None, dataset: str, split: str, root: str,
                  label: str, scale: int, in_channels: int, metrics: Sequence[str], out_csv: str, sr_dir: str, tier: str,
-                 device: str = "auto", weights_dir: str | None = None,
-                 weights_checksums: Mapping | None = None) -> pd.DataFrame:
-    """Evaluate one model (baseline or trained run) on one evaluation set; write the per-image CSV.
+                 device: str = "auto", weights_dir: str | None = None, weights_checksums: Mapping | None = None,
+                 degradation: str = degradations.DEFAULT, degradation_modules: Sequence[str] = ()) -> pd.DataFrame:
+    """Evaluate one model (baseline or trained run) on one evaluation set, its LR images made by ``degradation``
+    (the shipped LR files under ``bicubic``); write the per-image CSV (a ``degradation`` column).
 
     ``device`` is the job's: the workflow passes ``cpu`` to a job without a GPU resource, and then the
     model and the LPIPS/FID networks all run on the CPU (``sisr.device.set_default``).
@@ -274,6 +279,8 @@ def evaluate_job(*, study: str, run: str, model: str, checkpoint: str | None, da
     from sisr.metrics.registry import check_metric_names, check_weights
 
     check_metric_names(metrics)
+    degradations.register_modules(degradation_modules)
+    degradations.get(degradation)  # an unknown name fails before the model loads
     if weights_dir:
         use_weights(weights_dir, weights_checksums)
         check_weights(list(metrics))
@@ -283,14 +290,17 @@ def evaluate_job(*, study: str, run: str, model: str, checkpoint: str | None, da
     check_scale(loaded, scale, checkpoint or model)
     net, model_name, net_channels = loaded.model, loaded.name, loaded.in_channels
     pairs = get_dataset(dataset, root=root, split=split, scale=scale)
+    named = "" if degradation == degradations.DEFAULT else f" {degradation}"
     df = evaluate(pairs, scale=scale, metrics=metrics, model=net, sr_dir=sr_dir, device=dev,
-                  in_channels=in_channels if in_channels == 1 else net_channels, label=f"{label} x{scale}")
+                  in_channels=in_channels if in_channels == 1 else net_channels, label=f"{label} x{scale}{named}",
+                  degradation=degradation)
     set_metrics = df.attrs.get("set_metrics", {})
     df.insert(0, "study", study)
     df.insert(1, "run", run)
     df.insert(2, "model", model_name)
     df.insert(3, "dataset", label)
     df.insert(4, "scale", scale)
+    df.insert(5, "degradation", degradation)
     for name, value in set_metrics.items():
         df[name] = value[0] if isinstance(value, tuple) else value  # set-level: the same value on every row
     df["tier"] = tier
@@ -304,7 +314,8 @@ def evaluate_job(*, study: str, run: str, model: str, checkpoint: str | None, da
 def evaluate_epochs_job(*, study: str, run: str, done: str, dataset: str, split: str, root: str, label: str,
                         scale: int, in_channels: int, metrics: Sequence[str], out_csv: str, tier: str,
                         device: str = "auto", weights_dir: str | None = None,
-                        weights_checksums: Mapping | None = None) -> pd.DataFrame:
+                        weights_checksums: Mapping | None = None, degradation: str = degradations.DEFAULT,
+                        degradation_modules: Sequence[str] = ()) -> pd.DataFrame:
     """Evaluate every checkpoint a run kept (train_done.json's ``kept_checkpoints``) on one set, as
     :func:`evaluate_job` does; one CSV, a row per (epoch, image) (set metrics such as FID: the epoch's value on
     each of its rows). The SR images are scored and then deleted."""
@@ -325,23 +336,28 @@ def evaluate_epochs_job(*, study: str, run: str, done: str, dataset: str, split:
             df = evaluate_job(study=study, run=run, model=run, checkpoint=str(run_dir / name), dataset=dataset,
                               split=split, root=root, label=label, scale=scale, in_channels=in_channels,
                               metrics=metrics, out_csv=f"{tmp}/epoch{epoch}.csv", sr_dir=f"{tmp}/sr_epoch{epoch}",
-                              tier=tier, device=device, weights_dir=weights_dir, weights_checksums=weights_checksums)
-            df.insert(5, "epoch", int(epoch))
+                              tier=tier, device=device, weights_dir=weights_dir, weights_checksums=weights_checksums,
+                              degradation=degradation, degradation_modules=degradation_modules)
+            df.insert(6, "epoch", int(epoch))
             frames.append(df)
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["study", "run", "model", "dataset", "scale", "epoch", "image", *metrics])
+        columns=["study", "run", "model", "dataset", "scale", "degradation", "epoch", "image", *metrics])
     with atomic_write(out_csv, "w") as fh:
         out.to_csv(fh, index=False)
     return out
 
 
-def summarize_job(*, csvs: Sequence[str], out: str, replica_of: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """summary.csv of a study (``sisr.tables.summarize``); ``replica_of``: replica run -> its run."""
+def summarize_job(*, csvs: Sequence[str], out: str, sets: Sequence[tuple[str, str]],
+                  replica_of: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """summary.csv of a study (``sisr.tables.summarize``; its runs' train_done.json in the summary's folder);
+    ``sets``: the (label, degradation) of each CSV, in order (from the workflow, never read back from the file
+    names); ``replica_of``: replica run -> its run."""
     from sisr.tables import summarize
 
-    # the evaluation-set label is the file name: <label>_x<scale>.csv
-    labels = [Path(p).stem.rsplit("_x", 1)[0] for p in csvs]
-    summary = summarize(csvs, labels=labels, replica_of=replica_of)
+    if len(sets) != len(csvs):
+        raise SisrError(f"summarize: {len(csvs)} CSVs but {len(sets)} evaluation sets")
+    summary = summarize(csvs, labels=[label for label, _ in sets], replica_of=replica_of,
+                        degradations=[degradation for _, degradation in sets], study_dir=Path(out).parent)
     with atomic_write(out, "w") as fh:
         summary.to_csv(fh, index=False)
     return summary
@@ -352,37 +368,42 @@ def summarize_job(*, csvs: Sequence[str], out: str, replica_of: Mapping[str, str
 
 
 def table_job(*, study, table: str, summary: str, out_csv: str, out_md: str, out_tex: str,
-              histories: Sequence[str] = ()) -> None:
+              histories: Mapping[str, str] | None = None, epoch_evals: Mapping[str, str] | None = None) -> None:
+    """One table of a study; ``histories``, ``epoch_evals``: run -> its history.csv, its epoch evaluation CSV
+    (inputs of the rule)."""
     from sisr.tables import write_study_table
 
     write_study_table(study, table, summary=summary, out_csv=out_csv, out_md=out_md, out_tex=out_tex,
-                      histories=histories)
+                      histories=histories, epoch_evals=epoch_evals)
 
 
-def claims_report_job(*, study, summary: str, out: str, histories: Sequence[str] = (),
-                      study_file: str | None = None) -> None:
+def claims_report_job(*, study, summary: str, out: str, histories: Mapping[str, str] | None = None,
+                      study_file: str | None = None, epoch_evals: Mapping[str, str] | None = None) -> None:
     """REPORT.md: the study's findings and claims judged (sisr.audit); ``study_file`` gives the paper tier's
-    config hashes (the gate of a verdict)."""
+    config hashes (the gate of a verdict); ``epoch_evals``: run -> its epoch evaluation CSV."""
     from sisr.audit import study_report
 
-    text = study_report(study, summary=summary, histories=histories, study_file=study_file)
+    text = study_report(study, summary=summary, histories=histories, study_file=study_file, epoch_evals=epoch_evals)
     with atomic_write(out, "w") as fh:
         fh.write(text)
 
 
-def figure_job(*, study, figure: str, results_dir: str, summary: str, histories: Sequence[str] = (),
+def figure_job(*, study, figure: str, study_dir: str, summary: str, histories: Mapping[str, str] | None = None,
                outputs: Sequence[str]) -> None:
-    """Draw one figure of a study (its kind is in the study file)."""
+    """Draw one figure of a study (its kind is in the study file) from the files of ``study_dir``; ``histories``:
+    run -> history.csv."""
     from sisr import figures
 
-    fig = figures.study_figure(study, figure, study_dir=Path(results_dir) / study.name, summary=summary,
+    fig = figures.study_figure(study, figure, study_dir=study_dir, summary=summary,
                                histories=histories)
     figures.save_figure(fig, outputs)
 
 
 def leaderboard_job(*, summaries: Sequence[str], datasets: Sequence[str], out_csv: str, out_md: str, out_tex: str,
-                    figures: Sequence[str]) -> None:
-    """Every model of every study on the leaderboard sets, with published rows and costs."""
+                    figures: Sequence[str], degradations: Sequence[str] | None = None) -> None:
+    """Every model of every study on the leaderboard sets (under each of ``degradations``), with published rows
+    and costs."""
     from sisr.leaderboard import write_leaderboard
 
-    write_leaderboard(summaries, datasets=datasets, out_csv=out_csv, out_md=out_md, out_tex=out_tex, figures=figures)
+    write_leaderboard(summaries, datasets=datasets, out_csv=out_csv, out_md=out_md, out_tex=out_tex, figures=figures,
+                      degradations=degradations)

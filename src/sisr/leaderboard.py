@@ -16,6 +16,7 @@ from typing import Sequence
 import pandas as pd
 import torch
 
+from sisr import paths
 from sisr.io import atomic_write
 from sisr.metrics import registry
 from sisr.tables import primary_rows
@@ -38,13 +39,13 @@ def model_cost(model: torch.nn.Module, *, in_channels: int, lr_size: int = 64) -
 def _run_cost(study_dir: Path, run: str, model_name: str, scale: int, in_channels: int) -> dict:
     from sisr.models import create_model
 
-    ckpt = study_dir / run / "checkpoint_best.pt"
+    ckpt = Path(paths.checkpoint(study_dir, run))
     info: dict = {}
     if ckpt.is_file():
         from sisr.training import load_model
 
         model, _cfg = load_model(str(ckpt), "cpu")
-        done_path = study_dir / run / "train_done.json"
+        done_path = Path(paths.train_done(study_dir, run))
         if done_path.is_file():
             done = json.loads(done_path.read_text())
             info["train_hours"] = float(done.get("seconds", 0.0)) / 3600
@@ -56,25 +57,31 @@ def _run_cost(study_dir: Path, run: str, model_name: str, scale: int, in_channel
     return info
 
 
-def build_leaderboard(summaries: Sequence[str | Path], *, datasets: Sequence[str] | None = None) -> pd.DataFrame:
-    """One row per (study, run, dataset, scale) plus the published rows for the same datasets and scales."""
+def build_leaderboard(summaries: Sequence[str | Path], *, datasets: Sequence[str] | None = None,
+                      degradations: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per (study, run, dataset, degradation, scale) plus the published rows for the same datasets and
+    scales (bicubic). ``degradations``: those shown (default: bicubic only)."""
     from sisr.published import published_table
 
+    shown = list(degradations or [paths.DEFAULT_DEGRADATION])
     rows = []
     for path in summaries:
         path = Path(path)
         summary = primary_rows(pd.read_csv(path))  # one point per run: its first seed
+        if "degradation" not in summary.columns:
+            summary["degradation"] = paths.DEFAULT_DEGRADATION
         costs: dict[str, dict] = {}
         for _, r in summary.iterrows():
-            if datasets and r["dataset"] not in datasets:
+            if (datasets and r["dataset"] not in datasets) or r["degradation"] not in shown:
                 continue
             if r["run"] not in costs:
                 in_channels = 1 if r.get("color", "rgb") == "y" else 3
                 costs[r["run"]] = _run_cost(path.parent, r["run"], r["model"], int(r["scale"]), in_channels)
-            baseline = not (path.parent / r["run"] / "checkpoint_best.pt").is_file()
+            baseline = not Path(paths.checkpoint(path.parent, r["run"])).is_file()
             rows.append({"method": r["run"] if baseline else f"{r['study']}/{r['run']}", "study": r["study"],
                          "run": r["run"],
-                         "model": r["model"], "dataset": r["dataset"], "scale": int(r["scale"]),
+                         "model": r["model"], "dataset": r["dataset"], "degradation": r["degradation"],
+                         "scale": int(r["scale"]),
                          "n_images": int(r["n_images"]), "tier": r.get("tier", ""),
                          "psnr_y": r.get("psnr_y"), "ssim_y": r.get("ssim_y"),
                          "seconds_per_image": r.get("seconds_per_image"), "device": r.get("device", ""),
@@ -83,12 +90,15 @@ def build_leaderboard(summaries: Sequence[str | Path], *, datasets: Sequence[str
     if ours.empty:
         return ours
     # a baseline (bicubic, ...) evaluated by several studies on the same set is one row
-    ours = ours.drop_duplicates(subset=["method", "dataset", "scale"], keep="first")
-    published = published_table()
-    keys = set(zip(ours["dataset"], ours["scale"]))
-    published = published[[(d, s) in keys for d, s in zip(published["dataset"], published["scale"])]]
+    ours = ours.drop_duplicates(subset=["method", "dataset", "degradation", "scale"], keep="first")
+    published = published_table().assign(degradation=paths.DEFAULT_DEGRADATION)
+    keys = set(zip(ours["dataset"], ours["degradation"], ours["scale"]))
+    published = published[[k in keys for k in zip(published["dataset"], published["degradation"], published["scale"])]]
     board = pd.concat([ours, published], ignore_index=True)
-    return board.sort_values(["dataset", "scale", "psnr_y"], ascending=[True, True, False]).reset_index(drop=True)
+    order = {d: i for i, d in enumerate(shown)}
+    board = board.assign(_order=board["degradation"].map(order))
+    return board.sort_values(["dataset", "_order", "scale", "psnr_y"], ascending=[True, True, True, False]) \
+        .drop(columns="_order").reset_index(drop=True)
 
 
 PSNR_FMT, SSIM_FMT = (f".{registry.METRICS[m].decimals}f" for m in ("psnr_y", "ssim_y"))  # the metrics' own decimals
@@ -98,12 +108,13 @@ def _fmt(v, spec: str) -> str:
 
 
 def to_markdown(board: pd.DataFrame) -> str:
-    out = ["# Benchmark leaderboard (standard protocol: Y, shave = scale, MATLAB bicubic LR)", "",
+    out = ["# Benchmark leaderboard (standard protocol: Y, shave = scale; LR by the degradation each section names)",
+           "",
            "Rows marked *published* are quoted from the papers (REFERENCE.md), not produced here. Cost columns: "
            "parameters, GFLOPs per output megapixel, training hours (device), inference seconds per image "
            "(measured on the machine that evaluated).", ""]
-    for (dataset, scale), part in board.groupby(["dataset", "scale"], sort=True):
-        out += [f"## {dataset} x{scale}", "",
+    for (dataset, degradation, scale), part in board.groupby(["dataset", "degradation", "scale"], sort=False):
+        out += [f"## {dataset} x{scale}, {degradation} LR", "",
                 "| Method | PSNR-Y | SSIM-Y | Params | GFLOPs/MP | Train h (device) | s/image | Source |",
                 "|---|---|---|---|---|---|---|---|"]
         for _, r in part.iterrows():
@@ -125,7 +136,8 @@ def to_latex(board: pd.DataFrame) -> str:
              r"Dataset & Method & PSNR-Y & SSIM-Y & Params & GFLOPs/MP \\", r"\midrule"]
     for _, r in board.iterrows():
         params = "-" if pd.isna(r.get("params")) else f"{int(r['params']):,}"
-        lines.append(f"{_tex_escape(str(r['dataset']))} x{r['scale']} & {_tex_escape(str(r['method']))} & "
+        lines.append(f"{_tex_escape(str(r['dataset']))} x{r['scale']} {_tex_escape(str(r['degradation']))} & "
+                     f"{_tex_escape(str(r['method']))} & "
                      f"{_fmt(r['psnr_y'], PSNR_FMT)} & {_fmt(r['ssim_y'], SSIM_FMT)} & {params} & "
                      f"{_fmt(r.get('gflops_per_mp'), '.1f')} \\\\")
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
@@ -146,14 +158,16 @@ def cost_plot(board: pd.DataFrame):
 
     ours = board[(board["source"] != "published") & board["psnr_y"].notna()].copy()
     ours["gflops_per_mp"] = ours["gflops_per_mp"].fillna(1e-3).clip(lower=1e-3)
+    if "degradation" not in ours.columns:
+        ours["degradation"] = paths.DEFAULT_DEGRADATION
     ours["baseline"] = ~ours["method"].str.contains("/")
-    groups = list(ours.groupby(["dataset", "scale"]))
+    groups = list(ours.groupby(["dataset", "degradation", "scale"], sort=False))
     studies = sorted(ours["study"].dropna().unique())
     colors = dict(zip(studies, plt.get_cmap("tab10").colors))
     methods = list(dict.fromkeys(ours.sort_values(["baseline", "method"])["method"]))
     number = {m: i + 1 for i, m in enumerate(methods)}
     fig, axes = panel_grid(len(groups), ncols=2, row_height=3.0)
-    for ax, ((dataset, scale), part) in zip(axes, groups):
+    for ax, ((dataset, degradation, scale), part) in zip(axes, groups):
         for baseline, marker in ((False, "o"), (True, "X")):
             sel = part[part["baseline"] == baseline]
             ax.scatter(sel["gflops_per_mp"], sel["psnr_y"], c=["0.35" if baseline else colors[s] for s in sel["study"]],
@@ -162,7 +176,7 @@ def cost_plot(board: pd.DataFrame):
         ax.margins(x=0.15, y=0.12)
         ax.set_xlabel("GFLOPs per output megapixel (log scale)")
         ax.set_ylabel("PSNR (Y) [dB]")
-        ax.set_title(f"{dataset} x{scale}", fontsize=9)
+        ax.set_title(f"{dataset} x{scale}, {degradation} LR", fontsize=9)
     fig.suptitle("PSNR versus cost (numbers: the key below)")
     fig.tight_layout()
     for ax, (_, part) in zip(axes, groups):
@@ -179,10 +193,11 @@ def cost_plot(board: pd.DataFrame):
 
 
 def write_leaderboard(summaries: Sequence[str | Path], *, datasets: Sequence[str] | None, out_csv: str | Path,
-                      out_md: str | Path, out_tex: str | Path, figures: Sequence[str | Path]) -> pd.DataFrame:
+                      out_md: str | Path, out_tex: str | Path, figures: Sequence[str | Path],
+                      degradations: Sequence[str] | None = None) -> pd.DataFrame:
     from sisr.figures import save_figure
 
-    board = build_leaderboard(summaries, datasets=datasets)
+    board = build_leaderboard(summaries, datasets=datasets, degradations=degradations)
     with atomic_write(out_csv, "w") as fh:
         board.to_csv(fh, index=False)
     with atomic_write(out_md, "w") as fh:

@@ -20,7 +20,8 @@ import jsonschema
 import yaml
 
 from sisr.errors import ConfigError
-from sisr import suggest
+from sisr import paths, suggest
+from sisr.degradations import check_name as check_degradation
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_DIR = PROJECT_ROOT / "schemas"
@@ -138,6 +139,8 @@ CONFIG_DEFAULTS = {
     "datasets": {},
     "leaderboard": True,
     "leaderboard_sets": None,
+    "leaderboard_degradations": ["bicubic"],
+    "degradation_modules": [],
     "figures": ["png", "pdf"],
     "progress_every_s": 60,
     "tensorboard": False,
@@ -247,15 +250,18 @@ def load_workflow_config(config: Mapping, *, files: Sequence[str | Path] = (),
 
 @dataclass(frozen=True)
 class DatasetRef:
-    """``dataset/split`` from a study file, e.g. ``div2k/valid`` or ``benchmark/Set5``."""
+    """``dataset/split[@degradation]`` from a study file, e.g. ``div2k/valid`` or ``benchmark/Set5@bd``: the LR
+    images made by that degradation (:mod:`sisr.degradations`; default the study's, else ``bicubic``)."""
 
     dataset: str
     split: str
+    degradation: str = paths.DEFAULT_DEGRADATION
 
     @classmethod
-    def parse(cls, text: str) -> "DatasetRef":
+    def parse(cls, text: str, degradation: str = paths.DEFAULT_DEGRADATION) -> "DatasetRef":
+        text, _, named = text.partition("@")
         dataset, _, split = text.rpartition("/")
-        return cls(dataset, split)
+        return cls(dataset, split, named or degradation)
 
     @property
     def label(self) -> str:
@@ -264,8 +270,14 @@ class DatasetRef:
             return self.split
         return f"{self.dataset.replace(':', '-').replace('/', '-')}-{self.split}"
 
+    @property
+    def key(self) -> str:
+        """How the set appears in result and cache paths (:func:`sisr.paths.set_key`): ``Set5``, ``bd/Set5``."""
+        return paths.set_key(self.label, self.degradation)
+
     def __str__(self) -> str:
-        return f"{self.dataset}/{self.split}"
+        named = "" if self.degradation == paths.DEFAULT_DEGRADATION else f"@{self.degradation}"
+        return f"{self.dataset}/{self.split}{named}"
 
 
 @dataclass(frozen=True)
@@ -287,6 +299,11 @@ class Study:
     figures: dict = field(default_factory=dict)
     rehearsal: bool = False                      # a dress rehearsal on look-alike data: no claim is comparable
     train_overrides: dict = field(default_factory=dict)  # the workflow's train_overrides, merged into every run
+
+    @property
+    def degradation(self) -> str:
+        """How the study's LR images are made (its ``degradation``; an evaluation set may name its own)."""
+        return self.spec.get("degradation", paths.DEFAULT_DEGRADATION)
 
     @property
     def tier_description(self) -> str:
@@ -431,15 +448,21 @@ def load_study(path: str | Path, tier: str, *, train_overrides: Mapping | None =
         raise ConfigError(f"{message} (applied to the runs of {where}, tier {tier})") from None
     _check_epoch_tables(where, tier, runs, spec.get("tables", {}), metrics)
     data = tier_spec["data"]
+    degradation = spec.get("degradation", paths.DEFAULT_DEGRADATION)
+    refs = {"train": DatasetRef.parse(data["train"], degradation), "valid": DatasetRef.parse(data["valid"], degradation)}
+    refs.update({f"eval[{i}]": DatasetRef.parse(d, degradation) for i, d in enumerate(data["eval"])})
+    check_degradation(degradation, f"{where}: degradation")
+    for key, ref in refs.items():
+        check_degradation(ref.degradation, f"{where}: tiers.{tier}.data.{key}")
     return Study(
         name=spec["name"],
         tier=tier,
         spec=spec,
         runs=runs,
         baselines=tuple(spec.get("baselines", [])),
-        train_data=DatasetRef.parse(data["train"]),
-        valid_data=DatasetRef.parse(data["valid"]),
-        eval_data=tuple(DatasetRef.parse(d) for d in data["eval"]),
+        train_data=refs["train"],
+        valid_data=refs["valid"],
+        eval_data=tuple(ref for key, ref in refs.items() if key.startswith("eval")),
         metrics=metrics,
         scale=spec["scale"],
         channels=spec.get("channels", "rgb"),

@@ -35,6 +35,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from sisr import paths
 from sisr.errors import SisrError
 from sisr.io import atomic_write
 from sisr.metrics import registry
@@ -515,14 +516,14 @@ def mark_rehearsal(long: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------- a study's summary
 
 
-NON_METRIC_COLUMNS = ("study", "run", "model", "dataset", "scale", "image", "height", "width", "seconds", "tier",
-                      "hr_path", "device", "color", "status", "config_hash", "replica_of")
+NON_METRIC_COLUMNS = ("study", "run", "model", "dataset", "degradation", "scale", "image", "height", "width",
+                      "seconds", "tier", "hr_path", "device", "color", "status", "config_hash", "replica_of")
 
 
-def train_status(run_dir: str | Path) -> str:
+def train_status(study_dir: str | Path, run: str) -> str:
     """How a run's training ended (train_done.json's stop_reason: completed, early_stopping, max_seconds,
     diverged); "" for a baseline (no training)."""
-    done = Path(run_dir) / "train_done.json"
+    done = Path(paths.train_done(study_dir, run))
     return json.loads(done.read_text()).get("stop_reason", "") if done.is_file() else ""
 
 
@@ -530,7 +531,7 @@ def diverged_runs(study_dir: str | Path, runs: Sequence[str]) -> dict[str, str]:
     """run -> "epoch E: reason" for the runs whose training ended diverged (``divergence.policy: record``)."""
     out = {}
     for run in runs:
-        done = Path(study_dir) / run / "train_done.json"
+        done = Path(paths.train_done(study_dir, run))
         if done.is_file():
             info = json.loads(done.read_text())
             if info.get("stop_reason") == "diverged":
@@ -539,10 +540,10 @@ def diverged_runs(study_dir: str | Path, runs: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def train_config_hash(run_dir: str | Path) -> str:
+def train_config_hash(study_dir: str | Path, run: str) -> str:
     """The config hash (:func:`sisr.studies.config_hash`) of the settings a finished run was trained with (its
     train_done.json); "" for a baseline or a run without one."""
-    done = Path(run_dir) / "train_done.json"
+    done = Path(paths.train_done(study_dir, run))
     if not done.is_file():
         return ""
     config = json.loads(done.read_text()).get("config")
@@ -550,13 +551,15 @@ def train_config_hash(run_dir: str | Path) -> str:
 
 
 def summarize(csvs: Sequence[str | Path], *, labels: Sequence[str] | None = None,
-              replica_of: Mapping[str, str] | None = None) -> pd.DataFrame:
+              replica_of: Mapping[str, str] | None = None, degradations: Sequence[str] | None = None,
+              study_dir: str | Path | None = None) -> pd.DataFrame:
     """summary.csv: one row per (run, dataset, scale) with the mean of every metric over the images.
 
-    ``status``: how the run's training ended (:func:`train_status`; "" for baselines), so tables can mark
-    diverged runs.
+    ``status``: how the run's training ended (:func:`train_status` of its folder in ``study_dir``; "" for
+    baselines, and for every run without ``study_dir``), so tables can mark diverged runs.
 
-    ``labels`` (same order as ``csvs``) set the ``dataset`` column (the evaluation-set label of the path scheme).
+    ``labels`` and ``degradations`` (same order as ``csvs``) set the ``dataset`` and ``degradation`` columns (else
+    the CSV's own columns; ``bicubic`` when it has none).
     ``config_hash``: the hash of the settings the run was trained with (:func:`train_config_hash`), so that a
     summary alone says whether its runs were trained as the paper tier says (sisr.audit). ``replica_of``: run ->
     the run it is a seed replica of (the run itself when absent).
@@ -568,19 +571,22 @@ def summarize(csvs: Sequence[str | Path], *, labels: Sequence[str] | None = None
             raise SisrError(f"{path}: no evaluated images")
         metrics = [c for c in df.columns if c not in
                    NON_METRIC_COLUMNS]
+        run = str(df["run"].iloc[0])
         row = {
             "study": df["study"].iloc[0],
-            "run": df["run"].iloc[0],
+            "run": run,
             "model": df["model"].iloc[0],
             "dataset": labels[i] if labels else df["dataset"].iloc[0],
+            "degradation": degradations[i] if degradations else
+            (df["degradation"].iloc[0] if "degradation" in df.columns else paths.DEFAULT_DEGRADATION),
             "scale": int(df["scale"].iloc[0]),
             "n_images": len(df),
             "tier": df["tier"].iloc[0] if "tier" in df.columns else "",
             "seconds_per_image": float(df["seconds"].mean()) if "seconds" in df.columns else np.nan,
             "device": df["device"].iloc[0] if "device" in df.columns else "",
             "color": df["color"].iloc[0] if "color" in df.columns else "rgb",
-            "status": train_status(Path(path).parents[1]),
-            "config_hash": train_config_hash(Path(path).parents[1]),
+            "status": train_status(study_dir, run) if study_dir else "",
+            "config_hash": train_config_hash(study_dir, run) if study_dir else "",
         }
         row["replica_of"] = (replica_of or {}).get(row["run"], row["run"])
         for m in metrics:
@@ -606,35 +612,43 @@ def run_info(study: Study, study_dir: str | Path) -> dict[str, dict]:
     """
     info: dict[str, dict] = {}
     for run, resolved in study.runs.items():
-        done_file = Path(study_dir) / run / "train_done.json"
+        done_file = Path(paths.train_done(study_dir, run))
         done = json.loads(done_file.read_text()) if done_file.is_file() else {}
         cfg = done.get("config") or resolved
         args = cfg.get("model_args", {})
         row = {"model": cfg["model"], "blocks": args.get("blocks"), "channels": args.get("channels"),
                "lr": cfg.get("optimizer", {}).get("lr"), "eta_min": cfg.get("scheduler", {}).get("eta_min")}
-        run_dir = Path(study_dir) / run
         if done:
             row["epochs_run"] = done.get("epochs_run")
             if done.get("stop_reason") == "diverged":
                 row["status"] = "diverged"
             row["train_seconds"] = round(float(done.get("seconds", float("nan"))), 1)
-        if (run_dir / "history.csv").is_file():
-            hist = pd.read_csv(run_dir / "history.csv")
+        if Path(paths.history(study_dir, run)).is_file():
+            hist = pd.read_csv(paths.history(study_dir, run))
             if "train_loss" in hist.columns and len(hist):
                 row["train_loss"] = float(hist["train_loss"].iloc[-1])
         info[run] = {k: v for k, v in row.items() if v is not None}
     return info
 
 
-def read_histories(paths: Sequence[str]) -> dict[str, pd.DataFrame]:
-    """run -> its history.csv (``<run>/history.csv`` paths)."""
-    return {Path(p).parent.name: pd.read_csv(p) for p in paths}
+def read_histories(histories: Mapping[str, str | Path]) -> dict[str, pd.DataFrame]:
+    """run -> its history.csv, read (``histories``: run -> path, as the rules give them)."""
+    return {run: pd.read_csv(p) for run, p in histories.items()}
 
 
-def study_longs(study: Study, summary: str, histories: Sequence[str]):
+def study_rows(summary_df: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """The rows of a summary under the study's degradation (its tables, figures and claims are about those; the
+    same sets under other degradations, e.g. the leaderboard's, are left out)."""
+    if "degradation" not in summary_df.columns:
+        return summary_df
+    return summary_df[summary_df["degradation"] == study.degradation].reset_index(drop=True)
+
+
+def study_longs(study: Study, summary: str, histories: Mapping[str, str | Path],
+                epoch_evals: Mapping[str, str] | None = None):
     """Per table of the (resolved) study, the long table (claims beside ours, judged for comparability); and
-    the run_info used (or None)."""
-    summary_df = pd.read_csv(summary)
+    the run_info used (or None). ``epoch_evals``: run -> its epoch evaluation CSV (default: the path scheme's)."""
+    summary_df = study_rows(pd.read_csv(summary), study)
     hist = read_histories(histories)
     info = None
     longs = {}
@@ -646,7 +660,8 @@ def study_longs(study: Study, summary: str, histories: Sequence[str]):
             frame = pd.DataFrame([{"run": r, "dataset": study.train_data.label, **v} for r, v in info.items()]
                                  or [{"run": "", "dataset": study.train_data.label}])
         per_image = _per_image(Path(summary).parent, spec, study) if spec.get("layout") == "image_rows" else None
-        evals = read_epoch_evals(study, Path(summary).parent) if spec.get("layout") == "epoch_rows" else None
+        evals = read_epoch_evals(study, Path(summary).parent, epoch_evals) if spec.get("layout") == "epoch_rows" \
+            else None
         longs[name] = build_long(frame, spec, table=name, histories=hist, valid_label=study.valid_data.label,
                                  scale=study.scale, per_image=per_image,
                                  eval_labels=[r.label for r in study.eval_data], epoch_evals=evals)
@@ -656,32 +671,35 @@ def study_longs(study: Study, summary: str, histories: Sequence[str]):
 
 
 def epoch_eval_path(study_dir: str | Path, run: str, study: Study) -> Path:
-    """``<run>/eval_epochs/<validation label>_x<scale>.csv``: the run's kept checkpoints evaluated (rule
-    evaluate_epochs), one row per (epoch, image)."""
-    return Path(study_dir) / run / "eval_epochs" / f"{study.valid_data.label}_x{study.scale}.csv"
+    """The run's kept checkpoints evaluated on the validation set (rule evaluate_epochs; :mod:`sisr.paths`)."""
+    return Path(paths.epoch_eval_csv(study_dir, run, study.valid_data.key, study.scale))
 
 
-def read_epoch_evals(study: Study, study_dir: str | Path) -> dict[str, pd.DataFrame]:
-    """run -> its evaluated kept checkpoints (inputs of the table rules, written before them)."""
-    paths = {run: epoch_eval_path(study_dir, run, study) for run in study.epoch_runs}
-    return {run: pd.read_csv(p) for run, p in paths.items() if p.is_file()}
+def read_epoch_evals(study: Study, study_dir: str | Path,
+                     csvs: Mapping[str, str] | None = None) -> dict[str, pd.DataFrame]:
+    """run -> its evaluated kept checkpoints (``csvs``: run -> CSV, the table rule's inputs; default the path
+    scheme's). A run without its CSV is left out."""
+    found = {run: Path(p) for run, p in csvs.items()} if csvs is not None else \
+        {run: epoch_eval_path(study_dir, run, study) for run in study.epoch_runs}
+    return {run: pd.read_csv(p) for run, p in found.items() if p.is_file()}
 
 
 def _per_image(study_dir: Path, spec: Mapping, study) -> dict[tuple[str, str], pd.DataFrame]:
-    """(run, evaluation-set label) -> the run's per-image evaluation CSV (written before summary.csv)."""
+    """(run, evaluation-set label) -> the run's per-image evaluation CSV under the study's degradation (inputs of
+    the table rule, written before summary.csv)."""
     out = {}
     for run in dict.fromkeys(r.split("#")[0] for r in spec["runs"]):
-        for ref in study.eval_data:
-            path = study_dir / run / "eval" / f"{ref.label}_x{study.scale}.csv"
+        for ref in (r for r in study.eval_data if r.degradation == study.degradation):
+            path = Path(paths.eval_csv(study_dir, run, ref.key, study.scale))
             if path.is_file():
                 out[(run, ref.label)] = pd.read_csv(path, dtype={"image": str})
     return out
 
 
 def write_study_table(study: Study, table: str, *, summary: str, out_csv: str, out_md: str, out_tex: str,
-                      histories: Sequence[str] = ()) -> None:
-    """One table of the study as CSV (long), Markdown and LaTeX."""
-    longs, info = study_longs(study, summary, histories)
+                      histories: Mapping[str, str] | None = None, epoch_evals: Mapping[str, str] | None = None) -> None:
+    """One table of the study as CSV (long), Markdown and LaTeX (``histories``: run -> history.csv)."""
+    longs, info = study_longs(study, summary, histories or {}, epoch_evals)
     spec = study.tables[table]
     shown = info if spec.get("layout") == "run_rows" else None
     _write_formats(longs[table], spec, run_info=shown, tier_note=tier_note(study), out_csv=out_csv, out_md=out_md,

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import importlib.util
+import sys
+from pathlib import Path
 from typing import Any
 
 from sisr.degradations.spec import Degradation, image_rng
 from sisr.errors import ConfigError, SisrError
 
-__all__ = ["DEFAULT", "REGISTRY", "Degradation", "check_name", "degrade", "get", "image_rng", "names", "register"]
+__all__ = ["DEFAULT", "REGISTRY", "Degradation", "check_name", "degrade", "get", "image_rng", "names", "register",
+           "register_modules"]
 
 DEFAULT = "bicubic"
 REGISTRY: dict[str, Degradation] = {}
@@ -28,7 +32,7 @@ def register(target: str | Degradation) -> Degradation:
 
     A name registered twice with a different record is an error (registering the same record again is not)."""
     if isinstance(target, str):
-        degradation = getattr(importlib.import_module(target), "DEGRADATION", None)
+        degradation = getattr(_import(target), "DEGRADATION", None)
         if not isinstance(degradation, Degradation):
             raise SisrError(f"{target}: expected a module defining DEGRADATION = Degradation(...)")
     else:
@@ -38,6 +42,32 @@ def register(target: str | Degradation) -> Degradation:
         raise SisrError(f"degradation {degradation.name!r} is already registered ({known.function.__module__})")
     REGISTRY[degradation.name] = degradation
     return degradation
+
+
+def _import(target: str) -> Any:
+    """A dotted module name, or a Python file (``*.py``; its stem becomes the module name)."""
+    if not target.endswith(".py"):
+        return importlib.import_module(target)
+    path = Path(target)
+    name = f"sisr_degradation_{path.stem}"
+    if name in sys.modules:  # registered before in this process: the same record
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or not path.is_file():
+        raise SisrError(f"{target}: no such degradation file")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules[name] = module
+    return module
+
+
+def register_modules(targets: Any, where: str = "degradation_modules") -> None:
+    """Register each of ``targets`` (the config's ``degradation_modules``); a bad one: :class:`ConfigError`."""
+    for i, target in enumerate(targets or ()):
+        try:
+            register(target)
+        except (ImportError, SyntaxError, SisrError) as exc:
+            raise ConfigError(f"{where}[{i}]: {target}: {exc}") from None
 
 
 # The registry: one line per degradation, its file in this package.
