@@ -7,25 +7,20 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
+from helpers.workflow import run_snakemake, start_snakemake, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.fault
 
 
 def snakemake(tmp_path: Path, cfg: dict, *targets: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    cmd = [sys.executable, "-m", "snakemake", *targets, "--snakefile", str(ROOT / "Snakefile"), "--cores", "2",
-           "--directory", str(tmp_path), "--configfile", str(path)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    config = write_config(tmp_path / "config.yaml", cfg)
+    return run_snakemake(*targets, directory=tmp_path, cores=2, configfiles=[config], timeout=timeout)
 
 
 def ci_config(**train_overrides) -> dict:
@@ -79,13 +74,8 @@ def shared_data(tmp_path_factory):
 
 
 def _start_snakemake(tmp_path: Path, cfg: dict, target: str) -> subprocess.Popen:
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    cmd = [sys.executable, "-m", "snakemake", target, "--snakefile", str(ROOT / "Snakefile"), "--cores", "1",
-           "--directory", str(tmp_path), "--configfile", str(path)]
-    log = open(tmp_path / "snakemake.out", "w")
-    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    config = write_config(tmp_path / "config.yaml", cfg)
+    return start_snakemake(target, directory=tmp_path, cores=1, configfiles=[config], log=tmp_path / "snakemake.out")
 
 
 def _trainer_pid(run_dir: Path, snake: subprocess.Popen, timeout: float = 300) -> int:

@@ -6,15 +6,14 @@ claims-audit table with coloured verdicts and a figure. The screenshot is kept a
 results/ci/report_screenshot.png (linked from the README).
 """
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
+
+from helpers.workflow import run_snakemake, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / "results" / "ci" / "report_screenshot.png"
@@ -38,17 +37,12 @@ def run_chromium(exe: str, profile: Path, *args: str) -> subprocess.CompletedPro
 @pytest.mark.slow
 def test_report_renders_claims_table_and_a_figure_in_chromium(tmp_path):
     exe = chromium()
-    cfg = tmp_path / "ci.yaml"
-    cfg.write_text(yaml.safe_dump({"tier": "ci", "studies": ["espcn"], "studies_dir": str(ROOT / "studies"),
-                                   "figures": ["png"]}))
-    base = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
-            "--configfile", str(cfg)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    res = subprocess.run([*base, "--cores", "2"], capture_output=True, text=True, timeout=900, env=env)
+    cfg = write_config(tmp_path / "ci.yaml", {"tier": "ci", "studies": ["espcn"], "studies_dir": str(ROOT / "studies"),
+                                              "figures": ["png"]})
+    res = run_snakemake(directory=tmp_path, cores=2, configfiles=[cfg], timeout=900)
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
     report = tmp_path / "report.html"
-    res = subprocess.run([*base, "--cores", "1", "--report", str(report)], capture_output=True, text=True,
-                         timeout=300, env=env)
+    res = run_snakemake("--report", report, directory=tmp_path, cores=1, configfiles=[cfg], timeout=300)
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
 
     dom = run_chromium(exe, tmp_path / "profile-dom", "--dump-dom", report.as_uri())

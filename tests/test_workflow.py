@@ -1,10 +1,7 @@
 """The workflow itself: lint, a dry run of the default config, and the `ci` tier end to end in a temp dir."""
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,13 +9,13 @@ import pandas as pd
 import pytest
 import yaml
 
+from helpers.workflow import run_snakemake
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def snakemake(*args, cwd=ROOT, timeout=900):
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), *args]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+    return run_snakemake(*args, cwd=cwd, timeout=timeout)
 
 
 def test_lint():

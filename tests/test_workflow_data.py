@@ -5,16 +5,15 @@ import hashlib
 import http.server
 import io
 import json
-import subprocess
-import sys
 import tarfile
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from PIL import Image
+
+from helpers.workflow import run_snakemake, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,11 +64,8 @@ def mirror():
 
 
 def _run(tmp_path, cfg, *targets):
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    cmd = [sys.executable, "-m", "snakemake", *targets, "-s", str(ROOT / "Snakefile"), "--cores", "1",
-           "--directory", str(tmp_path), "--configfile", str(path)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    config = write_config(tmp_path / "config.yaml", cfg)
+    return run_snakemake(*targets, directory=tmp_path, cores=1, configfiles=[config], timeout=300)
 
 
 def _config(url, md5):
