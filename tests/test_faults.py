@@ -21,15 +21,12 @@ import numpy as np
 import pytest
 import torch
 
-HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
-
-from test_training import TinySR, TinyTrainSource, read_history, register_tiny_models, tiny_config, tiny_valid  # noqa: E402
-from sisr import models  # noqa: E402
-from sisr.errors import ConfigError, DivergenceError  # noqa: E402
-from sisr.training import load_checkpoint, train  # noqa: E402
-from sisr.training.engine import divergence_reason  # noqa: E402
+from helpers.trainer import log_of, start, wait_for
+from helpers.training import TinySR, TinyTrainSource, read_history, register_tiny_models, tiny_config, tiny_valid
+from sisr import models
+from sisr.errors import ConfigError, DivergenceError
+from sisr.training import load_checkpoint, train
+from sisr.training.engine import divergence_reason
 
 pytestmark = pytest.mark.fault
 
@@ -639,8 +636,6 @@ def test_a_write_failing_at_any_byte_keeps_the_old_checkpoint(tmp_path, monkeypa
 def test_a_second_trainer_on_a_locked_run_folder_fails_at_once_naming_the_pid(tmp_path):
     import signal
 
-    from test_resume import start, wait_for
-
     from sisr.errors import RunLockedError
 
     out = tmp_path / "run"
@@ -660,8 +655,6 @@ def test_a_second_trainer_on_a_locked_run_folder_fails_at_once_naming_the_pid(tm
 
 def test_sigint_to_the_trainer_saves_exits_130_without_traceback_and_resumes(tmp_path):
     import signal
-
-    from test_resume import log_of, start, wait_for
 
     out = tmp_path / "run"
     proc = start(out, pause_at=(1, 2))

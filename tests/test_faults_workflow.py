@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers.servers import benchmark_tar, file_server
 from helpers.workflow import run_snakemake, start_snakemake, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,10 +169,7 @@ def test_killing_snakemake_leaves_no_training_orphan_and_a_whole_checkpoint(tmp_
 def test_download_cut_mid_file_through_the_workflow_ends_verified(tmp_path, honour_range):
     import hashlib
 
-    from conftest import file_server
-    from test_workflow_data import _benchmark_tar
-
-    data = _benchmark_tar()
+    data = benchmark_tar()
     with file_server({"benchmark.tar": data}, honour_range=honour_range, cut={"benchmark.tar"},
                      cut_divisor=3) as srv:
         cfg = {"tier": "demo", "studies": ["espcn"], "studies_dir": str(ROOT / "studies"),

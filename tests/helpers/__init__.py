@@ -1,5 +1,9 @@
-"""Helpers shared by several test files (imported as ``helpers.<module>``; pytest puts tests/ on sys.path).
+"""Helpers shared by several test files, imported as ``helpers.<module>`` (pytest puts tests/ on sys.path):
 
-- ``helpers.workflow``: the one Snakemake command builder and runner used by every test that runs Snakemake.
-- ``helpers.training``: tiny models, sources and configs for training tests.
+- ``workflow``: the one Snakemake command builder (``snakemake_cmd``) and runners, config files, job counts;
+- ``training``: tiny models, data sources and run configs for training tests;
+- ``trainer``: a tiny training run in a process of its own, to be signalled (resume and fault tests);
+- ``servers``: local HTTP file servers and a tiny benchmark.tar for download tests.
+
+Fixtures stay in tests/conftest.py.
 """
