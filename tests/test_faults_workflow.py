@@ -32,6 +32,7 @@ def ci_config(**train_overrides) -> dict:
 LR10 = {"optimizer": {"name": "adam", "lr": 10.0}}
 
 
+@pytest.mark.slow
 def test_ci_tier_at_lr_10_stops_with_one_line_then_records_divergence_as_a_result(tmp_path):
     # default policy: the training job fails with one line naming study, run, epoch and loss
     res = snakemake(tmp_path, ci_config(**LR10), "results/ci/espcn/srcnn/train_done.json")

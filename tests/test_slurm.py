@@ -152,6 +152,7 @@ def wait_for_training(proc: subprocess.Popen, env: dict, log: Path, comment: str
     raise AssertionError(f"{comment} did not reach '{line}' in {timeout} s (log {log})")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(1200)
 def test_ci_demo_through_slurm_resumes_a_terminated_training_job(slurm_env, tmp_path):
     study_file = ROOT / "studies" / f"{STUDY}.yaml"
