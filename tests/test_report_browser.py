@@ -1,6 +1,7 @@
 """The HTML report as a reader sees it: rendered by headless Chromium, not only grepped.
 
-Runs the `ci` tier of one study (about a minute), builds `snakemake --report`, opens it in headless Chromium
+Takes the `ci` tier of every study and its `snakemake --report` from the session fixture ``ci_tier``
+(tests/conftest.py; one run shared with tests/test_workflow.py), opens the report in headless Chromium
 (Debian's `chromium` package; `.ci/run` installs it when missing) and checks that the rendered page shows the
 claims-audit table with coloured verdicts and a figure. The screenshot is kept as a CI artifact:
 results/ci/report_screenshot.png (linked from the README).
@@ -13,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from helpers.workflow import run_snakemake, write_config
-
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / "results" / "ci" / "report_screenshot.png"
 
 
+@pytest.fixture(scope="session")
 def chromium() -> str:
+    """The Chromium executable; the test skips (before the ci tier runs) where there is none."""
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
         path = shutil.which(name)
         if path:
@@ -35,15 +36,11 @@ def run_chromium(exe: str, profile: Path, *args: str) -> subprocess.CompletedPro
 
 
 @pytest.mark.slow
-def test_report_renders_claims_table_and_a_figure_in_chromium(tmp_path):
-    exe = chromium()
-    cfg = write_config(tmp_path / "ci.yaml", {"tier": "ci", "studies": ["espcn"], "studies_dir": str(ROOT / "studies"),
-                                              "figures": ["png"]})
-    res = run_snakemake(directory=tmp_path, cores=2, configfiles=[cfg], timeout=900)
-    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
-    report = tmp_path / "report.html"
-    res = run_snakemake("--report", report, directory=tmp_path, cores=1, configfiles=[cfg], timeout=300)
-    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
+def test_report_renders_claims_table_and_a_figure_in_chromium(tmp_path, chromium, ci_tier):
+    exe = chromium
+    for res in (ci_tier.run, ci_tier.report_run):  # the ci tier of every study, then `snakemake --report`
+        assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
+    report = ci_tier.report
 
     dom = run_chromium(exe, tmp_path / "profile-dom", "--dump-dom", report.as_uri())
     assert dom.returncode == 0 and "<html" in dom.stdout, dom.stderr[-3000:]
