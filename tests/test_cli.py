@@ -16,6 +16,7 @@ import torchvision
 
 from sisr import weights
 from sisr.cli import main
+from sisr.data.lookalike import random_fid_inception
 from sisr.io import read_image, write_image
 from sisr.models import DISCRIMINATORS, SPECS
 
@@ -95,12 +96,10 @@ def test_perceptual_metrics_fail_clearly_without_weights(tmp_path, capsys, monke
 @needs_shared
 def test_every_metric_on_set5_with_cached_random_weights(tmp_path, capsys, monkeypatch):
     """PLUMBING, RANDOM WEIGHTS: the values of lpips_* and fid are meaningless here."""
-    from test_perceptual import _random_fid_inception
-
     torch.manual_seed(0)
     cache = tmp_path / "weights"
     nets = {"alexnet": torchvision.models.alexnet(), "vgg16": torchvision.models.vgg16(),
-            "fid_inception": _random_fid_inception()}
+            "fid_inception": random_fid_inception()}
     for name, net in nets.items():
         path = weights.checkpoint_path(name, cache=cache)
         path.parent.mkdir(parents=True, exist_ok=True)

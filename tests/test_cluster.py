@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.workflow import run_snakemake
 from sisr.cluster import claim_gpus, gpu_pool, pin_job_gpus
 from sisr.errors import SisrError
 
@@ -68,8 +69,7 @@ def test_pin_leaves_slurm_jobs_and_cpu_jobs_alone(tmp_path, env, count):
 def test_local_profile_dry_run(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text(f"tier: ci\nstudies: [espcn]\nstudies_dir: {ROOT / 'studies'}\n")
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
-                           "--profile", str(ROOT / "profiles" / "local"), "--workflow-profile", "none",
-                           "--configfile", str(config), "-n"], capture_output=True, text=True, timeout=300)
+    proc = run_snakemake("-n", directory=tmp_path, profile=ROOT / "profiles" / "local", configfiles=[config],
+                         timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "rule train:" in proc.stdout + proc.stderr

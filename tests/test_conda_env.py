@@ -14,6 +14,8 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
+from helpers.workflow import run_snakemake
+
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"torch": "pytorch", "snakemake": "snakemake-minimal"}  # PyPI name -> conda-forge/bioconda name
 TOOLS = {"python", "pip", "setuptools"}  # what the environment needs to install the project with pip
@@ -113,7 +115,6 @@ else:
 def test_snakemake_sdm_conda_hands_conda_a_copy_and_pip_installs_this_checkout(tmp_path):
     """`--sdm conda --conda-create-envs-only` with a stand-in conda: what conda would install, from where."""
     import json
-    import subprocess
     import sys
 
     bin_dir = tmp_path / "bin"
@@ -126,10 +127,8 @@ def test_snakemake_sdm_conda_hands_conda_a_copy_and_pip_installs_this_checkout(t
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
            "FAKE_CONDA_BASE": str(tmp_path / "base"), "FAKE_CONDA_RECORD": str(record)}
     env.pop("SISR_WORKFLOW_DIR", None)
-    cmd = [sys.executable, "-m", "snakemake", "--sdm", "conda", "--conda-create-envs-only", "--cores", "1",
-           "--snakefile", str(ROOT / "Snakefile"), "--directory", str(work),
-           "--configfile", str(ROOT / "config.yaml"), "--config", f"studies_dir={ROOT / 'studies'}"]
-    res = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    res = run_snakemake("--sdm", "conda", "--conda-create-envs-only", "--config", f"studies_dir={ROOT / 'studies'}",
+                        directory=work, cores=1, configfiles=[ROOT / "config.yaml"], cwd=tmp_path, env=env, timeout=300)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     got = json.loads(record.read_text())
     assert Path(got["file"]).parent == work / ".snakemake/conda"  # a copy: a relative path would point in there

@@ -11,7 +11,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from conftest import file_server
+from helpers.servers import file_server
 
 from sisr.data import download as dl
 from sisr.data.datasets import get_dataset

@@ -18,8 +18,9 @@ import pytest
 import torch
 import yaml
 
-from test_training import TinyTrainSource, register_tiny_models, tiny_config, tiny_valid
+from helpers.training import TinyTrainSource, register_tiny_models, tiny_config, tiny_valid
 from sisr import weights
+from sisr.data.lookalike import random_fid_inception
 from sisr.errors import ConfigError
 from sisr.io import write_image
 from sisr.studies import load_study
@@ -157,12 +158,10 @@ def test_epoch_table_reads_fid_of_the_kept_checkpoints():
 
 
 def _random_inception_cache(root: Path, monkeypatch) -> Path:
-    from test_perceptual import _random_fid_inception
-
     torch.manual_seed(0)
     path = weights.checkpoint_path("fid_inception", cache=root)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(_random_fid_inception().state_dict(), path)
+    torch.save(random_fid_inception().state_dict(), path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     monkeypatch.setitem(weights.WEIGHTS, "fid_inception", replace(weights.WEIGHTS["fid_inception"],
                                                                   sha256_prefix=digest[:8], sha256=digest))

@@ -21,15 +21,13 @@ import numpy as np
 import pytest
 import torch
 
-HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
-
-from test_training import TinySR, TinyTrainSource, read_history, register_tiny_models, tiny_config, tiny_valid  # noqa: E402
-from sisr import models  # noqa: E402
-from sisr.errors import ConfigError, DivergenceError  # noqa: E402
-from sisr.training import load_checkpoint, train  # noqa: E402
-from sisr.training.engine import divergence_reason  # noqa: E402
+from helpers.faults import FullDisk, assert_one_line_error, run_cli
+from helpers.trainer import log_of, start, wait_for
+from helpers.training import TinySR, TinyTrainSource, read_history, register_tiny_models, tiny_config, tiny_valid
+from sisr import models
+from sisr.errors import ConfigError, DivergenceError
+from sisr.training import load_checkpoint, train
+from sisr.training.engine import divergence_reason
 
 pytestmark = pytest.mark.fault
 
@@ -168,22 +166,6 @@ def test_rerun_of_a_finished_run_says_so_instead_of_resuming_past_its_last_epoch
 
 
 # ---------------------------------------------------------------------------------------------- helpers for the CLI
-
-
-def run_cli(argv: list[str], capsys) -> tuple[int, str]:
-    """``sisr ARGV`` in-process: (exit status, stderr). An uncaught exception fails the test with its traceback."""
-    from sisr.cli import main
-
-    code = main([str(a) for a in argv])
-    return code, capsys.readouterr().err
-
-
-def assert_one_line_error(code: int, err: str, *names: str) -> None:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert code == 2, err
-    assert len(lines) == 1 and "error:" in lines[0] and "Traceback" not in err, err
-    for name in names:
-        assert str(name) in lines[0], (name, lines[0])
 
 
 def _png16(arr: np.ndarray) -> bytes:
@@ -337,32 +319,6 @@ def test_bad_paths_are_one_line_errors(tmp_path, capsys, case):
 
 
 # ---------------------------------------------------------------------------------------------- full disk
-
-
-class FullDisk:
-    """A file object that raises ENOSPC once ``room`` bytes are written (a patched writer for atomic_write)."""
-
-    def __init__(self, real, room: int) -> None:
-        self.real, self.room = real, room
-
-    def write(self, data) -> int:
-        if len(data) > self.room:
-            import errno
-
-            raise OSError(errno.ENOSPC, "No space left on device")
-        self.room -= len(data)
-        return self.real.write(data)
-
-    def __getattr__(self, name):
-        if name in ("buffer", "raw"):  # every byte goes through write()
-            raise AttributeError(name)
-        return getattr(self.real, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.real.close()
 
 
 @pytest.fixture
@@ -639,8 +595,6 @@ def test_a_write_failing_at_any_byte_keeps_the_old_checkpoint(tmp_path, monkeypa
 def test_a_second_trainer_on_a_locked_run_folder_fails_at_once_naming_the_pid(tmp_path):
     import signal
 
-    from test_resume import start, wait_for
-
     from sisr.errors import RunLockedError
 
     out = tmp_path / "run"
@@ -660,8 +614,6 @@ def test_a_second_trainer_on_a_locked_run_folder_fails_at_once_naming_the_pid(tm
 
 def test_sigint_to_the_trainer_saves_exits_130_without_traceback_and_resumes(tmp_path):
     import signal
-
-    from test_resume import log_of, start, wait_for
 
     out = tmp_path / "run"
     proc = start(out, pause_at=(1, 2))

@@ -17,25 +17,13 @@ import pytest
 import torch
 from PIL import Image
 
-from sisr.cli import main
+from helpers.faults import one_line_error, run_cli
 from sisr.studies import load_study, train_settings
 from sisr.training import TrainConfig, load_checkpoint
 from sisr.training.checkpoint import HASH_KEY, rng_state, save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.fault
-
-
-def run_cli(argv: list, capsys) -> tuple[int, str]:
-    code = main([str(a) for a in argv])
-    return code, capsys.readouterr().err
-
-
-def one_line_error(code: int, err: str, *parts) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert code == 2 and len(lines) == 1 and "error:" in lines[0] and "Traceback" not in err, err
-    assert all(str(p) in lines[0] for p in parts), lines[0]
-    return lines[0]
 
 
 def png(seed: int, h: int = 24, w: int = 20, fmt: str = "PNG") -> bytes:

@@ -24,15 +24,12 @@ import pytest
 import yaml
 from PIL import Image
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
+from helpers.faults import FullDisk, assert_one_line_error, ci_config, run_cli
+from helpers.faults import snakemake_in as snakemake
+from helpers.servers import benchmark_tar as _benchmark_tar
+from helpers.servers import file_server
 
-from conftest import file_server  # noqa: E402
-from test_faults import FullDisk, assert_one_line_error, run_cli  # noqa: E402
-from test_faults_workflow import ci_config, snakemake  # noqa: E402
-from test_workflow_data import _benchmark_tar  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.fault
 

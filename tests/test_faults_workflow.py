@@ -7,35 +7,24 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
+from helpers.servers import benchmark_tar, file_server
+from helpers.faults import ci_config
+from helpers.faults import snakemake_in as snakemake
+from helpers.workflow import start_snakemake, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.fault
 
 
-def snakemake(tmp_path: Path, cfg: dict, *targets: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    cmd = [sys.executable, "-m", "snakemake", *targets, "--snakefile", str(ROOT / "Snakefile"), "--cores", "2",
-           "--directory", str(tmp_path), "--configfile", str(path)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-
-
-def ci_config(**train_overrides) -> dict:
-    return {"tier": "ci", "studies": ["espcn"], "studies_dir": str(ROOT / "studies"), "figures": ["png"],
-            "leaderboard": False, "train_overrides": train_overrides}
-
-
 LR10 = {"optimizer": {"name": "adam", "lr": 10.0}}
 
 
+@pytest.mark.slow
 def test_ci_tier_at_lr_10_stops_with_one_line_then_records_divergence_as_a_result(tmp_path):
     # default policy: the training job fails with one line naming study, run, epoch and loss
     res = snakemake(tmp_path, ci_config(**LR10), "results/ci/espcn/srcnn/train_done.json")
@@ -79,13 +68,9 @@ def shared_data(tmp_path_factory):
 
 
 def _start_snakemake(tmp_path: Path, cfg: dict, target: str, env: dict | None = None) -> subprocess.Popen:
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    cmd = [sys.executable, "-m", "snakemake", target, "--snakefile", str(ROOT / "Snakefile"), "--cores", "1",
-           "--directory", str(tmp_path), "--configfile", str(path)]
-    log = open(tmp_path / "snakemake.out", "w")
-    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+    config = write_config(tmp_path / "config.yaml", cfg)
+    return start_snakemake(target, directory=tmp_path, cores=1, configfiles=[config], log=tmp_path / "snakemake.out",
+                           env=env)
 
 
 def _trainer_pid(run_dir: Path, snake: subprocess.Popen, timeout: float = 300) -> int:
@@ -222,10 +207,7 @@ def test_killing_snakemake_leaves_no_orphan_of_a_job_that_is_not_training(tmp_pa
 def test_download_cut_mid_file_through_the_workflow_ends_verified(tmp_path, honour_range):
     import hashlib
 
-    from conftest import file_server
-    from test_workflow_data import _benchmark_tar
-
-    data = _benchmark_tar()
+    data = benchmark_tar()
     with file_server({"benchmark.tar": data}, honour_range=honour_range, cut={"benchmark.tar"},
                      cut_divisor=3) as srv:
         cfg = {"tier": "demo", "studies": ["espcn"], "studies_dir": str(ROOT / "studies"),

@@ -5,7 +5,7 @@ must be placed in a layer here; the README's "Layers" (docs/ARCHITECTURE.md) lis
 
 import pytest
 
-from test_import_graph import import_graph
+from helpers.imports import import_graph
 
 # layer -> module names or package prefixes (a prefix ending in "." covers the package's modules)
 LAYERS = {

@@ -3,6 +3,9 @@ parameter counts and wiring, not image quality)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -349,3 +352,20 @@ def test_rrdb_residual_scale_plain_sums_as_the_rrdb_gan_report():
     assert model(torch.rand(1, 3, 5, 5)).shape == (1, 3, 20, 20)
     with pytest.raises(SisrError, match="residual_scale must be a positive number"):
         create_model("rrdb", scale=4, residual_scale=0)
+
+
+def test_an_eager_bicubic_forward_does_not_import_dynamo() -> None:
+    """Evaluation jobs run models eagerly: importing torch._dynamo (for compiler.disable) would cost them seconds."""
+    code = ("import sys, torch; from sisr.models import create_model; "
+            "create_model('bicubic', scale=2)(torch.zeros(1, 3, 8, 8)); print('torch._dynamo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "False", out.stdout + out.stderr[-2000:]
+
+
+def test_matlab_resize_inside_torch_compile_equals_eager() -> None:
+    """Compiled (dynamo, eager backend), the MATLAB resize runs outside the graph and gives the eager result."""
+    torch.manual_seed(0)
+    model = create_model("espcn_bn_residual", scale=2).eval()
+    x = torch.rand(1, 3, 12, 10)
+    with torch.no_grad():
+        assert torch.equal(torch.compile(model, backend="eager")(x), model(x))

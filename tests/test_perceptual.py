@@ -212,3 +212,31 @@ def test_lpips_standardised_equals_lpips_called_as_the_rrdb_gan_code(cache, no_n
     whole = [(x - x.mean()) / x.std() for x in raw]  # standardising over all channels gives another value
     with torch.no_grad():
         assert abs(loss_fn(*whole).item() - theirs) > 1e-3 * theirs
+
+
+# ---------------------------------------------------------------------------------------------- building without init
+
+
+def test_lpips_and_fid_built_without_random_init_equal_a_normal_build(cache, no_network):
+    """The evaluation jobs build LPIPS and FID under weights.skip_random_init: the same weights as a normal build."""
+    import lpips
+    from pytorch_fid.inception import InceptionV3
+
+    fast = perceptual.lpips_model("alex", device="cpu", cache=cache)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        slow = lpips.LPIPS(net="alex", version="0.1", pretrained=True, pnet_rand=False, verbose=False)
+    assert fast.state_dict().keys() == slow.state_dict().keys()
+    assert all(torch.equal(v, slow.state_dict()[k]) for k, v in fast.state_dict().items())
+    fast = perceptual.fid_model(device="cpu", cache=cache)
+    slow = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[perceptual.FID_DIMS]], resize_input=True, normalize_input=True)
+    assert all(torch.equal(v, slow.state_dict()[k]) for k, v in fast.state_dict().items())
+
+
+def test_a_weight_the_load_missed_is_named():
+    with weights.skip_random_init():
+        net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Linear(2, 2))
+    assert torch.nn.init.kaiming_uniform_ is not None and not torch.nn.Linear(2, 2).weight.isnan().any()  # restored
+    net[0].load_state_dict(torch.nn.Conv2d(1, 2, 3).state_dict())
+    with pytest.raises(MissingWeightsError, match=r"^lpips \(test\): parameter 1.weight was not loaded"):
+        weights.check_loaded(net, "lpips (test)")

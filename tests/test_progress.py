@@ -9,13 +9,11 @@ import sys
 
 import pytest
 
+from helpers.training import TinySR, TinyTrainSource, tiny_config, tiny_valid
 from sisr import models
 from sisr.jobs import image_line, job_log
 from sisr.training import train
 from sisr.training.engine import format_duration
-
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
-from test_training import TinySR, TinyTrainSource, tiny_config, tiny_valid  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -5,32 +5,21 @@ all five studies from download to REPORT.md and the leaderboard."""
 from __future__ import annotations
 
 import http.server
-import os
-import re
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from helpers.workflow import job_counts, run_snakemake
 from sisr.data.lookalike import build_lookalike, rehearsal_config, write_random_weights
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def snakemake(cwd, *args, configfiles=(), timeout=3600):
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(cwd),
-           "--configfile", str(ROOT / "config.yaml"), *map(str, configfiles), *args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
-
-
-def job_counts(output: str) -> dict[str, int]:
-    """The "Job stats" table Snakemake prints (first one): rule -> count."""
-    block = output.split("Job stats:", 1)[1].split("total", 1)[0]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", block, re.M)}
+    return run_snakemake(*args, directory=cwd, configfiles=[ROOT / "config.yaml", *configfiles], cwd=cwd,
+                         timeout=timeout)
 
 
 class _Files(http.server.SimpleHTTPRequestHandler):

@@ -1,24 +1,23 @@
 """The HTML report as a reader sees it: rendered by headless Chromium, not only grepped.
 
-Runs the `ci` tier of espcn and residual_sweep (a minute or two), builds `snakemake --report`, opens it in headless
-Chromium (Debian's `chromium` package; `.ci/run` installs it when missing) and checks that the rendered page shows
-the claims-audit table with coloured verdicts and a figure, a menu of short names with the overview and the
-leaderboard apart from the studies, and, at 1400 px, the widest table (residual_sweep's table_deep) readable beside
-the menu: inside the window, or scrolling in its own box. The screenshots are kept as CI artifacts:
-results/ci/report_screenshot.png (the front page, linked from the README) and report_table_screenshot.png.
+Takes the `ci` tier of every study and its `snakemake --report` from the session fixture ``ci_tier``
+(tests/conftest.py; one run shared with tests/test_workflow.py, from the repository's root, where the default
+profile passes the report's stylesheet), opens the report in headless Chromium (Debian's `chromium` package;
+`.ci/run` installs it when missing) and checks that the rendered page shows the claims-audit table with coloured
+verdicts and a figure, a menu of short names with the overview and the leaderboard apart from the studies, and, at
+1400 px, the widest table (residual_sweep's table_deep) readable beside the menu: inside the window, or scrolling in
+its own box. The screenshots are kept as CI artifacts: results/ci/report_screenshot.png (the front page, linked from
+the README) and report_table_screenshot.png.
 """
 
 import html
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / "results" / "ci" / "report_screenshot.png"
@@ -65,7 +64,9 @@ window.addEventListener("load", function () {
 """ % WIDE_TABLE
 
 
+@pytest.fixture(scope="session")
 def chromium() -> str:
+    """The Chromium executable; the test skips (before the ci tier runs) where there is none."""
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
         path = shutil.which(name)
         if path:
@@ -81,21 +82,11 @@ def run_chromium(exe: str, profile: Path, *args: str) -> subprocess.CompletedPro
 
 
 @pytest.mark.slow
-def test_report_renders_claims_table_and_a_figure_in_chromium(tmp_path):
-    exe = chromium()
-    cfg = tmp_path / "ci.yaml"
-    cfg.write_text(yaml.safe_dump({"tier": "ci", "studies": ["espcn", "residual_sweep"],
-                                   "studies_dir": str(ROOT / "studies"), "figures": ["png"]}))
-    base = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
-            "--configfile", str(cfg)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    # from the repository's root, where the default profile passes the report's stylesheet (report/report.css)
-    res = subprocess.run([*base, "--cores", "2"], cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
-    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
-    report = tmp_path / "report.html"
-    res = subprocess.run([*base, "--cores", "1", "--report", str(report)], cwd=ROOT, capture_output=True, text=True,
-                         timeout=300, env=env)
-    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
+def test_report_renders_claims_table_and_a_figure_in_chromium(tmp_path, chromium, ci_tier):
+    exe = chromium
+    for res in (ci_tier.run, ci_tier.report_run):  # the ci tier of every study, then `snakemake --report`
+        assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
+    report = ci_tier.report
 
     dom = run_chromium(exe, tmp_path / "profile-dom", "--dump-dom", report.as_uri())
     assert dom.returncode == 0 and "<html" in dom.stdout, dom.stderr[-3000:]
@@ -120,7 +111,8 @@ def test_report_renders_claims_table_and_a_figure_in_chromium(tmp_path):
     # The menu: the overview and the leaderboard first, apart from the studies (Snakemake sorts by name)
     categories = json.loads(re.search(r"var categories = (\{.*?\});\n", html_text(report)).group(1))
     menu = sorted(categories, key=str.casefold)
-    assert menu == ["Leaderboard (all studies)", "Overview (all studies)", "Study – espcn", "Study – residual_sweep"]
+    assert menu == ["Leaderboard (all studies)", "Overview (all studies)", "Study – espcn", "Study – inverted_unet",
+                    "Study – residual_sweep", "Study – rrdb_gan", "Study – srresnet_edsr"]
 
     # The widest table beside the menu at 1400 px: the menu keeps a quarter of the window, items are named by
     # their labels (no paths), and every table ends inside the frame or scrolls in its own box.

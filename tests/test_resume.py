@@ -1,7 +1,7 @@
 """Kill a training process (SIGKILL, SIGTERM), restart it: same final weights and history, bitwise (CPU).
 
-The training process is this file run as a script (``python tests/test_resume.py OUT_DIR [PAUSE]``) with
-the tiny model and data of tests/test_training.py. PAUSE = "epoch,batch" makes the data source stop
+The training process is tests/helpers/trainer.py (``python -m helpers.trainer OUT_DIR [PAUSE]``) with
+the tiny model and data of tests/helpers/training.py. PAUSE = "epoch,batch" makes the data source stop
 before that batch, create OUT_DIR/paused and wait for OUT_DIR/paused.go, so the test signals the process at
 a known point: deterministic, no sleeps to tune. The reference is an uninterrupted run in this process
 (one torch thread everywhere, so float reductions happen in the same order).
@@ -10,24 +10,15 @@ a known point: deterministic, no sleeps to tune. The reference is an uninterrupt
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
+import pytest
+import torch
 
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from test_training import TinyTrainSource, read_history, register_tiny_models, tiny_config, tiny_valid  # noqa: E402
-from sisr import models  # noqa: E402
-from sisr.training import load_checkpoint, train  # noqa: E402
-
-# 4 epochs x 4 batches; checkpoint_last.pt every 2 batches (and at every epoch end).
-RESUME_CONFIG = tiny_config(epochs=4, checkpoint_every_batches=2, scheduler={"name": "cosine", "eta_min": 1e-4})
+from helpers.trainer import log_of, run_training, start, wait_for
+from helpers.training import read_history
+from sisr import models
+from sisr.training import load_checkpoint
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -39,35 +30,6 @@ def restore_registry_and_threads():
     models.MODELS.clear()
     models.MODELS.update(saved)
     torch.set_num_threads(threads)
-
-
-def run_training(out_dir: Path, pause_at: tuple[int, int] | None = None) -> None:
-    torch.set_num_threads(1)
-    register_tiny_models()
-    source = TinyTrainSource(pause_at=pause_at, pause_file=out_dir / "paused")
-    train(RESUME_CONFIG, train_source=source, valid_source=tiny_valid(), out_dir=out_dir, device="cpu")
-
-
-def start(out_dir: Path, pause_at: tuple[int, int] | None = None) -> subprocess.Popen:
-    args = [sys.executable, __file__, str(out_dir)] + ([f"{pause_at[0]},{pause_at[1]}"] if pause_at else [])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / "process.log", "ab") as log:
-        return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-
-
-def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if proc.poll() is not None:
-            pytest.fail(f"training exited ({proc.returncode}) before {path.name}:\n{log_of(path.parent)}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"no {path.name} after {timeout} s:\n{log_of(path.parent)}")
-        time.sleep(0.01)
-
-
-def log_of(out_dir: Path) -> str:
-    return (out_dir / "process.log").read_text(errors="replace")
 
 
 def assert_same_run(out_dir: Path, reference: Path) -> None:
@@ -137,7 +99,3 @@ def test_sigterm_saves_and_exits_cleanly_then_resumes(runs):
     run_training(out)  # resume in this process
     assert_same_run(out, root / "reference")
 
-
-if __name__ == "__main__":
-    pause = tuple(int(v) for v in sys.argv[2].split(",")) if len(sys.argv) > 2 else None
-    run_training(Path(sys.argv[1]), pause)

@@ -18,13 +18,13 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
+from helpers.workflow import snakemake_cmd
 from sisr.studies import load_study
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,9 +39,7 @@ pytestmark = pytest.mark.slurm
 
 def snakemake_command(workdir: Path, configfile: Path, *extra: str, profile: Path = PROFILE) -> list[str]:
     """`snakemake --profile <profile>` on our Snakefile, run in `workdir`, with the profile's site.yaml."""
-    return [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-            "--profile", str(profile), "--workflow-profile", "none",
-            "--configfile", str(profile / "site.yaml"), str(configfile), *extra]
+    return snakemake_cmd(*extra, directory=workdir, profile=profile, configfiles=[profile / "site.yaml", configfile])
 
 
 def edit_site_settings(folder: Path, settings: dict[str, str]) -> Path:
@@ -154,6 +152,7 @@ def wait_for_training(proc: subprocess.Popen, env: dict, log: Path, comment: str
     raise AssertionError(f"{comment} did not reach '{line}' in {timeout} s (log {log})")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(1200)
 def test_ci_demo_through_slurm_resumes_a_terminated_training_job(slurm_env, tmp_path):
     study_file = ROOT / "studies" / f"{STUDY}.yaml"

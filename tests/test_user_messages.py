@@ -3,15 +3,13 @@ messages for swapped folders, a wrong scale and empty folders, `sisr --help`, `s
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
+from helpers.workflow import run_snakemake, write_config
 from sisr import finish
 from sisr.cli import main
 from sisr.errors import ConfigError
@@ -21,12 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def snakemake(tmp_path: Path, cfg: dict, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    cmd = [sys.executable, "-m", "snakemake", *args, "--snakefile", str(ROOT / "Snakefile"), "--directory",
-           str(tmp_path), "--configfile", str(path)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    config = write_config(tmp_path / "config.yaml", cfg)
+    return run_snakemake(*args, directory=tmp_path, configfiles=[config], timeout=timeout)
 
 
 CI = {"tier": "ci", "studies": ["espcn"], "studies_dir": str(ROOT / "studies"), "figures": ["png"],
@@ -223,9 +217,7 @@ def test_lookalike_without_weights_prints_a_command_that_needs_none(tmp_path, ca
     assert "rerun with --weights" in out
     # the printed command plans no job that needs a pretrained backbone
     args = commands[0].split()[1:] + [f"studies_dir={ROOT / 'studies'}"]
-    res = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--snakefile", str(ROOT / "Snakefile"),
-                          "--directory", str(tmp_path), *[a for a in args if a not in ("--cores", "all")]],
-                         capture_output=True, text=True, timeout=300)
+    res = run_snakemake("-n", *[a for a in args if a not in ("--cores", "all")], directory=tmp_path, timeout=300)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     assert "fetch_weights" not in res.stdout and "hub/checkpoints" not in res.stdout
     # with --weights: every study

@@ -1,10 +1,7 @@
 """The workflow itself: lint, a dry run of the default config, and the `ci` tier end to end in a temp dir."""
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,13 +9,13 @@ import pandas as pd
 import pytest
 import yaml
 
+from helpers.workflow import run_snakemake
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def snakemake(*args, cwd=ROOT, timeout=900):
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), *args]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+    return run_snakemake(*args, cwd=cwd, timeout=timeout)
 
 
 def test_lint():
@@ -74,12 +71,9 @@ STUDY_RUNS = {
 
 
 @pytest.mark.slow
-def test_ci_tier_of_every_study_end_to_end(tmp_path):
+def test_ci_tier_of_every_study_end_to_end(ci_tier):
     """All five studies (ci tier: tiny nets, seconds of training) through the whole DAG, then the HTML report."""
-    cfg = tmp_path / "ci.yaml"
-    cfg.write_text(yaml.safe_dump({"tier": "ci", "studies": "all", "studies_dir": str(ROOT / "studies"),
-                                   "figures": ["png"]}))
-    res = snakemake("--cores", "2", "--directory", str(tmp_path), "--configfile", str(cfg))
+    tmp_path, cfg, res = ci_tier.dir, ci_tier.config, ci_tier.run  # one run, shared with test_report_browser.py
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
     spec_dir = ROOT / "studies"
     for name, runs in STUDY_RUNS.items():
@@ -128,10 +122,9 @@ def test_ci_tier_of_every_study_end_to_end(tmp_path):
     assert {"espcn/espcn", "rrdb_gan/cnn_b1", "bicubic"} <= set(board["method"])
     assert (board["method"] == "bicubic").sum() == 2  # once per (set, scale): x4 and the x2 of inverted_unet
     # the self-contained HTML report with every table and figure and their captions
-    rep = snakemake("--cores", "1", "--directory", str(tmp_path), "--configfile", str(cfg), "--report",
-                    str(tmp_path / "report.html"))
+    rep = ci_tier.report_run  # the fixture ran `snakemake --report report.html` after the workflow
     assert rep.returncode == 0, rep.stdout[-3000:] + rep.stderr[-3000:]
-    html = (tmp_path / "report.html").read_text(errors="replace")
+    html = ci_tier.report.read_text(errors="replace")
     assert "table1" in html and "fig3_examples" in html and "Standard protocol" in html
     for page in ("espcn_claims_audit.html", "espcn_table1.html", "leaderboard.html", "overview.html"):
         assert page in html, page  # tables, claims audits and the leaderboard as HTML inside the report

@@ -2,74 +2,26 @@
 its checksum is injected through the config (`archives:`), a wrong checksum fails without leaving a file."""
 
 import hashlib
-import http.server
-import io
 import json
-import subprocess
-import sys
-import tarfile
-import threading
 from pathlib import Path
 
-import numpy as np
 import pytest
-import yaml
-from PIL import Image
+
+from helpers.servers import benchmark_tar, file_server
+from helpers.workflow import run_snakemake, write_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _benchmark_tar() -> bytes:
-    """A tiny benchmark.tar laid out like the EDSR bundle: benchmark/Set5/{HR, LR_bicubic/X4}."""
-    from sisr.imresize import downscale
-
-    buf = io.BytesIO()
-    rng = np.random.default_rng(0)
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name in ("baby", "bird"):
-            hr = rng.integers(0, 256, (48, 40, 3), dtype=np.uint8)
-            for rel, img in ((f"benchmark/Set5/HR/{name}.png", hr),
-                             (f"benchmark/Set5/LR_bicubic/X4/{name}x4.png", downscale(hr, 4))):
-                png = io.BytesIO()
-                Image.fromarray(img).save(png, format="PNG")
-                info = tarfile.TarInfo(rel)
-                info.size = len(png.getvalue())
-                tar.addfile(info, io.BytesIO(png.getvalue()))
-    return buf.getvalue()
-
-
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802
-        data = self.server.files.get(self.path.lstrip("/"))
-        if data is None:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def mirror():
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    srv.files = {"benchmark.tar": _benchmark_tar()}
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield srv, f"http://127.0.0.1:{srv.server_address[1]}/"
-    srv.shutdown()
-    srv.server_close()
+    with file_server({"benchmark.tar": benchmark_tar()}) as srv:
+        yield srv, f"{srv.url}/"
 
 
 def _run(tmp_path, cfg, *targets):
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    cmd = [sys.executable, "-m", "snakemake", *targets, "-s", str(ROOT / "Snakefile"), "--cores", "1",
-           "--directory", str(tmp_path), "--configfile", str(path)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    config = write_config(tmp_path / "config.yaml", cfg)
+    return run_snakemake(*targets, directory=tmp_path, cores=1, configfiles=[config], timeout=300)
 
 
 def _config(url, md5):

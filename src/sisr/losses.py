@@ -88,7 +88,8 @@ class VGGPerceptual(_Frozen):
         from torchvision.models.vgg import cfgs, make_layers
 
         state = weights.load_state_dict("vgg19")  # before building: a missing file fails first
-        features = make_layers(cfgs["E"], batch_norm=False)
+        with weights.skip_random_init():  # every weight is loaded below (strictly)
+            features = make_layers(cfgs["E"], batch_norm=False)
         features.load_state_dict({k[len("features."):]: v for k, v in state.items() if k.startswith("features.")})
         self.features = features[: VGG19_LAYERS[layer] + 1]
         self.criterion = FEATURE_CRITERIA[criterion]
@@ -119,8 +120,8 @@ class LPIPSLoss(_Frozen):
 
         trunk = LPIPS_TRUNKS[net]
         state = weights.load_state_dict(trunk)  # before building: a missing file fails first
-        with warnings.catch_warnings():  # lpips calls torchvision with the deprecated `pretrained=` argument
-            warnings.simplefilter("ignore", UserWarning)
+        with warnings.catch_warnings(), weights.skip_random_init():  # the trunk is loaded below, the heads here
+            warnings.simplefilter("ignore", UserWarning)  # lpips calls torchvision's deprecated `pretrained=`
             self.lpips = lpips.LPIPS(net=net, pnet_rand=True, verbose=False)
         # lpips keeps torchvision's layer numbers inside its slices: net.sliceS.<i> is features[i].
         mapped = {}
@@ -128,6 +129,7 @@ class LPIPSLoss(_Frozen):
             index, param = key.split(".")[1:]
             mapped[key] = state[f"features.{index}.{param}"]
         self.lpips.net.load_state_dict(mapped)
+        weights.check_loaded(self.lpips, f"lpips loss ({net})")
         self.freeze()
 
     def forward(self, sr: Tensor, hr: Tensor) -> Tensor:

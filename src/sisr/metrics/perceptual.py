@@ -84,10 +84,10 @@ def _lpips_model(net: str, device: str, weight_file: str) -> torch.nn.Module:
     """lpips.LPIPS with its pretrained heads and ImageNet trunk (read from the hub cache); kept per process."""
     import lpips
 
-    with warnings.catch_warnings():  # lpips calls torchvision's deprecated `pretrained=True`
-        warnings.simplefilter("ignore", UserWarning)
+    with warnings.catch_warnings(), weights.skip_random_init():  # every weight is read from the files
+        warnings.simplefilter("ignore", UserWarning)  # lpips calls torchvision's deprecated `pretrained=True`
         model = lpips.LPIPS(net=net, version="0.1", pretrained=True, pnet_rand=False, verbose=False)
-    return model.eval().to(device)
+    return weights.check_loaded(model, f"lpips ({net}, {weight_file})").eval().to(device)
 
 
 def lpips_model(net: str = "alex", *, device: str | torch.device = "auto",
@@ -158,8 +158,9 @@ def lpips_vgg(sr: np.ndarray, hr: np.ndarray, scale: int | None = None) -> float
 def _inception(device: str, weight_file: str) -> torch.nn.Module:
     from pytorch_fid.inception import InceptionV3
 
-    model = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[FID_DIMS]], resize_input=True, normalize_input=True)
-    return model.eval().to(device)
+    with weights.skip_random_init():  # every weight is read from the file
+        model = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[FID_DIMS]], resize_input=True, normalize_input=True)
+    return weights.check_loaded(model, f"fid ({weight_file})").eval().to(device)
 
 
 def fid_model(*, device: str | torch.device = "auto", cache: str | os.PathLike | None = None) -> torch.nn.Module:

@@ -16,8 +16,11 @@ def matlab_resize(x: torch.Tensor, scale: int, kernel: str = "cubic") -> torch.T
     """:func:`sisr.imresize.imresize_torch` (MATLAB weights, differentiable), kept out of
     ``torch.compile`` graphs: its weight matrices are built with numpy, which dynamo cannot trace.
     The two matmuls run eagerly; the rest of the model compiles (one graph break).
-    (The compiler's ``disable`` is applied on first call, so importing the models does not import dynamo.)"""
-    return _eager_resize()(x, scale, kernel=kernel)
+    (The compiler's ``disable`` is applied only while compiling: importing dynamo costs seconds of CPU, which
+    every evaluation job of a bicubic-based model paid.)"""
+    if torch.compiler.is_compiling():
+        return _eager_resize()(x, scale, kernel=kernel)
+    return imresize_torch(x, scale, kernel=kernel)
 
 
 _EAGER_RESIZE = None
