@@ -4,7 +4,7 @@
 #   snakemake --cores all --config tier=paper  # the studies' own settings (downloads DIV2K etc.; GPUs)
 #   snakemake --profile profiles/slurm ...     # on a SLURM cluster (see README)
 #
-# Path scheme, from sisr.paths.scheme_lines() (config keys in <>; wildcards in {}; tests/test_paths.py checks this
+# Path scheme, from sisr.base.paths.scheme_lines() (config keys in <>; wildcards in {}; tests/test_paths.py checks this
 # copy). Every tier writes its own results and logs under <tier>/, so tiers live side by side; data, caches and
 # pretrained weights do not depend on the tier and are shared. A set under a degradation other than bicubic has
 # its own folder level ({set} = bd/Set5), in evaluation CSVs, SR folders and caches alike:
@@ -39,7 +39,7 @@ min_version("9.0")
 # A YAML mistake or a repeated key in config.yaml: one line FILE:LINE:COLUMN (before Snakemake's own loader, which
 # names neither); the files given with --configfile are read again in rules/common.smk.
 sys.path.insert(0, f"{workflow.basedir}/src")
-from sisr.studies import check_yaml_file
+from sisr.config.studies import check_yaml_file
 
 check_yaml_file("config.yaml")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sisr.audit import audit_summary, template
+from sisr.report.audit import audit_summary, template
 
 META = ("study", "run", "replica_of", "dataset", "scale", "tier", "config_hash", "status")
 

@@ -19,9 +19,9 @@ import numpy as np
 import torch
 
 from sisr import degradations
-from sisr.imresize import upscale
-from sisr.inference import load_any_model, super_resolve
-from sisr.io import read_image
+from sisr.base.imresize import upscale
+from sisr.training.inference import load_any_model, super_resolve
+from sisr.base.io import read_image
 from sisr.metrics import psnr, ssim
 
 SCALE = 3

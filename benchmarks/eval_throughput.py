@@ -48,7 +48,7 @@ try:
 except ImportError:
     sys.exit("benchmarks/eval_throughput.py needs OpenCV: pip install -e '.[bench]'")
 
-from sisr.imresize import downscale, upscale  # noqa: E402
+from sisr.base.imresize import downscale, upscale  # noqa: E402
 from sisr.metrics import ms_ssim, psnr, ssim  # noqa: E402
 
 cv2.setNumThreads(ARGS.threads)
@@ -128,7 +128,7 @@ def kernels() -> None:
 
 
 def folder(n: int) -> None:
-    from sisr.io import write_image
+    from sisr.base.io import write_image
 
     root = Path(ARGS.folder_dir or tempfile.mkdtemp(prefix="sisr-eval-bench-"))
     sr_dir, hr_dir = root / "sr", root / "hr"

@@ -51,9 +51,9 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from sisr.device import upload  # noqa: E402
-from sisr.imresize import downscale, modcrop, upscale  # noqa: E402
-from sisr.io import read_image, write_image  # noqa: E402
+from sisr.base.device import upload  # noqa: E402
+from sisr.base.imresize import downscale, modcrop, upscale  # noqa: E402
+from sisr.base.io import read_image, write_image  # noqa: E402
 from sisr.metrics.registry import METRICS  # noqa: E402
 
 ON_DEVICE = [m for m, rec in METRICS.items() if rec.on_device]

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> dict:
     from sisr.data.datasets import get_dataset
     from sisr.data.loader import open_train_source, open_valid_source
     from sisr.evaluation import evaluate
-    from sisr.studies import load_study, train_settings
+    from sisr.config.studies import load_study, train_settings
     from sisr.training import TrainConfig, load_model, train
 
     study = load_study(ROOT / "checks" / "t91.yaml", "paper")

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import torch
 
-from sisr.losses import build_loss
+from sisr.training.losses import build_loss
 from sisr.models import count_parameters, create_model
 from sisr.training.engine import (discriminator_step, generator_step, make_optimizer, resolve_device, seed_everything, to_float)
 from sisr.training.config import OptimizerConfig

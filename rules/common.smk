@@ -1,19 +1,21 @@
 # Input functions of the workflow: configuration, study resolution, paths and the jobs' records.
-# Everything with logic lives in src/sisr (sisr.studies, sisr.jobs, sisr.job_settings); the side effects of parsing
+# Everything with logic lives in src/sisr (sisr.config.studies, sisr.workflow.jobs, sisr.config.job_settings); the side effects of parsing
 # (sys.path, environment, Ctrl-C handler, onsuccess/onerror messages) are in rules/setup.smk.
 
 import dataclasses
 from pathlib import Path
 
 # Nothing imported here imports torch: planning the jobs stays fast (tests/test_workflow_parse.py).
-from sisr import catalog, degradations, paths
-from sisr.errors import ConfigError
-from sisr.job_settings import TrainJob
-from sisr.paths import Paths
-from sisr.studies import DatasetRef, load_study, load_workflow_config, rehearsal_run, train_settings
-from sisr.loss_terms import weights_needed as loss_weights_needed
+from sisr.config import catalog
+from sisr import degradations
+from sisr.base import paths
+from sisr.base.errors import ConfigError
+from sisr.config.job_settings import TrainJob
+from sisr.base.paths import Paths
+from sisr.config.studies import DatasetRef, load_study, load_workflow_config, rehearsal_run, train_settings
+from sisr.training.loss_terms import weights_needed as loss_weights_needed
 from sisr.metrics.registry import weights_needed as metric_weights_needed
-from sisr.weights import WEIGHTS as WEIGHT_SPECS
+from sisr.data.weights import WEIGHTS as WEIGHT_SPECS
 
 from sisr.data.sources import ARCHIVES
 
@@ -51,7 +53,7 @@ def _load_workflow():
 
 
 CFG, STUDIES = _load_workflow()
-# Every path of the scheme (sisr.paths): data, caches and weights shared by every tier; results and logs per tier,
+# Every path of the scheme (sisr.base.paths): data, caches and weights shared by every tier; results and logs per tier,
 # so tiers never overwrite each other. Rules call its methods with "{wildcard}" strings to get their patterns.
 P = Paths.from_config(CFG)
 DATA = CFG["data_dir"]  # handed to jobs that write under it (build_derived)
@@ -83,7 +85,7 @@ wildcard_constraints:
     split="[A-Za-z0-9_]+",
     scale="[234]",
     channels="rgb|y",
-    evalset="([a-z0-9_]+/)?[A-Za-z0-9_-]+",  # a set's key (sisr.paths.set_key): Set5, or bd/Set5 under bd
+    evalset="([a-z0-9_]+/)?[A-Za-z0-9_-]+",  # a set's key (sisr.base.paths.set_key): Set5, or bd/Set5 under bd
     degdir="|".join([*(paths.degradation_dir(n) for n in degradations.names() if n != degradations.DEFAULT), ""]),
     weights_file="[A-Za-z0-9_.-]+",
     table="[A-Za-z0-9_]+",
@@ -175,12 +177,12 @@ def cache_manifest(ref, scale, channels="rgb"):
 
 
 def cache_degradation(wildcards):
-    """The degradation of a cache job: the one whose folder (sisr.paths.degradation_dir) its output is in."""
+    """The degradation of a cache job: the one whose folder (sisr.base.paths.degradation_dir) its output is in."""
     return next(n for n in degradations.names() if paths.degradation_dir(n) == wildcards.degdir)
 
 
 def eval_ref(study, evalset):
-    """The evaluation set of ``study`` whose key (sisr.paths.set_key) is ``evalset``."""
+    """The evaluation set of ``study`` whose key (sisr.base.paths.set_key) is ``evalset``."""
     for ref in STUDIES[study].eval_data:
         if ref.key == evalset:
             return ref
@@ -211,7 +213,7 @@ def run_settings(wildcards):
 
 
 def train_job_record(wildcards):
-    """The training job's one record (sisr.job_settings.TrainJob), as the plain dict Snakemake compares for reruns."""
+    """The training job's one record (sisr.config.job_settings.TrainJob), as the plain dict Snakemake compares for reruns."""
     return TrainJob(
         settings=run_settings(wildcards),
         where=f"{wildcards.study}.runs.{wildcards.run}",

@@ -31,7 +31,7 @@ rule table:
         "../envs/sisr.yaml"
     params:
         caption=table_caption,
-        study=study_of,  # the resolved study (sisr.studies.Study), not its file: resolved once, at parse time
+        study=study_of,  # the resolved study (sisr.config.studies.Study), not its file: resolved once, at parse time
         histories=history_files,  # run -> history.csv (the input histories)
         epoch_evals=epoch_evals,  # run -> its epoch evaluation CSV (the input epoch_evals)
     script:
@@ -57,7 +57,7 @@ rule figure:
         "../envs/sisr.yaml"
     params:
         caption=figure_caption,
-        study=study_of,  # the resolved study (sisr.studies.Study), not its file: resolved once, at parse time
+        study=study_of,  # the resolved study (sisr.config.studies.Study), not its file: resolved once, at parse time
         histories=figure_histories,  # run -> history.csv (the input histories, where the figure has them)
         study_dir=study_dir_of,
     script:
@@ -80,7 +80,7 @@ rule claims_report:
         "../envs/sisr.yaml"
     params:
         caption=claims_caption,
-        study=study_of,  # the resolved study (sisr.studies.Study), not its file: resolved once, at parse time
+        study=study_of,  # the resolved study (sisr.config.studies.Study), not its file: resolved once, at parse time
         histories=history_files,  # run -> history.csv (the input histories)
         epoch_evals=epoch_evals,
     script:

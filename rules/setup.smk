@@ -4,10 +4,10 @@
 # - sys.path: the library, also without `pip install -e .`: the Snakefile puts it there before anything imports it
 # - SISR_WORKFLOW_DIR: under `--sdm conda`, envs/sisr.yaml installs this checkout from here (`conda env create`
 #   inherits the variable; it is set by the workflow, not asked of the user, hence no `envvars:`)
-# - SISR_PROGRESS_EVERY_S, SISR_TENSORBOARD: the jobs' logging-only settings (sisr.job_settings). Environment, not
+# - SISR_PROGRESS_EVERY_S, SISR_TENSORBOARD: the jobs' logging-only settings (sisr.config.job_settings). Environment, not
 #   params: a changed param reruns its jobs, and how often a job prints changes no result. Every job process
 #   inherits them (a cluster job parses the workflow again and sets them itself).
-# - Ctrl-C (sisr.interrupt): Snakemake's reports of jobs that stopped cleanly give way to one message; the
+# - Ctrl-C (sisr.workflow.interrupt): Snakemake's reports of jobs that stopped cleanly give way to one message; the
 #   onsuccess/onerror messages (print_outputs, print_interrupted_runs; the Snakefile installs them).
 
 import os
@@ -16,8 +16,8 @@ from pathlib import Path
 
 os.environ.update(SISR_WORKFLOW_DIR=str(Path(workflow.basedir).resolve()))
 
-from sisr import finish, interrupt
-from sisr.job_settings import export_logging_settings
+from sisr.workflow import finish, interrupt
+from sisr.config.job_settings import export_logging_settings
 
 export_logging_settings(CFG)
 STARTED = time.time()

@@ -19,7 +19,7 @@ rule train:
         runtime=train_runtime,
         cpus_per_task=train_cpus,
     params:
-        job=train_job_record,  # one resolved record (sisr.job_settings.TrainJob); logging settings: rules/setup.smk
+        job=train_job_record,  # one resolved record (sisr.config.job_settings.TrainJob); logging settings: rules/setup.smk
         out_dir=P.run_dir("{study}", "{run}"),
     script:
         "../workflow_scripts/train.py"

@@ -50,8 +50,8 @@ def images(dataset: str) -> list[Path]:
 
 def compute(metric_fns: dict | None = None) -> dict:
     """Everything in the golden file, computed with the code on the import path."""
-    from sisr.imresize import downscale, imresize, modcrop, upscale
-    from sisr.io import read_image
+    from sisr.base.imresize import downscale, imresize, modcrop, upscale
+    from sisr.base.io import read_image
 
     if metric_fns is None:
         from sisr.metrics.registry import METRICS as registry  # noqa: N811

@@ -1,4 +1,4 @@
-"""The audit (sisr.audit, `sisr audit`): findings judged against seed noise, claims judged only like-for-like.
+"""The audit (sisr.report.audit, `sisr audit`): findings judged against seed noise, claims judged only like-for-like.
 
 Every study is audited on summaries made from its own template (what a perfect reproduction gives): the template
 itself, all values equal, values mirrored within each column, the template named as another tier, one run trained
@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sisr.audit import (Gate, audit_summary, finding_pairs, pair_judgement, pooled_sd, sourced, template,
+from sisr.report.audit import (Gate, audit_summary, finding_pairs, pair_judgement, pooled_sd, sourced, template,
                         tolerances)
 from sisr.cli import main
-from sisr.studies import load_study
+from sisr.config.studies import load_study
 
 STUDIES = Path(__file__).resolve().parents[1] / "studies"
 NAMES = sorted(p.stem for p in STUDIES.glob("*.yaml"))
@@ -235,7 +235,7 @@ def _with_replicas(tmp_path, n=3, runs="findings", findings=True):
 
 
 def test_replicas_train_the_finding_runs_with_other_seeds(tmp_path):
-    from sisr.studies import config_hash, train_settings
+    from sisr.config.studies import config_hash, train_settings
     from sisr.training.config import TrainConfig
 
     path = _with_replicas(tmp_path)
@@ -252,14 +252,14 @@ def test_replicas_train_the_finding_runs_with_other_seeds(tmp_path):
 
 
 def test_a_replica_list_naming_no_run_is_refused(tmp_path):
-    from sisr.errors import ConfigError
+    from sisr.base.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"tiers.paper.replicas.runs: no such run\(s\) \['espcm'\]"):
         load_study(_with_replicas(tmp_path, runs=["espcm"]), "paper")
 
 
 def test_the_config_hash_follows_the_settings_not_their_spelling():
-    from sisr.studies import config_hash
+    from sisr.config.studies import config_hash
 
     cfg = load_study(_file("espcn"), "paper").runs["espcn"]
     assert config_hash(cfg) == config_hash({**cfg, "optimizer": {"name": "adam", "lr": 0.001}})  # 1.0e-3 as 0.001
@@ -270,7 +270,7 @@ def test_the_config_hash_follows_the_settings_not_their_spelling():
 
 
 def test_tables_average_replicas_and_list_each_run_once():
-    from sisr.tables import build_table, primary_rows, table_runs
+    from sisr.report.tables import build_table, primary_rows, table_runs
 
     rows = [("a", "a", 30.0), ("a_seed1", "a", 30.4), ("a_seed2", "a", 30.2), ("b", "b", 29.0)]
     summary = pd.DataFrame([{"run": r, "replica_of": of, "dataset": "Set5", "psnr_y": v} for r, of, v in rows])
@@ -282,8 +282,8 @@ def test_tables_average_replicas_and_list_each_run_once():
 
 
 def test_summary_rows_carry_the_config_hash_and_the_replica_of(tmp_path):
-    from sisr.studies import config_hash, train_settings
-    from sisr.tables import summarize
+    from sisr.config.studies import config_hash, train_settings
+    from sisr.report.tables import summarize
     from sisr.training.config import TrainConfig
 
     cfg = load_study(_file("espcn"), "paper").runs["espcn"]
@@ -327,7 +327,7 @@ def _replicated(values):
     ("standard", None, "quick", "indicative"),
 ])
 def test_a_finding_gets_a_verdict_only_like_for_like(protocol, indicative, tier, kind):
-    from sisr.audit import audit
+    from sisr.report.audit import audit
 
     spec = _finding_spec(protocol, indicative)
     gate = Gate(tier=tier, hashes={"a": frozenset({"h"})}, expected={"a": frozenset({"h"})})

@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sisr.audit import Gate, judge_claims
-from sisr.plan import epoch_seconds, equal_cost_epochs
-from sisr.studies import load_study, train_settings
-from sisr.tables import build_table
+from sisr.report.audit import Gate, judge_claims
+from sisr.config.plan import epoch_seconds, equal_cost_epochs
+from sisr.config.studies import load_study, train_settings
+from sisr.report.tables import build_table
 
 STUDIES = Path(__file__).resolve().parents[1] / "studies"
 
@@ -74,8 +74,8 @@ def test_srresnet_edsr_final_table_evaluates_the_epoch_49_weights():
 
 def test_srresnet_edsr_best_and_worst_examples_are_indicative_only():
     """The document's 'best' / 'worst' examples are not its highest / lowest image: compared, never a verdict."""
-    from sisr.audit import paper_hashes
-    from sisr.tables import build_image_table
+    from sisr.report.audit import paper_hashes
+    from sisr.report.tables import build_image_table
 
     study = load_study(STUDIES / "srresnet_edsr.yaml", "paper")
     spec = study.tables["table_best_worst"]
@@ -111,7 +111,7 @@ def test_inverted_unet_selects_no_checkpoint_on_its_evaluation_set(tier):
 
 @pytest.mark.parametrize("tier", ["paper", "quick"])
 def test_inverted_unet_eqgpu_runs_get_the_unets_measured_gpu_time(tier):
-    """The *_eqgpu epochs are recomputed from the measured step times (modes.FASTEST via sisr.plan), not typed in."""
+    """The *_eqgpu epochs are recomputed from the measured step times (modes.FASTEST via sisr.config.plan), not typed in."""
     study = load_study(UNET, tier)
     budget = study.runs["unet_lpips"]["epochs"] * epoch_seconds(UNET, tier, "unet_lpips")
     for run, document_run in EQGPU.items():
@@ -129,7 +129,7 @@ def test_inverted_unet_eqgpu_runs_get_the_unets_measured_gpu_time(tier):
 
 @pytest.mark.fault
 def test_equal_cost_epochs_names_the_missing_run():
-    from sisr.errors import ConfigError
+    from sisr.base.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"inverted_unet\.yaml: tier paper has no run 'nope'"):
         equal_cost_epochs(UNET, "paper", "unet_lpips", "nope")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sisr.studies import load_study
+from sisr.config.studies import load_study
 
 CHECKS = sorted((Path(__file__).resolve().parents[1] / "checks").glob("*.yaml"))
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from sisr.studies import load_study
+from sisr.config.studies import load_study
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = ROOT / "studies"
@@ -213,7 +213,7 @@ def test_every_claimed_table_states_its_provenance():
 
 
 def test_schema_requires_provenance(tmp_path):
-    from sisr.errors import ConfigError
+    from sisr.base.errors import ConfigError
 
     spec = _spec("espcn")
     del spec["tables"]["table1"]["claimed_on"]
@@ -267,7 +267,7 @@ def _fake_results(study, tmp_path):
 @pytest.mark.parametrize("name", NAMES)
 def test_photograph_tiers_give_no_verdict(name, tier, tmp_path):
     """ci/demo evaluate scikit-image photographs, where no document measured anything: no verdict, the reason."""
-    from sisr.jobs import claims_report_job, table_job
+    from sisr.workflow.jobs import claims_report_job, table_job
 
     study = load_study(STUDIES / f"{name}.yaml", tier)
     summary, histories = _fake_results(study, tmp_path)
@@ -290,8 +290,8 @@ def test_photograph_tiers_give_no_verdict(name, tier, tmp_path):
 
 
 def test_family_comparison_draws_the_configurations_both_families_have(tmp_path):
-    from sisr import figures
-    from sisr.figures import _best_run
+    from sisr.report import figures
+    from sisr.report.figures import _best_run
 
     data = pd.DataFrame([
         {"run": "refiner_b16_c64", "model": "bicubic_refiner", "blocks": 16, "channels": 64, "mse_noshave": 0.009},

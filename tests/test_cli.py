@@ -14,10 +14,10 @@ import pytest
 import torch
 import torchvision
 
-from sisr import weights
+from sisr.data import weights
 from sisr.cli import main
 from sisr.data.lookalike import random_fid_inception
-from sisr.io import read_image, write_image
+from sisr.base.io import read_image, write_image
 from sisr.models import DISCRIMINATORS, SPECS
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "benchmark"

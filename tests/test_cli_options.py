@@ -6,7 +6,7 @@ import argparse
 import numpy as np
 
 from sisr.cli import build_parser, main
-from sisr.io import read_image, write_image
+from sisr.base.io import read_image, write_image
 
 
 def _images(folder, n=2, size=(40, 36), seed=0):
@@ -53,7 +53,7 @@ def test_half_is_ignored_on_cpu_with_a_note(tmp_path, capsys):
 def test_half_precision_wrapper_runs_the_model_in_float16():
     import torch
 
-    from sisr.inference import HalfPrecision
+    from sisr.training.inference import HalfPrecision
 
     seen = []
     net = torch.nn.Conv2d(3, 3, 1)
@@ -95,7 +95,7 @@ def test_evaluate_device_option(tmp_path, capsys, monkeypatch):
     --device cpu keeps the LPIPS/FID networks on the CPU too (the process default)."""
     import warnings
 
-    from sisr import device as sisr_device
+    from sisr.base import device as sisr_device
 
     monkeypatch.setattr(sisr_device, "_DEFAULT", None)
     hr = _images(tmp_path / "hr", size=(40, 36))

@@ -1,4 +1,4 @@
-"""GPU pinning for the local profile (sisr.cluster): distinct GPUs per job, released when a job dies."""
+"""GPU pinning for the local profile (sisr.workflow.cluster): distinct GPUs per job, released when a job dies."""
 
 import subprocess
 import sys
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from helpers.workflow import run_snakemake
-from sisr.cluster import claim_gpus, gpu_pool, pin_job_gpus
-from sisr.errors import SisrError
+from sisr.workflow.cluster import claim_gpus, gpu_pool, pin_job_gpus
+from sisr.base.errors import SisrError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,7 +34,7 @@ def test_more_gpus_than_the_pool_is_an_error(tmp_path):
 
 def test_a_killed_job_releases_its_gpu(tmp_path):
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"from sisr.cluster import claim_gpus; print(claim_gpus(1, pool=['7'], "
+        [sys.executable, "-c", f"from sisr.workflow.cluster import claim_gpus; print(claim_gpus(1, pool=['7'], "
                                f"lock_dir={str(tmp_path)!r}), flush=True); import time; time.sleep(60)"],
         stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:

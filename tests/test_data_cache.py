@@ -14,9 +14,9 @@ from PIL import Image
 from sisr.data.cache import CachedImages, CacheWriter, build_cache, build_dataset_cache
 from sisr.data.datasets import Pair, get_dataset, to_y
 from sisr.data.loader import open_train_source, open_valid_source
-from sisr.errors import ConfigError, DataError, ImageError
-from sisr.imresize import downscale
-from sisr.io import read_image, write_image
+from sisr.base.errors import ConfigError, DataError, ImageError
+from sisr.base.imresize import downscale
+from sisr.base.io import read_image, write_image
 
 
 def _rgb(h: int, w: int, seed: int) -> np.ndarray:

@@ -9,9 +9,9 @@ import pytest
 
 from sisr.data.datasets import (DATASETS, SKIMAGE_PHOTOS, Pair, get_dataset, materialize_lr, prepare_skimage,
                                 skimage_split)
-from sisr.errors import ConfigError, DataError, ImageError
-from sisr.imresize import downscale
-from sisr.io import read_image, write_image
+from sisr.base.errors import ConfigError, DataError, ImageError
+from sisr.base.imresize import downscale
+from sisr.base.io import read_image, write_image
 
 SHARED = Path(__file__).parents[1] / ".." / "shared" / "datasets"
 

@@ -11,9 +11,9 @@ import pytest
 from sisr.data.datasets import Pair, get_dataset, to_y
 from sisr.data.derived import (build_derived, build_inverted_unet, build_residual_sweep, build_rrdb_gan, halve_opencv,
                                letterbox)
-from sisr.errors import DataError, ImageError
-from sisr.imresize import downscale
-from sisr.io import read_image, write_image
+from sisr.base.errors import DataError, ImageError
+from sisr.base.imresize import downscale
+from sisr.base.io import read_image, write_image
 
 
 def _smooth(h: int, w: int, seed: int) -> np.ndarray:

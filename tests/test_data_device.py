@@ -11,7 +11,7 @@ import torch
 from sisr.data.cache import CacheWriter
 from sisr.data.device import DeviceTrainSource
 from sisr.data.loader import open_train_source
-from sisr.errors import ConfigError
+from sisr.base.errors import ConfigError
 
 
 def _random_cache(folder: Path, sizes: list[tuple[int, int]], scale: int, channels: int) -> None:

@@ -16,7 +16,7 @@ from helpers.servers import file_server
 from sisr.data import download as dl
 from sisr.data.datasets import get_dataset
 from sisr.data.sources import ARCHIVES, archive, archives_for
-from sisr.errors import ConfigError, DataError
+from sisr.base.errors import ConfigError, DataError
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ from sisr.data.datasets import get_dataset
 from sisr.data.download import extract
 from sisr.data.lookalike import SIZES, build_lookalike, derived_params, rehearsal_config
 from sisr.data.sources import ARCHIVES
-from sisr.imresize import downscale
-from sisr.io import read_image
-from sisr.studies import load_config, rehearsal_run
+from sisr.base.imresize import downscale
+from sisr.base.io import read_image
+from sisr.config.studies import load_config, rehearsal_run
 
 
 @pytest.fixture(scope="module")

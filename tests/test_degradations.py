@@ -14,11 +14,11 @@ from sisr.cli import main
 from sisr.data.cache import CachedImages, build_cache, cache_key
 from sisr.data.datasets import get_dataset, materialize_lr
 from sisr.degradations import bd, dn
-from sisr.errors import ConfigError, SisrError
+from sisr.base.errors import ConfigError, SisrError
 from sisr.evaluation import evaluate
-from sisr.imresize import downscale, imresize, modcrop
-from sisr.inference import super_resolve
-from sisr.io import read_image, write_image
+from sisr.base.imresize import downscale, imresize, modcrop
+from sisr.training.inference import super_resolve
+from sisr.base.io import read_image, write_image
 from sisr.metrics import psnr
 from sisr.models import create_model
 
@@ -92,7 +92,7 @@ def test_bd_blur_is_imfilter_replicate(size):
 
 @pytest.mark.parametrize("scale", [3, 5])
 def test_bd_odd_scales_keep_what_matlab_nearest_keeps(scale):
-    """The file's CPU branch: imresize(blur, 1/s, 'nearest') (sisr.imresize's MATLAB nearest, written apart)."""
+    """The file's CPU branch: imresize(blur, 1/s, 'nearest') (sisr.base.imresize's MATLAB nearest, written apart)."""
     hr = _photo(h=5 * 9, w=5 * 7)
     cropped = modcrop(hr, scale)
     blurred = bd.gaussian_blur(cropped, bd.kernel_size(scale), 1.6)
@@ -168,7 +168,7 @@ def test_dn_rounds_half_away_from_zero_and_clips():
     (lambda: degradations.Degradation("bd2", "two\nlines", True, bd.blur_downscale), "one non-empty line"),
     (lambda: degradations.register(degradations.Degradation("bd", "other", True, dn.bicubic_noise)),
      "'bd' is already registered"),
-    (lambda: degradations.register("sisr.imresize"), "sisr.imresize: expected a module defining DEGRADATION"),
+    (lambda: degradations.register("sisr.base.imresize"), "sisr.base.imresize: expected a module defining DEGRADATION"),
 ])
 def test_errors_say_what_was_expected(call, message):
     with pytest.raises(SisrError) as info:
@@ -222,7 +222,7 @@ NEW_DEGRADATION = '''
     import numpy as np
 
     from sisr.degradations import Degradation
-    from sisr.imresize import modcrop
+    from sisr.base.imresize import modcrop
 
 
     def box(hr, scale, rng):

@@ -19,11 +19,11 @@ import torch
 import yaml
 
 from helpers.training import TinyTrainSource, register_tiny_models, tiny_config, tiny_valid
-from sisr import weights
+from sisr.data import weights
 from sisr.data.lookalike import random_fid_inception
-from sisr.errors import ConfigError
-from sisr.io import write_image
-from sisr.studies import load_study
+from sisr.base.errors import ConfigError
+from sisr.base.io import write_image
+from sisr.config.studies import load_study
 from sisr.training import load_checkpoint, train
 from sisr.training.config import TrainConfig
 
@@ -129,8 +129,8 @@ def test_the_study_keeps_every_epoch_its_per_epoch_fid_needs(tmp_path):
 
 
 def test_epoch_table_reads_fid_of_the_kept_checkpoints():
-    from sisr.audit import claims_report
-    from sisr.tables import build_epoch_table, to_markdown
+    from sisr.report.audit import claims_report
+    from sisr.report.tables import build_epoch_table, to_markdown
 
     spec = {"title": "per epoch", "layout": "epoch_rows", "epochs": [0, 2], "runs": {"a": "A"},
             "metrics": {"val_psnr_y": "PSNR", "val_fid": "FID"}, "their_protocol": {"val_fid": "val_fid_crop96"},
@@ -173,7 +173,7 @@ def _random_inception_cache(root: Path, monkeypatch) -> Path:
 
 def test_evaluate_epochs_job_scores_each_kept_checkpoint_with_fid(tmp_path, monkeypatch):
     """PLUMBING, RANDOM-INIT INCEPTION: FID values mean nothing; the epochs, checkpoints and columns do."""
-    from sisr.jobs import evaluate_epochs_job
+    from sisr.workflow.jobs import evaluate_epochs_job
 
     cache = _random_inception_cache(tmp_path / "weights", monkeypatch)
     _train(tmp_path / "run", epochs=2, keep_checkpoints=[1, 2])

@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 import torch
 
-from sisr import device as sisr_device
-from sisr import weights
-from sisr.io import write_image
+from sisr.base import device as sisr_device
+from sisr.data import weights
+from sisr.base.io import write_image
 
 pytestmark = pytest.mark.filterwarnings("ignore:FID on N = :UserWarning")
 

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 from sisr import evaluation
-from sisr.errors import SisrError
+from sisr.base.errors import SisrError
 from sisr.evaluation import evaluate_folders, load_pair, pair_folders
 from sisr.metrics import registry
 from sisr.metrics.registry import METRICS
 from sisr.metrics.spec import Metric
-from sisr.io import write_image
+from sisr.base.io import write_image
 from sisr.metrics import ms_ssim, psnr, ssim
 
 

@@ -25,7 +25,7 @@ from helpers.faults import FullDisk, assert_one_line_error, run_cli
 from helpers.trainer import log_of, start, wait_for
 from helpers.training import TinySR, TinyTrainSource, read_history, register_tiny_models, tiny_config, tiny_valid
 from sisr import models
-from sisr.errors import ConfigError, DivergenceError
+from sisr.base.errors import ConfigError, DivergenceError
 from sisr.training import load_checkpoint, train
 from sisr.training.engine import divergence_reason
 
@@ -270,7 +270,7 @@ def test_unusual_but_valid_images_succeed(tmp_path, capsys, case):
     src.write_bytes(data)
     code, err = run_cli(["upscale", "--model", "bicubic", "--scale", "2", src, tmp_path / "out.png"], capsys)
     assert code == 0, err
-    from sisr.io import read_image
+    from sisr.base.io import read_image
 
     assert read_image(tmp_path / "out.png", mode="any").shape[:2] == (48, 40)
 
@@ -280,13 +280,13 @@ def test_image_between_pillows_limit_and_ours_is_read(tmp_path, monkeypatch):
     scaled down 10,000 times so that the test stays small: Pillow's check is what we must get past."""
     from PIL import Image
 
-    from sisr import io as sio
+    from sisr.base import io as sio
 
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow: warn above 1,000, refuse above 2,000 pixels
     monkeypatch.setattr(sio, "MAX_IMAGE_PIXELS", 10_000)
     path = tmp_path / "big.png"
     path.write_bytes(_good_png(60, 50))  # 3,000 pixels: above Pillow's refusal, below ours
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", sio.MAX_IMAGE_PIXELS)  # what sisr.io sets at import
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", sio.MAX_IMAGE_PIXELS)  # what sisr.base.io sets at import
     assert sio.read_image(path).shape == (60, 50, 3)
 
 
@@ -324,7 +324,7 @@ def test_bad_paths_are_one_line_errors(tmp_path, capsys, case):
 @pytest.fixture
 def full_disk(monkeypatch):
     """After this, every atomic_write gets a disk with ``room`` free bytes (default 100)."""
-    from sisr import io as sio
+    from sisr.base import io as sio
 
     def install(room: int = 100) -> None:
         real_open = os.fdopen
@@ -335,8 +335,8 @@ def full_disk(monkeypatch):
 
 @pytest.mark.parametrize("what", ["upscale_png", "evaluate_csv", "checkpoint", "json", "history_csv"])
 def test_full_disk_is_no_space_left_writing_path_and_leaves_the_old_file(tmp_path, capsys, full_disk, what):
-    from sisr.errors import DiskFullError
-    from sisr.io import write_json
+    from sisr.base.errors import DiskFullError
+    from sisr.base.io import write_json
     from sisr.training.checkpoint import save_checkpoint
 
     img = tmp_path / "a.png"
@@ -437,7 +437,7 @@ def test_bad_checkpoint_is_one_line_exit_2_naming_the_file(tmp_path, capsys, cas
 
 
 def test_a_corrupt_last_checkpoint_stops_training_naming_it(tmp_path):
-    from sisr.errors import SisrError
+    from sisr.base.errors import SisrError
 
     out = tmp_path / "run"
     out.mkdir()
@@ -475,7 +475,7 @@ def test_bad_run_config_names_the_key_path(case):
 def test_bad_workflow_config_or_study_names_the_key(tmp_path, case):
     import yaml
 
-    from sisr.studies import load_config, load_study
+    from sisr.config.studies import load_config, load_study
 
     studies = Path(__file__).resolve().parents[1] / "studies"
     with pytest.raises(ConfigError) as err:
@@ -507,7 +507,7 @@ def _dead_pid() -> int:
 
 
 def test_stale_temp_files_of_dead_writers_are_swept_live_ones_kept(tmp_path):
-    from sisr.io import _HOST
+    from sisr.base.io import _HOST
     from sisr.training.checkpoint import save_checkpoint
 
     target = tmp_path / "checkpoint_last.pt"
@@ -572,7 +572,7 @@ def test_sigkill_at_a_random_point_of_a_checkpoint_write_leaves_a_whole_file_and
 def test_a_write_failing_at_any_byte_keeps_the_old_checkpoint(tmp_path, monkeypatch, fail_after):
     import errno
 
-    from sisr import io as sio
+    from sisr.base import io as sio
     from sisr.training.checkpoint import save_checkpoint
 
     target = tmp_path / "c.pt"
@@ -595,7 +595,7 @@ def test_a_write_failing_at_any_byte_keeps_the_old_checkpoint(tmp_path, monkeypa
 def test_a_second_trainer_on_a_locked_run_folder_fails_at_once_naming_the_pid(tmp_path):
     import signal
 
-    from sisr.errors import RunLockedError
+    from sisr.base.errors import RunLockedError
 
     out = tmp_path / "run"
     proc = start(out, pause_at=(0, 1))  # another trainer, paused inside its first epoch
@@ -658,7 +658,7 @@ def _archive(kind: str, tmp_path: Path) -> Path:
 @pytest.mark.parametrize("kind", ["tar_truncated", "tar_gz_truncated", "zip_truncated"])
 def test_truncated_archive_is_one_line_naming_it_and_extracts_nothing(tmp_path, kind):
     from sisr.data.download import extract
-    from sisr.errors import DataError
+    from sisr.base.errors import DataError
 
     archive = _archive(kind, tmp_path)
     dest = tmp_path / "data"
@@ -672,7 +672,7 @@ def test_full_disk_during_a_download_is_no_space_left_naming_the_part_file(tmp_p
     import errno
 
     from sisr.data import download as dl
-    from sisr.errors import DataError
+    from sisr.base.errors import DataError
 
     def full(url, part, size, deadline):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -695,7 +695,7 @@ def _espcn_and_lr(size: int = 90):
 
 def test_inference_tiles_by_itself_when_the_whole_image_exceeds_the_memory_it_may_use(monkeypatch):
     """The CPU path of `sisr upscale` without --tile on an image too large for memory, with a small budget."""
-    import sisr.inference as inf
+    import sisr.training.inference as inf
 
     model, lr = _espcn_and_lr()
     whole = inf.super_resolve(model, lr, scale=2, memory=10**12)
@@ -712,7 +712,7 @@ def test_inference_tiles_by_itself_when_the_whole_image_exceeds_the_memory_it_ma
 
 
 def test_cpu_allocator_failure_on_a_whole_image_falls_back_to_tiles(monkeypatch):
-    import sisr.inference as inf
+    import sisr.training.inference as inf
 
     model, lr = _espcn_and_lr(40)
     whole = inf.super_resolve(model, lr, scale=2, memory=10**12)

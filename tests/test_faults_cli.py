@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from helpers.faults import one_line_error, run_cli
-from sisr.studies import load_study, train_settings
+from sisr.config.studies import load_study, train_settings
 from sisr.training import TrainConfig, load_checkpoint
 from sisr.training.checkpoint import HASH_KEY, rng_state, save_checkpoint
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from sisr.errors import ConfigError
-from sisr.studies import COMMAND_LINE, load_workflow_config, load_yaml_file, yaml_typed
+from sisr.base.errors import ConfigError
+from sisr.config.studies import COMMAND_LINE, load_workflow_config, load_yaml_file, yaml_typed
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.fault

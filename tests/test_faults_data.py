@@ -121,7 +121,7 @@ def _folder_dataset(root: Path, n: int = 4, size: int = 32) -> Path:
 
 def _cache_job(tmp_path: Path, root: Path, manifest: Path) -> tuple[int, str]:
     """``build_cache_job`` as the workflow runs it (inside ``job_log``): (exit status, log text)."""
-    from sisr.jobs import build_cache_job, job_log
+    from sisr.workflow.jobs import build_cache_job, job_log
 
     log = tmp_path / f"build_cache.{time.monotonic_ns()}.log"
     try:
@@ -155,7 +155,7 @@ def _cache_files(manifest: Path) -> Path:
 def test_a_damaged_cache_is_one_line_when_a_job_opens_it_and_is_rebuilt(tmp_path, damage):
     from sisr.data.cache import CachedImages
     from sisr.data.loader import open_train_source
-    from sisr.errors import DataError
+    from sisr.base.errors import DataError
 
     root = _folder_dataset(tmp_path / "images")
     manifest = tmp_path / "cache/x2_rgb/manifest.json"
@@ -236,7 +236,7 @@ def test_a_killed_build_cache_leaves_no_temp_folder_after_the_next_build(tmp_pat
 @pytest.mark.parametrize("fmt", ["webp", "gif"])
 def test_webp_or_gif_inputs_are_named_as_unsupported_not_no_images(tmp_path, capsys, fmt):
     from sisr.data.datasets import get_dataset
-    from sisr.errors import ImageError
+    from sisr.base.errors import ImageError
 
     folder = tmp_path / "in"
     folder.mkdir()

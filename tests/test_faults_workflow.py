@@ -174,7 +174,7 @@ if "build_cache" in os.path.basename(sys.argv[0] if sys.argv else ""):
 
 
 def test_killing_snakemake_leaves_no_orphan_of_a_job_that_is_not_training(tmp_path):
-    """Every job watches its parent (sisr.jobs.job_log), not only trainers: a cache-building job stops when
+    """Every job watches its parent (sisr.workflow.jobs.job_log), not only trainers: a cache-building job stops when
     Snakemake is killed (SIGKILL), instead of running on beside the job a rerun would start."""
     import signal
 

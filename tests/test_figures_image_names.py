@@ -6,8 +6,8 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from sisr import figures
-from sisr.io import write_image
+from sisr.report import figures
+from sisr.base.io import write_image
 
 
 def _study_dir(tmp_path):

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from sisr import figures
-from sisr.leaderboard import cost_plot
+from sisr.report import figures
+from sisr.report.leaderboard import cost_plot
 
 
 def _history(epochs=6, gan=True):
@@ -91,7 +91,7 @@ class _SlowFirstCall(torch.nn.Module):
 
 def test_latency_is_measured_after_a_warm_up(tmp_path):
     from sisr.data.datasets import Pair
-    from sisr.io import write_image
+    from sisr.base.io import write_image
     from sisr.evaluation import evaluate
 
     rng = np.random.default_rng(0)

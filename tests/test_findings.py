@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from sisr import audit
-from sisr.plan import plan
-from sisr.studies import load_study
+from sisr.report import audit
+from sisr.config.plan import plan
+from sisr.config.studies import load_study
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = sorted((ROOT / "studies").glob("*.yaml"))
@@ -157,7 +157,7 @@ def test_paper_tier_replicates_and_other_tiers_do_not(path):
 
 
 def test_paper_tier_with_replicas_fits_the_budget():
-    """The budget is on the training steps (sisr.plan's 'training alone' hours on the measured card), the cost
+    """The budget is on the training steps (sisr.config.plan's 'training alone' hours on the measured card), the cost
     replicas multiply; whole jobs add validation and warm-up, and evaluation comes on top (sisr plan prints both)."""
     jobs = plan(STUDIES, "paper")
     assert all(j.train_hours is not None for j in jobs)

@@ -15,7 +15,7 @@ import copy
 import torch
 from torch import nn
 
-from sisr.losses import build_loss
+from sisr.training.losses import build_loss
 from sisr.training import graphs
 from sisr.training.engine import generator_step
 

@@ -12,9 +12,9 @@ def test_no_import_cycle_in_src_sisr():
 
 def test_the_metrics_sit_below_the_evaluation():
     graph = import_graph()
-    assert "sisr.pairing" in graph["sisr.metrics.perceptual"]  # pairing is below the metrics
+    assert "sisr.base.pairing" in graph["sisr.metrics.perceptual"]  # pairing is below the metrics
     for module in ("sisr.metrics.basic", "sisr.metrics.standard", "sisr.metrics.perceptual",
-                   "sisr.metrics.protocols", "sisr.pairing"):
+                   "sisr.metrics.protocols", "sisr.base.pairing"):
         assert "sisr.evaluation" not in graph[module], module
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from sisr.errors import SisrError
-from sisr.imresize import downscale, imresize, imresize_torch, modcrop, upscale
+from sisr.base.errors import SisrError
+from sisr.base.imresize import downscale, imresize, imresize_torch, modcrop, upscale
 
 # Keys cubic kernel (a = -0.5) at the distances that occur for x2 up / down, computed by hand:
 # k(0.25) = 0.8671875, k(0.75) = 0.2265625, k(1.25) = -0.0703125, k(1.75) = -0.0234375.
@@ -178,7 +178,7 @@ def test_errors():
 def _tap_by_tap(img: np.ndarray, out_shape: tuple[int, int], scales: tuple[float, float], kernel: str) -> np.ndarray:
     """The plain algorithm (one gather and multiply-add per tap, float64), as the kernels were before they
     were rewritten as banded matrix products."""
-    from sisr.imresize import _contributions
+    from sisr.base.imresize import _contributions
 
     out = img.astype(np.float64)
     for axis in ((0, 1) if scales[0] <= scales[1] else (1, 0)):
@@ -212,7 +212,7 @@ def test_banded_kernels_equal_tap_by_tap(kernel, out_shape, rng):
 
 @pytest.mark.parametrize("scale", [2, 4])
 def test_dyadic_factors_run_in_float32_exactly(scale):
-    from sisr.imresize import _exact_in_float32
+    from sisr.base.imresize import _exact_in_float32
 
     assert _exact_in_float32(100, 100 * scale, float(scale), "cubic", True)
     assert _exact_in_float32(100 * scale, 100, 1 / scale, "cubic", True)

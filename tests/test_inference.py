@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from sisr.inference import super_resolve, to_tensor, to_uint8
+from sisr.training.inference import super_resolve, to_tensor, to_uint8
 from sisr.models import create_model
 
 
@@ -40,7 +40,7 @@ def test_uint8_round_trip_and_clamp():
 
 
 def test_out_of_memory_falls_back_to_tiles(monkeypatch):
-    import sisr.inference as inf
+    import sisr.training.inference as inf
 
     torch.manual_seed(0)
     model = create_model("espcn", scale=2).eval()

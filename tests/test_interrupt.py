@@ -1,4 +1,4 @@
-"""Ctrl-C under Snakemake: which of Snakemake's failure reports give way to one clean message (sisr.interrupt).
+"""Ctrl-C under Snakemake: which of Snakemake's failure reports give way to one clean message (sisr.workflow.interrupt).
 
 The end-to-end case (SIGINT to the process group of a real run, then the rerun resumes) is
 tests/test_faults_workflow.py::test_killing_snakemake_leaves_no_training_orphan_and_a_whole_checkpoint[SIGINT].
@@ -11,7 +11,7 @@ import signal
 
 import pytest
 
-from sisr import interrupt
+from sisr.workflow import interrupt
 
 TRAIN_LINE = ("espcn/espcn interrupted by signal 2: saved results/ci/espcn/espcn/checkpoint_last.pt at epoch 5, "
               "batch 3; exiting with code 130; rerun the same command to resume from there")

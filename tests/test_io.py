@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sisr.errors import ImageError
-from sisr.io import atomic_write, list_images, read_image, write_image
+from sisr.base.errors import ImageError
+from sisr.base.io import atomic_write, list_images, read_image, write_image
 
 
 def test_read_modes_and_errors(tmp_path):

@@ -1,9 +1,9 @@
-"""The record a training job receives and the logging settings it reads from the environment (sisr.job_settings)."""
+"""The record a training job receives and the logging settings it reads from the environment (sisr.config.job_settings)."""
 
 import pytest
 
-from sisr.errors import ConfigError
-from sisr.job_settings import (PROGRESS_ENV, TENSORBOARD_ENV, LoggingSettings, TrainJob, export_logging_settings,
+from sisr.base.errors import ConfigError
+from sisr.config.job_settings import (PROGRESS_ENV, TENSORBOARD_ENV, LoggingSettings, TrainJob, export_logging_settings,
                                logging_settings)
 
 

@@ -1,6 +1,6 @@
 """The torch kernels (MATLAB imresize, PSNR / SSIM / MS-SSIM / MSE on tensors, float64) against the NumPy ones.
 
-An evaluation on a GPU runs them there (``sisr.device.kernel_device``); CI has no GPU, so they run here on the
+An evaluation on a GPU runs them there (``sisr.base.device.kernel_device``); CI has no GPU, so they run here on the
 CPU device, which is the same code: every uint8 pixel must equal the NumPy path's, every metric within 1e-9
 relative, on the shared Set5 / Set14 and on odd sizes. A different summation order (a GPU's) is simulated by
 perturbing the matrix products' results by one unit in the last place. benchmarks/gpu_eval_check.py repeats
@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 import torch
 
-from sisr import device as sisr_device
-from sisr import evaluation, imresize as ir
+from sisr.base import device as sisr_device
+from sisr import evaluation
+from sisr.base import imresize as ir
 from sisr.data.datasets import Pair
 from sisr.degradations import bicubic as bicubic_degradation
-from sisr.errors import SisrError
-from sisr.io import read_image, write_image
+from sisr.base.errors import SisrError
+from sisr.base.io import read_image, write_image
 from sisr.metrics import basic
 from sisr.metrics.registry import METRICS
 
@@ -221,7 +222,7 @@ def test_scoring_on_the_device_stays_out_of_the_timed_inference(monkeypatch, tmp
     import time
     from dataclasses import replace
 
-    from sisr import inference
+    from sisr.training import inference
     from sisr.models import create_model
 
     for i in range(6):

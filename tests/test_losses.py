@@ -11,10 +11,10 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.vgg import cfgs, make_layers
 
-from sisr.hashing import sha256_file
-from sisr import weights
-from sisr.errors import ConfigError, MissingWeightsError
-from sisr.losses import (VGG19_LAYERS, build_loss, discriminator_loss, generator_adversarial_loss, parse_term,
+from sisr.base.hashing import sha256_file
+from sisr.data import weights
+from sisr.base.errors import ConfigError, MissingWeightsError
+from sisr.training.losses import (VGG19_LAYERS, build_loss, discriminator_loss, generator_adversarial_loss, parse_term,
                          parse_terms)
 
 
@@ -23,7 +23,7 @@ def random_weights(tmp_path, monkeypatch):
     """A weights cache holding RANDOMLY initialised VGG19/VGG16 feature stacks (plumbing tests only).
 
     The files sit where the real ones would (``hub/checkpoints/<torchvision file name>``); the registered
-    hash prefixes are patched to the random files' so ``sisr.weights.require`` accepts them.
+    hash prefixes are patched to the random files' so ``sisr.data.weights.require`` accepts them.
     Returns {name: state_dict saved}.
     """
     monkeypatch.setenv("SISR_WEIGHTS", str(tmp_path))

@@ -7,7 +7,7 @@ import pytest
 from scipy.signal import convolve2d
 from skimage.metrics import structural_similarity
 
-from sisr.errors import SisrError
+from sisr.base.errors import SisrError
 from sisr.metrics import ms_ssim, mse, psnr, rgb_to_y, ssim
 
 

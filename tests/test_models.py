@@ -11,8 +11,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sisr.errors import SisrError
-from sisr.imresize import imresize, imresize_torch
+from sisr.base.errors import SisrError
+from sisr.base.imresize import imresize, imresize_torch
 from sisr.models import (
     DESCRIPTIONS,
     DISCRIMINATORS,

@@ -1,4 +1,4 @@
-"""The path scheme has one owner (sisr.paths): the documented copies are its output, the rules build no path by
+"""The path scheme has one owner (sisr.base.paths): the documented copies are its output, the rules build no path by
 hand, and a set under a degradation has its own key in every path."""
 
 import re
@@ -8,11 +8,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from sisr import degradations, paths
-from sisr.errors import ConfigError
-from sisr.jobs import summarize_job
-from sisr.paths import Paths, scheme_lines, set_key
-from sisr.studies import DatasetRef, load_study
+from sisr import degradations
+from sisr.base import paths
+from sisr.base.errors import ConfigError
+from sisr.workflow.jobs import summarize_job
+from sisr.base.paths import Paths, scheme_lines, set_key
+from sisr.config.studies import DatasetRef, load_study
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,7 +39,7 @@ def test_the_documented_scheme_is_the_modules():
 
 
 def test_rules_build_no_path_by_hand():
-    """Every path in rules/*.smk comes from sisr.paths (the P object): no f-string on a folder variable, no literal
+    """Every path in rules/*.smk comes from sisr.base.paths (the P object): no f-string on a folder variable, no literal
     results/data file name."""
     for rule_file in sorted((ROOT / "rules").glob("*.smk")):
         text = re.sub(r'""".*?"""|#[^\n]*', "", rule_file.read_text(), flags=re.S)  # code only

@@ -18,10 +18,10 @@ import torch
 import torchvision
 from pytorch_fid.fid_score import calculate_frechet_distance
 
-from sisr import weights
+from sisr.data import weights
 from sisr.data.lookalike import random_fid_inception
-from sisr.errors import MissingWeightsError, SisrError
-from sisr.io import write_image
+from sisr.base.errors import MissingWeightsError, SisrError
+from sisr.base.io import write_image
 from sisr.metrics import perceptual, registry
 from sisr.metrics.perceptual import fid, frechet_distance, lpips_distance
 

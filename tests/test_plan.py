@@ -1,5 +1,5 @@
-"""`sisr plan`: estimates from a step-time model monotone in the work per step (sisr.plan), whole jobs, disk,
-the command, and `--calibrate` on the CPU (sisr.calibrate)."""
+"""`sisr plan`: estimates from a step-time model monotone in the work per step (sisr.config.plan), whole jobs, disk,
+the command, and `--calibrate` on the CPU (sisr.config.calibrate)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-import sisr.plan as plan_module
+import sisr.config.plan as plan_module
 from sisr.cli import main
-from sisr.errors import ConfigError
-from sisr.plan import (START_S, WARMUP_S, Anchor, Basis, batches_per_epoch, interpolate, plan, plan_studies,
+from sisr.base.errors import ConfigError
+from sisr.config.plan import (START_S, WARMUP_S, Anchor, Basis, batches_per_epoch, interpolate, plan, plan_studies,
                        table_basis)
-from sisr.studies import load_study
+from sisr.config.studies import load_study
 from sisr.training import TrainConfig
 from sisr.training.modes import FASTEST
 

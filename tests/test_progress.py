@@ -11,7 +11,7 @@ import pytest
 
 from helpers.training import TinySR, TinyTrainSource, tiny_config, tiny_valid
 from sisr import models
-from sisr.jobs import image_line, job_log
+from sisr.workflow.jobs import image_line, job_log
 from sisr.training import train
 from sisr.training.engine import format_duration
 
@@ -64,7 +64,7 @@ def test_tensorboard_scalars_from_the_history(tmp_path):
     pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from sisr.tensorboard import TensorBoardHistory
+    from sisr.workflow.tensorboard import TensorBoardHistory
 
     board = TensorBoardHistory(tmp_path / "tb")
     train(tiny_config(epochs=2), train_source=TinyTrainSource(), valid_source=tiny_valid(), out_dir=tmp_path / "r",

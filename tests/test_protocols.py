@@ -10,8 +10,8 @@ import pytest
 import torch
 from numpy.lib.stride_tricks import sliding_window_view
 
-from sisr.errors import SisrError
-from sisr.io import write_image
+from sisr.base.errors import SisrError
+from sisr.base.io import write_image
 from sisr.metrics import protocols, psnr
 from sisr.metrics.protocols import (center_crop, psnr_rgb_crop96, psnr_rgb_skimage_noshave,
                                     psnr_y_crop96, ssim_rgb_skimage_noshave, ssim_y_crop96)

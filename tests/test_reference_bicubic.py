@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from sisr.evaluation import evaluate_folders
-from sisr.imresize import downscale, modcrop, upscale
-from sisr.io import read_image, write_image
+from sisr.base.imresize import downscale, modcrop, upscale
+from sisr.base.io import read_image, write_image
 from sisr.metrics import psnr, ssim
 
 pytestmark = pytest.mark.reference

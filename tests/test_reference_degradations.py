@@ -15,8 +15,8 @@ import torch
 
 from sisr import degradations
 from sisr.cli import main
-from sisr.inference import load_any_model, super_resolve
-from sisr.io import read_image
+from sisr.training.inference import load_any_model, super_resolve
+from sisr.base.io import read_image
 from sisr.metrics import psnr, ssim
 
 pytestmark = [pytest.mark.reference, pytest.mark.usefixtures("one_torch_thread")]

@@ -1,11 +1,11 @@
-"""Markdown results as HTML pages for `snakemake --report` (sisr.report_html)."""
+"""Markdown results as HTML pages for `snakemake --report` (sisr.report.html)."""
 
 import re
 
 import numpy as np
 from PIL import Image
 
-from sisr.report_html import (STYLE, markdown_to_html, verdict_class, verdict_counts, write_markdown_page,
+from sisr.report.html import (STYLE, markdown_to_html, verdict_class, verdict_counts, write_markdown_page,
                              write_overview)
 
 CLAIMS = """# Claims audit: study `espcn`, tier `ci`

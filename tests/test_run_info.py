@@ -3,8 +3,8 @@
 import json
 from pathlib import Path
 
-from sisr.studies import load_study
-from sisr.tables import run_info
+from sisr.config.studies import load_study
+from sisr.report.tables import run_info
 
 STUDIES = Path(__file__).resolve().parents[1] / "studies"
 

@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from helpers.workflow import snakemake_cmd
-from sisr.studies import load_study
+from sisr.config.studies import load_study
 
 ROOT = Path(__file__).resolve().parents[1]
 SLURM_SCRIPTS = ROOT / "tests" / "slurm"

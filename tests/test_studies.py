@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sisr.errors import ConfigError
-from sisr.studies import DatasetRef, deep_merge, load_config, load_study
+from sisr.base.errors import ConfigError
+from sisr.config.studies import DatasetRef, deep_merge, load_config, load_study
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = ROOT / "studies"
@@ -88,7 +88,7 @@ def test_deep_merge_and_refs():
 
 
 def test_sweep_expansion_keeps_types_and_names():
-    from sisr.studies import expand_sweeps
+    from sisr.config.studies import expand_sweeps
 
     spec = {"sweeps": [{"name": "plain_b{blocks}_c{channels}_lr{lr}",
                         "axes": {"blocks": [8, 16], "channels": [64, 612], "lr": [1e-4, 7.5e-5]},

@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from sisr.audit import Gate, claims_report
-from sisr.tables import build_table, mark_rehearsal, to_latex, to_markdown, write_table
+from sisr.report.audit import Gate, claims_report
+from sisr.report.tables import build_table, mark_rehearsal, to_latex, to_markdown, write_table
 
 SPEC = {
     "title": "Table 1: test",
@@ -151,7 +151,7 @@ def test_markdown_and_latex_have_every_dataset():
 
 
 def test_epoch_rows_reads_history_at_the_report_epochs():
-    from sisr.tables import build_epoch_table, to_markdown
+    from sisr.report.tables import build_epoch_table, to_markdown
 
     spec = {"title": "per epoch", "layout": "epoch_rows", "epochs": [0, 2], "runs": {"a": "A"},
             "metrics": {"val_psnr_y": "PSNR"}, "claimed": {"a": {2: {"val_psnr_y": 30.0}}},
@@ -181,7 +181,7 @@ def test_run_rows_sorted_with_info_columns():
 
 
 def test_image_rows_read_named_images_and_the_best_and_worst():
-    from sisr.tables import build_image_table
+    from sisr.report.tables import build_image_table
 
     spec = {"title": "images", "layout": "image_rows", "images": ["0801", "best", "worst"], "runs": {"a": "A"},
             "metrics": {"ssim_y": "SSIM"}, "claimed": {"a": {"0801": {"ssim_y": 0.30}, "worst": {"ssim_y": 0.1}}},

@@ -17,13 +17,13 @@ from torch import nn
 
 from helpers.training import TinyDisc, TinySR, TinyTrainSource, read_history, tiny_config, tiny_valid
 from sisr import models
-from sisr.errors import ConfigError, MissingWeightsError
+from sisr.base.errors import ConfigError, MissingWeightsError
 from sisr.metrics import psnr
 from sisr.training import TrainConfig, load_checkpoint, load_model, train
 from sisr.training.config import GanConfig, SchedulerConfig
 from sisr.training.engine import (discriminator_step, generator_step, make_optimizer, make_scheduler,
                                   optimizer_step, _Tracker)
-from sisr.losses import build_loss
+from sisr.training.losses import build_loss
 
 def quiet(_message: str) -> None:
     pass
@@ -296,7 +296,7 @@ def test_best_metric_epoch_keeps_the_last_epoch():
 def test_a_finished_run_drops_its_optimizer_state_without_keep_optimizer_state(tmp_path):
     """keep_optimizer_state: false: the last checkpoint of an ended run has the weights but no optimizer state
     (mid-run it has it); a rerun of the finished run rewrites its outputs; the bytes saved are what sisr plan says."""
-    from sisr.plan import checkpoint_bytes
+    from sisr.config.plan import checkpoint_bytes
 
     mid = tmp_path / "mid.pt"
 

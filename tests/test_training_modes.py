@@ -10,7 +10,7 @@ import torch
 
 from sisr.data.cache import CacheWriter
 from sisr.data.loader import open_train_source
-from sisr.errors import ConfigError
+from sisr.base.errors import ConfigError
 from sisr.training import TrainConfig, load_checkpoint, train
 from sisr.training import modes as modes_mod
 from sisr.training.modes import Mode, resolve

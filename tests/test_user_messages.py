@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from helpers.workflow import run_snakemake, write_config
-from sisr import finish
+from sisr.workflow import finish
 from sisr.cli import main
-from sisr.errors import ConfigError
-from sisr.io import write_image
+from sisr.base.errors import ConfigError
+from sisr.base.io import write_image
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,10 +84,10 @@ def test_cli_suggests_the_closest_name(tmp_path, capsys, argv, message):
 
 
 def test_unknown_study_model_and_dataset_suggest_the_closest(tmp_path):
-    from sisr.catalog import check_datasets
+    from sisr.config.catalog import check_datasets
     from sisr.data.datasets import get_dataset
     from sisr.models import get_spec
-    from sisr.studies import load_study
+    from sisr.config.studies import load_study
 
     with pytest.raises(ConfigError, match=r"unknown study 'espcm' \(did you mean 'espcn'\?\); valid studies: espcn, "):
         load_study(ROOT / "studies" / "espcm.yaml", "demo")
@@ -230,7 +230,7 @@ def test_lookalike_without_weights_prints_a_command_that_needs_none(tmp_path, ca
 
 @pytest.mark.parametrize("tier", ["demo", "ci", "quick", "paper"])
 def test_rrdb_gan_run_names_say_the_blocks_their_nets_have(tier):
-    from sisr.studies import load_study
+    from sisr.config.studies import load_study
 
     study = load_study(ROOT / "studies" / "rrdb_gan.yaml", tier)
     named = {run: cfg for run, cfg in study.runs.items() if run.startswith("cnn_b") and "replica_of" not in cfg}

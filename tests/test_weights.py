@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 import torch
 
-from sisr import weights
+from sisr.data import weights
 from sisr.data.download import download
-from sisr.errors import ConfigError, DataError, MissingWeightsError
+from sisr.base.errors import ConfigError, DataError, MissingWeightsError
 
 NAME = "alexnet"
 FILENAME = weights.WEIGHTS[NAME].filename

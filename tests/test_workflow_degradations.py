@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from sisr.io import read_image, write_image
+from sisr.base.io import read_image, write_image
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,7 +21,7 @@ NEW_DEGRADATION = '''
     import numpy as np
 
     from sisr.degradations import Degradation
-    from sisr.imresize import modcrop
+    from sisr.base.imresize import modcrop
 
 
     def box(hr, scale, rng):

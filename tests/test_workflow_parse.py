@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sisr.errors import ConfigError
-from sisr.studies import load_study
+from sisr.base.errors import ConfigError
+from sisr.config.studies import load_study
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,5 +1,5 @@
 """Rule build_cache: decode one dataset split into the uint8 cache that training reads."""
-from sisr.jobs import build_cache_job, job_log
+from sisr.workflow.jobs import build_cache_job, job_log
 
 with job_log(snakemake.log[0]):
     p = snakemake.params

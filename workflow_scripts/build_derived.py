@@ -1,5 +1,5 @@
 """Rule build_derived: a study's derived dataset (residual_sweep tiles, rrdb_gan split, inverted_unet letterbox)."""
-from sisr.jobs import build_derived_job, job_log
+from sisr.workflow.jobs import build_derived_job, job_log
 
 with job_log(snakemake.log[0]):
     p = snakemake.params

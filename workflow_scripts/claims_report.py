@@ -1,5 +1,5 @@
-"""Rule claims_report: REPORT.md: the study's findings and claims, judged (sisr.audit)."""
-from sisr.jobs import claims_report_job, job_log
+"""Rule claims_report: REPORT.md: the study's findings and claims, judged (sisr.report.audit)."""
+from sisr.workflow.jobs import claims_report_job, job_log
 
 with job_log(snakemake.log[0]):
     claims_report_job(study=snakemake.params.study,

@@ -1,7 +1,7 @@
 """Rule download: one archive of the catalogue, resumed if partial, verified against its published checksum."""
 from pathlib import Path
 
-from sisr.jobs import download_job, job_log
+from sisr.workflow.jobs import download_job, job_log
 
 with job_log(snakemake.log[0]):
     download_job(archive=snakemake.wildcards.archive, downloads_dir=str(Path(snakemake.output[0]).parent),

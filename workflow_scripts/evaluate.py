@@ -1,8 +1,8 @@
 """Rule evaluate: one model (baseline or trained run) on one evaluation set, standard protocol."""
-from sisr.jobs import evaluate_job, job_log
+from sisr.workflow.jobs import evaluate_job, job_log
 
 with job_log(snakemake.log[0], prefix=f"{snakemake.wildcards.study}/{snakemake.wildcards.run}"):
-    from sisr.cluster import pin_job_gpus
+    from sisr.workflow.cluster import pin_job_gpus
 
     pin_job_gpus(snakemake.resources.gpu)  # distinct GPUs per job on a workstation; SLURM's choice under SLURM
     p = snakemake.params

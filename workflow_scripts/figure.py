@@ -1,5 +1,5 @@
 """Rule figure: one figure of a study (PNG and PDF)."""
-from sisr.jobs import figure_job, job_log
+from sisr.workflow.jobs import figure_job, job_log
 
 with job_log(snakemake.log[0]):
     figure_job(study=snakemake.params.study, figure=snakemake.wildcards.figure,

@@ -1,5 +1,5 @@
 """Rule leaderboard: every trained model and baseline of the selected studies on the standard benchmarks."""
-from sisr.jobs import job_log, leaderboard_job
+from sisr.workflow.jobs import job_log, leaderboard_job
 
 with job_log(snakemake.log[0]):
     leaderboard_job(summaries=list(snakemake.input.summaries), datasets=snakemake.params.datasets,

@@ -1,5 +1,5 @@
 """Rule summarize: per-image evaluation CSVs of a study -> summary.csv (one row per run x dataset x scale)."""
-from sisr.jobs import job_log, summarize_job
+from sisr.workflow.jobs import job_log, summarize_job
 
 with job_log(snakemake.log[0]):
     summarize_job(csvs=list(snakemake.input.csvs), out=snakemake.output[0], sets=list(snakemake.params.sets),

@@ -1,5 +1,5 @@
 """Rule table: one table of a study (claimed beside ours) as CSV, Markdown and LaTeX."""
-from sisr.jobs import job_log, table_job
+from sisr.workflow.jobs import job_log, table_job
 
 with job_log(snakemake.log[0]):
     table_job(study=snakemake.params.study, table=snakemake.wildcards.table,

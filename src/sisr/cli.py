@@ -22,13 +22,14 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from sisr import degradations, suggest
-from sisr.errors import SisrError
+from sisr import degradations
+from sisr.base import suggest
+from sisr.base.errors import SisrError
 
 
 def _inputs(src: Path) -> list[tuple[Path, str]]:
     """(file, output stem) for a file or every image of a folder."""
-    from sisr.io import list_images
+    from sisr.base.io import list_images
 
     if src.is_dir():
         files = list_images(src)
@@ -107,7 +108,7 @@ def _plan_outputs(src: Path, dst: Path, items: list[tuple[Path, str]], single: b
 
 
 def cmd_downscale(args: argparse.Namespace) -> int:
-    from sisr.io import read_image, write_image
+    from sisr.base.io import read_image, write_image
 
     degradation = _downscale_degradation(args)
     items = _inputs(Path(args.input))
@@ -127,9 +128,9 @@ def cmd_downscale(args: argparse.Namespace) -> int:
 def cmd_upscale(args: argparse.Namespace) -> int:
     import torch
 
-    from sisr.device import resolve_device
-    from sisr.inference import check_scale, colour_output, load_any_model, model_input, super_resolve
-    from sisr.io import SCALE_KEY, read_image, write_image
+    from sisr.base.device import resolve_device
+    from sisr.training.inference import check_scale, colour_output, load_any_model, model_input, super_resolve
+    from sisr.base.io import SCALE_KEY, read_image, write_image
 
     if args.tile is not None and args.tile <= 2 * args.tile_overlap:
         raise SisrError(f"--tile {args.tile}: a tile must exceed twice --tile-overlap ({args.tile_overlap}): use "
@@ -150,7 +151,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     check_scale(loaded, args.scale, args.checkpoint or args.model)
     model, model_channels = loaded.model, loaded.in_channels
     if args.half and device.type == "cuda":
-        from sisr.inference import HalfPrecision
+        from sisr.training.inference import HalfPrecision
 
         model = HalfPrecision(model)
     with torch.no_grad():
@@ -182,15 +183,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                         f"{Path(args.csv) / 'metrics.csv'})")
     # the same cache as the workflow's: --weights-dir, $SISR_WEIGHTS or ./weights
     if args.weights_dir or weights_needed(metrics):
-        from sisr.weights import use_cache
+        from sisr.data.weights import use_cache
 
         use_cache(args.weights_dir)
     check_weights(metrics)
-    from sisr.device import set_default
+    from sisr.base.device import set_default
 
     set_default(args.device)  # also the LPIPS / FID networks' device
     df = evaluate_folders(args.sr_dir, args.hr_dir, scale=args.scale, metrics=metrics, border=args.crop_border,
-                          device=args.device)  # the kernels: sisr.device.kernel_device (CUDA only)
+                          device=args.device)  # the kernels: sisr.base.device.kernel_device (CUDA only)
     border = args.scale if args.crop_border is None else args.crop_border
     set_metrics = df.attrs.get("set_metrics", {})
     with pd.option_context("display.width", 160, "display.max_columns", 20, "display.float_format", "{:.4f}".format):
@@ -203,7 +204,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         value, n = v if isinstance(v, tuple) else (v, len(df))
         print(f"  {m:12s} {value:.4f}  (set-level, {n} images)")
     if args.csv:
-        from sisr.io import atomic_write
+        from sisr.base.io import atomic_write
 
         out = df.copy()
         for m, v in set_metrics.items():
@@ -226,7 +227,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch_weights(args: argparse.Namespace) -> int:
-    from sisr.weights import WEIGHTS, fetch
+    from sisr.data.weights import WEIGHTS, fetch
 
     names = args.names or list(WEIGHTS)
     paths = fetch(names, dest=args.dest, mirror=args.mirror)
@@ -238,9 +239,9 @@ def cmd_fetch_weights(args: argparse.Namespace) -> int:
 def cmd_plan(args: argparse.Namespace) -> int:
     import torch
 
-    from sisr import calibrate
-    from sisr.device import resolve_device
-    from sisr.plan import format_plan, plan_studies, study_files, table_basis, write_csv
+    from sisr.config import calibrate
+    from sisr.base.device import resolve_device
+    from sisr.config.plan import format_plan, plan_studies, study_files, table_basis, write_csv
 
     files = study_files(args.studies_dir, args.studies)
     device = resolve_device(args.device)
@@ -276,7 +277,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_audit(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from sisr.audit import audit_summary, check_known, dump_json, report_markdown, template
+    from sisr.report.audit import audit_summary, check_known, dump_json, report_markdown, template
 
     study_file = check_known(args.study, args.studies_dir)
     if args.template:
@@ -321,9 +322,9 @@ def cmd_lookalike(args: argparse.Namespace) -> int:
 
 def _studies_without_weights(studies_dir: Path, tier: str) -> list[str]:
     """The studies in ``studies_dir`` whose ``tier`` needs no pretrained backbone (metric or loss); [] if none."""
-    from sisr.loss_terms import weights_needed as loss_weights
+    from sisr.training.loss_terms import weights_needed as loss_weights
     from sisr.metrics.registry import weights_needed as metric_weights
-    from sisr.studies import load_study
+    from sisr.config.studies import load_study
 
     free = []
     for path in sorted(studies_dir.glob("*.yaml")):
@@ -431,7 +432,7 @@ def _add_plan(sub: argparse._SubParsersAction) -> None:
                        description="Hours per training job (warm-up, training, validation), evaluation hours, "
                                    "downloads, data, caches and checkpoints of each tier, and the snakemake command. "
                                    "Step times: this machine's calibration when cached (--calibrate), else the "
-                                   "H200 table. The model: sisr.plan's docstring.")
+                                   "H200 table. The model: sisr.config.plan's docstring.")
     p.add_argument("--tier", nargs="+", default=["quick", "paper"], help="tiers (default: quick paper)")
     p.add_argument("--studies", nargs="+", default=["all"], help="study names (default: all)")
     p.add_argument("--studies-dir", default="studies", help="folder of the study files (default: studies)")

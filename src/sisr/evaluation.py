@@ -7,15 +7,15 @@ channel by every metric. A 3-channel SR of a grayscale HR (an RGB model given th
 channels, as Set14 ``bridge``) is first reduced to one channel by :func:`sr_for_hr`: its full-range BT.601
 luma ``0.299 R + 0.587 G + 0.114 B``, rounded to uint8 (a gray SR, R = G = B, gives back its gray value).
 
-Where the kernels run is decided once per evaluation by :func:`sisr.device.kernel_device`: on a CUDA device (a
+Where the kernels run is decided once per evaluation by :func:`sisr.base.device.kernel_device`: on a CUDA device (a
 workflow job with a GPU resource, ``sisr evaluate --device cuda``), the LR images made here and the metrics whose
 record says ``on_device`` are computed by torch on that device (float64; the same pixels and values); otherwise by
 NumPy on the CPU.
 
 The metrics are the records of :mod:`sisr.metrics.registry`: per image (one DataFrame column each) or per
 set (FID: its value goes to ``df.attrs["set_metrics"]``; it reads the images itself with
-:func:`~sisr.pairing.load_pair`, so a large set need not be held in memory). Pairing SR with HR files is
-:mod:`sisr.pairing`.
+:func:`~sisr.base.pairing.load_pair`, so a large set need not be held in memory). Pairing SR with HR files is
+:mod:`sisr.base.pairing`.
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from sisr import degradations
-from sisr.device import kernel_device, upload
-from sisr.errors import SisrError
-from sisr.io import SCALE_KEY, read_image, write_image
+from sisr.base.device import kernel_device, upload
+from sisr.base.errors import SisrError
+from sisr.base.io import SCALE_KEY, read_image, write_image
 from sisr.metrics.registry import DEFAULT_METRICS, METRICS as REGISTRY, check_metric_names
-from sisr.pairing import check_made_at, load_pair, pair_folders, sr_for_hr  # noqa: F401  (sr_for_hr: part of this API)
+from sisr.base.pairing import check_made_at, load_pair, pair_folders, sr_for_hr  # noqa: F401  (sr_for_hr: part of this API)
 
 log = logging.getLogger("sisr")
 
@@ -63,7 +63,7 @@ def score(sr: np.ndarray, hr: np.ndarray, *, scale: int, metrics: Sequence[str],
 
     ``border``: pixels removed at each border by the standard metrics (records with ``border=True``) instead
     of ``scale`` (``sisr evaluate --crop-border``); the their-protocol and perceptual metrics keep their crops.
-    ``device``: a torch device (:func:`sisr.device.kernel_device`): the metrics whose record says ``on_device``
+    ``device``: a torch device (:func:`sisr.base.device.kernel_device`): the metrics whose record says ``on_device``
     are computed there, on the pair uploaded once; None: every metric on the numpy arrays.
     """
     per_image = [m for m in metrics if not REGISTRY[m].per_set]
@@ -119,13 +119,13 @@ def evaluate(pairs: Sequence, *, scale: int, metrics: Sequence[str] = DEFAULT_ME
              border: int | None = None, degradation: str = degradations.DEFAULT) -> pd.DataFrame:
     """Score every pair (standard protocol); with a model, make the SR images first. One row per image.
 
-    Without ``model``: ``pairs`` are ``(name, sr_path, hr_path)`` (:func:`~sisr.pairing.pair_folders`); rows
+    Without ``model``: ``pairs`` are ``(name, sr_path, hr_path)`` (:func:`~sisr.base.pairing.pair_folders`); rows
     hold ``image, height, width`` (the scored size, before the border crop) and the per-image metrics.
 
     With ``model`` (a trained network or a non-learned baseline, on ``device``): ``pairs`` have ``name``,
     ``hr`` and ``lr`` (None, or ``degradation`` not the default ``bicubic``: made from the HR by ``degradation``,
     :mod:`sisr.degradations`, modcrop first); each LR is
-    super-resolved (``sisr.inference``; ``in_channels``: 1 gives the model the Y channel of RGB images and
+    super-resolved (``sisr.training.inference``; ``in_channels``: 1 gives the model the Y channel of RGB images and
     scores it against the Y of the HR; 3 repeats a grayscale LR; None passes the LR as it is), written to
     ``sr_dir/<name>.png`` and scored against the HR; rows also hold ``seconds`` (inference, measured after one
     warm-up run on the first image) and ``hr_path``.
@@ -134,7 +134,7 @@ def evaluate(pairs: Sequence, *, scale: int, metrics: Sequence[str] = DEFAULT_ME
     ``df.attrs["set_metrics"]``. ``workers`` images are scored at once (default :func:`default_workers`;
     with a model, scoring runs beside the next image's inference; at most two images per worker wait in memory).
     Each image is logged on one line (:func:`image_line`, prefixed by ``label``). ``border``: see :func:`score`.
-    The kernels (LR made from the HR, the ``on_device`` metrics) run on :func:`sisr.device.kernel_device` of
+    The kernels (LR made from the HR, the ``on_device`` metrics) run on :func:`sisr.base.device.kernel_device` of
     ``device``: with a CUDA device there, else NumPy on the CPU.
     """
     metrics = list(metrics)
@@ -189,10 +189,10 @@ def _super_resolve(pair, model, *, scale: int, sr_dir: Path, device, tile: int |
     """SR of one dataset pair, written as PNG; returns ``(sr, hr cropped to it, seconds, sr_path)``.
 
     ``seconds``: the inference time; ``warm_up`` runs the model once before it is timed (first image).
-    ``kernels``: the device that makes a missing LR (:func:`sisr.device.kernel_device`; None: NumPy), when
+    ``kernels``: the device that makes a missing LR (:func:`sisr.base.device.kernel_device`; None: NumPy), when
     ``degrade`` computes on a device. A pair's LR file is read under the default degradation only."""
     from sisr.data.datasets import to_y
-    from sisr.inference import model_input, super_resolve, synchronize
+    from sisr.training.inference import model_input, super_resolve, synchronize
 
     hr = read_image(pair.hr, mode="any")
     if pair.lr and degrade.name == degradations.DEFAULT:

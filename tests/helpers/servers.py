@@ -12,7 +12,7 @@ import time
 import numpy as np
 from PIL import Image
 
-from sisr.imresize import downscale
+from sisr.base.imresize import downscale
 
 
 class _FileHandler(http.server.BaseHTTPRequestHandler):

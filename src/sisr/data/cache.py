@@ -47,8 +47,8 @@ import numpy as np
 
 from sisr import degradations
 from sisr.data.datasets import Pair, bad_item, building_dir, check_on_bad, get_dataset, load_image
-from sisr.io import raise_if_disk_full, write_json
-from sisr.errors import ConfigError, DataError, ImageError
+from sisr.base.io import raise_if_disk_full, write_json
+from sisr.base.errors import ConfigError, DataError, ImageError
 
 log = logging.getLogger(__name__)
 

@@ -51,12 +51,13 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from sisr import degradations, suggest
+from sisr import degradations
+from sisr.base import suggest
 from sisr.data.sources import BENCHMARK_SETS
-from sisr.errors import ConfigError, DataError, SisrError
-from sisr.io import list_images, read_image, write_image, write_json
-from sisr.colour import rgb_to_y
-from sisr.io import HOST, UMASK, pid_alive  # how atomic_write names its temporary files, for building_dir
+from sisr.base.errors import ConfigError, DataError, SisrError
+from sisr.base.io import list_images, read_image, write_image, write_json
+from sisr.base.colour import rgb_to_y
+from sisr.base.io import HOST, UMASK, pid_alive  # how atomic_write names its temporary files, for building_dir
 
 log = logging.getLogger(__name__)
 

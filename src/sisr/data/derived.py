@@ -40,10 +40,10 @@ from PIL import Image
 from sisr import degradations
 from sisr.data.datasets import (Pair, bad_item, building_dir, check_on_bad, get_dataset, load_image, lr_file_name,
                                 sha256_pixels)
-from sisr.errors import ConfigError, DataError, ImageError
-from sisr.hashing import sha256_file
-from sisr.imresize import downscale, imresize, modcrop
-from sisr.io import write_image, write_json
+from sisr.base.errors import ConfigError, DataError, ImageError
+from sisr.base.hashing import sha256_file
+from sisr.base.imresize import downscale, imresize, modcrop
+from sisr.base.io import write_image, write_json
 
 DERIVED = ("residual_sweep", "rrdb_gan", "inverted_unet")
 

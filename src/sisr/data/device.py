@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from sisr.errors import ConfigError
+from sisr.base.errors import ConfigError
 
 
 class DeviceTrainSource:

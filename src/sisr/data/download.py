@@ -38,10 +38,10 @@ import zlib
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
 
-from sisr.hashing import file_digests
+from sisr.base.hashing import file_digests
 from sisr.data.sources import archive as catalogue_row
-from sisr.errors import ConfigError, DataError
-from sisr.io import IMAGE_SUFFIXES, atomic_write
+from sisr.base.errors import ConfigError, DataError
+from sisr.base.io import IMAGE_SUFFIXES, atomic_write
 
 log = logging.getLogger(__name__)
 

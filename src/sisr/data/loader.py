@@ -45,7 +45,7 @@ import torch
 
 from sisr.data.cache import CachedImages
 from sisr.data.datasets import bad_item, check_on_bad
-from sisr.errors import ConfigError, DataError
+from sisr.base.errors import ConfigError, DataError
 
 EPOCH_DEFS = ("patches_per_image", "random_crop", "fixed_pairs", "iterations")
 AUGMENTATIONS = ("hflip", "vflip", "rot90")

@@ -47,9 +47,9 @@ from PIL import Image
 
 from sisr import degradations
 from sisr.data.sources import ARCHIVES, SHIPPED_SCALES
-from sisr.errors import ConfigError
-from sisr.hashing import file_digests, sha256_file
-from sisr.io import atomic_write, write_json
+from sisr.base.errors import ConfigError
+from sisr.base.hashing import file_digests, sha256_file
+from sisr.base.io import atomic_write, write_json
 
 _COLOUR = ("astronaut.png", "chelsea.png", "coffee.png", "hubble_deep_field.jpg", "ihc.png", "motorcycle_left.png",
            "motorcycle_right.png", "retina.jpg", "rocket.jpg")
@@ -316,7 +316,7 @@ def write_random_weights(out_dir: str | os.PathLike, *, log=print) -> dict[str, 
     """
     import torch
 
-    from sisr.weights import WEIGHTS
+    from sisr.data.weights import WEIGHTS
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

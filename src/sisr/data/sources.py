@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
-from sisr.errors import ConfigError
+from sisr.base.errors import ConfigError
 
 
 @dataclass(frozen=True)

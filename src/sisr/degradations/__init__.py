@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sisr.degradations.spec import Degradation, image_rng
-from sisr.errors import ConfigError, SisrError
+from sisr.base.errors import ConfigError, SisrError
 
 __all__ = ["DEFAULT", "REGISTRY", "Degradation", "check_name", "degrade", "get", "image_rng", "names", "register",
            "register_modules"]

@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from sisr.degradations.spec import Degradation
-from sisr.imresize import modcrop
+from sisr.base.imresize import modcrop
 
 SIGMA = 1.6
 

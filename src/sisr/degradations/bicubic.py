@@ -1,6 +1,6 @@
 """``bicubic``: MATLAB ``imresize(modcrop(hr, s), 1/s, 'bicubic')``, the standard LR of the SR benchmarks (BI).
 
-Pixel-exact against the MATLAB-made LR of Set5 / Set14 (:func:`sisr.imresize.downscale`,
+Pixel-exact against the MATLAB-made LR of Set5 / Set14 (:func:`sisr.base.imresize.downscale`,
 tests/test_reference_bicubic.py). A torch tensor is resized on its device, with the same pixels.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from sisr.degradations.spec import Degradation
-from sisr.imresize import downscale, modcrop
+from sisr.base.imresize import downscale, modcrop
 
 
 def bicubic(hr: Any, scale: int, rng: np.random.Generator) -> tuple[Any, Any]:

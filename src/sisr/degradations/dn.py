@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from sisr.degradations.spec import Degradation
-from sisr.imresize import downscale, modcrop
+from sisr.base.imresize import downscale, modcrop
 
 SIGMA = 30.0
 

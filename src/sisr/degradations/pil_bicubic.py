@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from sisr.degradations.spec import Degradation
-from sisr.imresize import downscale, modcrop
+from sisr.base.imresize import downscale, modcrop
 
 
 def pil_bicubic(hr: np.ndarray, scale: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -9,8 +9,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from sisr.device import is_tensor
-from sisr.errors import SisrError
+from sisr.base.device import is_tensor
+from sisr.base.errors import SisrError
 
 # (hr, scale, rng) -> (lr, the HR crop the LR corresponds to)
 DegradeFn = Callable[[Any, int, np.random.Generator], "tuple[Any, Any]"]

@@ -12,7 +12,7 @@ as the MATLAB evaluation scripts do for grayscale images such as Set14 ``bridge.
 ``y_channel=False`` scores RGB: PSNR over all values, SSIM / MS-SSIM as the mean over the channels.
 
 The images may also be torch tensors (uint8, ``H x W x 3`` or ``H x W``): the metric is then computed by
-torch on their device in float64 (an evaluation on a GPU, ``sisr.device.kernel_device``), the same formulas in
+torch on their device in float64 (an evaluation on a GPU, ``sisr.base.device.kernel_device``), the same formulas in
 the same form, equal to the NumPy value within 1e-9 relative (tests/test_kernels_torch.py). The NumPy path
 (strip by strip, banded products) stays the one used on the CPU, the fastest there.
 
@@ -28,11 +28,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sisr import banded
-from sisr.colour import Y_COEFFS as _Y_COEFFS
-from sisr.colour import rgb_to_y
-from sisr.device import is_tensor
-from sisr.errors import SisrError
+from sisr.base import banded
+from sisr.base.colour import Y_COEFFS as _Y_COEFFS
+from sisr.base.colour import rgb_to_y
+from sisr.base.device import is_tensor
+from sisr.base.errors import SisrError
 
 if TYPE_CHECKING:  # torch is imported by the torch kernels only
     import torch

@@ -6,7 +6,7 @@ output of a Y-only model). Single-channel images are repeated to 3 channels, sin
 LPIPS (Zhang et al. 2018, ``lpips`` 0.1.4, version 0.1): ``lpips.LPIPS(net="alex"|"vgg")`` on RGB scaled
 to [-1, 1] (``x / 127.5 - 1``), one value per image pair (spatial average). Its linear heads ship inside
 the wheel; its trunk is torchvision's ImageNet AlexNet / VGG16, loaded through torch hub from the cache of
-``sisr.weights`` (checked first, so a missing file fails before any network access).
+``sisr.data.weights`` (checked first, so a missing file fails before any network access).
 
 FID (Heusel et al. 2017, ``pytorch-fid`` 0.3.0): 2048-d pool3 features of pytorch-fid's ``InceptionV3``
 (the TensorFlow FID weights; inputs in [0, 1], resized to 299 x 299 bilinearly inside the network), then
@@ -14,7 +14,7 @@ the Fréchet distance between Gaussians fitted to the two sets (:func:`frechet_d
 2048 images the estimate is biased (pytorch-fid README): a warning says so, and the image count is returned
 so tables can show it.
 
-``device="auto"``: as ``sisr.device.resolve_device`` (the job's device; else CUDA when available, else CPU).
+``device="auto"``: as ``sisr.base.device.resolve_device`` (the job's device; else CUDA when available, else CPU).
 Results on CPU are deterministic; on GPU they may differ in the last float32 digits.
 """
 
@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from sisr import weights
-from sisr.pairing import load_pair
-from sisr.device import resolve_device
-from sisr.errors import SisrError
+from sisr.data import weights
+from sisr.base.pairing import load_pair
+from sisr.base.device import resolve_device
+from sisr.base.errors import SisrError
 from sisr.metrics.spec import Metric
 
 if TYPE_CHECKING:  # torch is imported when a metric is computed, not when the registry is read

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from sisr.errors import SisrError
+from sisr.base.errors import SisrError
 from sisr.metrics.basic import psnr, ssim
 from sisr.metrics.perceptual import fid, lpips_from_tensors, read_set, rgb_tensor
 from sisr.metrics.spec import Metric

@@ -14,8 +14,8 @@ import os
 from pathlib import Path
 from typing import Sequence
 
-from sisr.errors import SisrError
-from sisr import suggest
+from sisr.base.errors import SisrError
+from sisr.base import suggest
 from sisr.metrics import perceptual, protocols, standard
 from sisr.metrics.spec import Metric
 
@@ -48,7 +48,7 @@ def label(name: str) -> str:
 
 
 def weights_needed(names: Sequence[str]) -> list[str]:
-    """The pretrained files (keys of ``sisr.weights.WEIGHTS``) that computing ``names`` needs, each once."""
+    """The pretrained files (keys of ``sisr.data.weights.WEIGHTS``) that computing ``names`` needs, each once."""
     return list(dict.fromkeys(METRICS[m].weights for m in names if m in METRICS and METRICS[m].weights))
 
 
@@ -59,7 +59,7 @@ def check_weights(names: Sequence[str], *, cache: str | os.PathLike | None = Non
     ignored. Returns ``{weights name: verified path}``; raises MissingWeightsError listing every missing
     file with the command that fetches it.
     """
-    from sisr import weights
+    from sisr.data import weights
 
     needed = weights_needed(names)
     paths = weights.require_all(needed, cache=cache)

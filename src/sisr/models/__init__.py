@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from sisr.errors import ConfigError
-from sisr import suggest
+from sisr.base.errors import ConfigError
+from sisr.base import suggest
 from sisr.models._checks import check_in_channels, check_scale
 
 if TYPE_CHECKING:

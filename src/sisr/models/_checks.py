@@ -7,7 +7,7 @@ Every error names the model and says what it accepts, e.g.
 
 from __future__ import annotations
 
-from sisr.errors import ConfigError
+from sisr.base.errors import ConfigError
 
 
 def _is_int(value: object) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from sisr.imresize import imresize_torch
+from sisr.base.imresize import imresize_torch
 from sisr.models._checks import _is_int, check_in_channels, check_positive, check_scale  # noqa: F401
 
 # Upsampling stages of the models that grow the image step by step (sub-pixel or nearest + conv):
@@ -13,7 +13,7 @@ UPSAMPLING_STEPS: dict[int, tuple[int, ...]] = {2: (2,), 3: (3,), 4: (2, 2)}
 
 
 def matlab_resize(x: torch.Tensor, scale: int, kernel: str = "cubic") -> torch.Tensor:
-    """:func:`sisr.imresize.imresize_torch` (MATLAB weights, differentiable), kept out of
+    """:func:`sisr.base.imresize.imresize_torch` (MATLAB weights, differentiable), kept out of
     ``torch.compile`` graphs: its weight matrices are built with numpy, which dynamo cannot trace.
     The two matmuls run eagerly; the rest of the model compiles (one graph break).
     (The compiler's ``disable`` is applied only while compiling: importing dynamo costs seconds of CPU, which

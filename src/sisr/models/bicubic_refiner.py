@@ -16,7 +16,7 @@ class BicubicRefiner(nn.Module):
     The report does not define the layers; ours: conv3x3 C->F + ReLU, ``blocks`` x (conv3x3 F->F + ReLU),
     conv3x3 F->C (linear), all at HR resolution, without any skip inside the CNN (a plain stack: deep
     variants are expected to be harder to train, as the report's failed b24 runs suggest). Upsampling is
-    MATLAB bicubic (:func:`sisr.imresize.imresize_torch`, no rounding), the same as the "Bicubic" baseline
+    MATLAB bicubic (:func:`sisr.base.imresize.imresize_torch`, no rounding), the same as the "Bicubic" baseline
     row, so the CNN learns a correction to exactly that baseline.
 
     Keyword-only arguments:

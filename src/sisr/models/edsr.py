@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from sisr.colour import LUMA_601
+from sisr.base.colour import LUMA_601
 from sisr.models._common import UPSAMPLING_STEPS, check_in_channels, check_positive, check_scale
 
 # DIV2K training-set mean, RGB in [0, 1] (EDSR code, and the srresnet_edsr study report)

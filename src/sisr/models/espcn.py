@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from sisr.errors import ConfigError
+from sisr.base.errors import ConfigError
 from sisr.models._common import check_in_channels, check_scale
 
 

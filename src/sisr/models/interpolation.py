@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sisr.errors import ConfigError
+from sisr.base.errors import ConfigError
 from sisr.models._common import check_in_channels, check_scale, matlab_resize
 
 KERNELS = ("nearest", "linear", "cubic")
@@ -21,7 +21,7 @@ class Interpolation(nn.Module):
 
     ``kernel="cubic"`` is MATLAB ``imresize(lr, s, 'bicubic')`` (Keys cubic, a = -0.5, the standard
     "Bicubic" baseline of SR papers) and ``kernel="linear"`` MATLAB ``'bilinear'`` (triangle kernel), both
-    through :func:`sisr.imresize.imresize_torch` (no rounding, so the output is float and may leave
+    through :func:`sisr.base.imresize.imresize_torch` (no rounding, so the output is float and may leave
     [0, 1] slightly for cubic). ``kernel="nearest"`` is ``F.interpolate(mode="nearest")``, which for
     integer upscaling replicates each pixel ``s x s`` times, the same as MATLAB ``'nearest'``.
 

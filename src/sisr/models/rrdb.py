@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sisr.errors import ConfigError
+from sisr.base.errors import ConfigError
 from sisr.models._common import UPSAMPLING_STEPS, check_in_channels, check_positive, check_scale
 
 RESIDUAL_SCALE = 0.2  # ESRGAN's residual scaling, in the dense blocks and around each RRDB (the default)

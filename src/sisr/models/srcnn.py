@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from sisr.errors import ConfigError
+from sisr.base.errors import ConfigError
 from sisr.models._common import check_in_channels, check_scale, matlab_resize
 
 # variant name -> kernel sizes of the three layers (Dong et al. 2016, Sec. 4.3)
@@ -21,7 +21,7 @@ class SRCNN(nn.Module):
 
     ``f1 x f1`` conv C->64, ReLU; ``f2 x f2`` conv 64->32, ReLU; ``f3 x f3`` conv 32->C (linear).
     The original network takes an image already upscaled by MATLAB bicubic; here that step is part of
-    the model (:func:`sisr.imresize.imresize_torch`, kernel ``cubic``, no rounding) so every model
+    the model (:func:`sisr.base.imresize.imresize_torch`, kernel ``cubic``, no rounding) so every model
     maps LR -> HR. The original used *valid* convolutions (the output is 12 pixels smaller in each
     dimension for 9-1-5, 16 for 9-5-5); we zero-pad each conv ("same" padding) so the output has the HR size.
     The original initialised weights from N(0, 0.001); we keep PyTorch's default initialisation.

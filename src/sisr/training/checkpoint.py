@@ -5,7 +5,7 @@ it). Keys written by the training engine:
 
 - ``format``: CHECKPOINT_FORMAT; ``kind``: "last" (everything needed to resume) or "best" (for inference).
 - ``model``: the generator's state_dict; ``config``: the resolved TrainConfig (``TrainConfig.to_dict()``);
-  ``provenance``: ``sisr.provenance.provenance()`` (package version, git commit, host, time, device).
+  ``provenance``: ``sisr.base.provenance.provenance()`` (package version, git commit, host, time, device).
 - ``epoch``, ``batch``, ``iteration``: position (0-based epoch to run next, next batch in it, steps done).
 - "last" only: ``optimizer``, ``scheduler``, ``scaler``, ``discriminator``, ``d_optimizer``, ``d_scaler``
   (None when absent), ``rng`` (torch, CUDA, numpy, python states), ``progress`` (the engine's counters,
@@ -16,7 +16,7 @@ it). Keys written by the training engine:
   checked when it is loaded: a changed byte (disk or copy error) is an error naming the file, not different
   weights. Checkpoints written before the hash existed load unchecked.
 
-Files are written atomically (temp file + rename, ``sisr.io.atomic_write``): a crash leaves the previous
+Files are written atomically (temp file + rename, ``sisr.base.io.atomic_write``): a crash leaves the previous
 checkpoint intact. Loading uses ``torch.load(weights_only=False)`` because the RNG states and counters are
 plain Python/numpy objects; that unpickles arbitrary objects, so load only checkpoints this project wrote.
 """
@@ -35,8 +35,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from sisr.errors import SisrError
-from sisr.io import atomic_write
+from sisr.base.errors import SisrError
+from sisr.base.io import atomic_write
 from sisr.training.config import TrainConfig
 
 CHECKPOINT_FORMAT = 1

@@ -19,8 +19,8 @@ import typing
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Mapping
 
-from sisr.errors import ConfigError
-from sisr.loss_terms import LossTerm, parse_terms
+from sisr.base.errors import ConfigError
+from sisr.training.loss_terms import LossTerm, parse_terms
 from sisr.models import check_model
 
 # Columns of history.csv that early stopping and the best checkpoint can follow, and their natural mode.
@@ -216,7 +216,7 @@ class TrainConfig:
 
     model, model_args: registered model name and its keyword arguments (sisr.models.create_model).
     scale: upscaling factor. in_channels: 3 (RGB) or 1 (Y).
-    loss: list of ``{name, weight, ...}`` terms (sisr.losses). optimizer, scheduler: see their classes.
+    loss: list of ``{name, weight, ...}`` terms (sisr.training.losses). optimizer, scheduler: see their classes.
     epochs: number of epochs. batch_size, patch_size (LR side), epoch_def, augment (hflip | vflip | rot90):
     read by the data source that feeds the engine.
     early_stopping: None or EarlyStopping. best_metric: what makes checkpoint_best.pt.

@@ -40,7 +40,7 @@ Divergence (``cfg.divergence``, ``sisr.training.config.Divergence``): after each
 when its mean training loss is not finite or exceeds ``factor`` x its first batch's loss, or when its
 validation loss is not finite. The diverged epoch's row goes to history.csv, checkpoint_last.pt keeps the last
 finite epoch (mid-epoch saves are skipped once the running loss is not finite). Policy ``fail`` raises
-:class:`sisr.errors.DivergenceError` (one line: run, epoch, loss) and writes ``diverged.json`` with the config,
+:class:`sisr.base.errors.DivergenceError` (one line: run, epoch, loss) and writes ``diverged.json`` with the config,
 so a rerun with the same config raises the same error at once instead of training into it again. Policy
 ``record`` ends the run with stop reason ``diverged``; ``checkpoint_best.pt`` holds the best finite weights
 (the last finite ones when no validation was finite).
@@ -74,12 +74,12 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from sisr.device import resolve_device
-from sisr.errors import ConfigError, DataError, DivergenceError, RunLockedError, SisrError
-from sisr.inference import to_uint8
-from sisr.io import atomic_write, write_json
-from sisr.losses import Loss, build_loss, discriminator_loss
-from sisr.provenance import provenance
+from sisr.base.device import resolve_device
+from sisr.base.errors import ConfigError, DataError, DivergenceError, RunLockedError, SisrError
+from sisr.training.inference import to_uint8
+from sisr.base.io import atomic_write, write_json
+from sisr.training.losses import Loss, build_loss, discriminator_loss
+from sisr.base.provenance import provenance
 from sisr.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from sisr.training.config import OptimizerConfig, SchedulerConfig, TrainConfig
 from sisr.training.graphs import GraphedStep
@@ -245,7 +245,7 @@ def generator_step(model: nn.Module, lr: Tensor, hr: Tensor, *, loss_fn: Loss,
 def discriminator_step(discriminator: nn.Module, sr: Tensor, hr: Tensor, *,
                        optimizer: torch.optim.Optimizer | None, scaler: torch.amp.GradScaler | None = None,
                        amp_dtype: torch.dtype | None = None, grad_clip: float | None = None) -> Tensor:
-    """One discriminator step on real ``hr`` vs fake ``sr`` (BCE, ``sisr.losses.discriminator_loss``).
+    """One discriminator step on real ``hr`` vs fake ``sr`` (BCE, ``sisr.training.losses.discriminator_loss``).
 
     optimizer None: the loss only, without gradients (discriminator frozen in a G phase). Returns it detached.
     """
@@ -629,7 +629,7 @@ def _train(cfg: TrainConfig | dict, *, train_source: TrainSource,
         run.save_last()
     run.keep_finite()
     run.mark = time.monotonic()
-    run.console = getattr(sys.stderr, "console", sys.stderr)  # the job log's terminal side (sisr.jobs.job_log)
+    run.console = getattr(sys.stderr, "console", sys.stderr)  # the job log's terminal side (sisr.workflow.jobs.job_log)
     run.interactive = run.console.isatty()
     run.last_report = time.monotonic()
     with _StopSignals() as signals:

@@ -45,7 +45,7 @@ class Measured:
     """One model measured at one training shape: the fastest mode of each precision, fastest first.
 
     shape: label. params, batch, patch: the measured model's parameters, batch and LR patch side. args, scale,
-    in_channels: how the measured model was built (sisr.plan counts its multiply-adds from them).
+    in_channels: how the measured model was built (sisr.config.plan counts its multiply-adds from them).
     modes: ((mode, patches/s), ...). baseline: patches/s of the eager float32 step with Adam as torch builds
     it (issue #15's first column), on the same card in the same session.
     """

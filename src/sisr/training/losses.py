@@ -25,7 +25,7 @@ Terms (inputs are float ``N x C x H x W`` in [0, 1], C = 1 or 3):
   is :func:`discriminator_loss`.
 
 Single-channel inputs are repeated to 3 channels for the VGG/LPIPS terms. Pretrained backbones come from
-the local weights cache (``sisr.weights.require``): :func:`build_loss` loads them, so a missing file fails
+the local weights cache (``sisr.data.weights.require``): :func:`build_loss` loads them, so a missing file fails
 when the loss is built (before training starts), with MissingWeightsError naming the file and the fetch
 command. The backbones are frozen and stay in eval mode.
 """
@@ -39,10 +39,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from sisr import weights
+from sisr.data import weights
 
-# The terms as data (options, defaults, validation) live in sisr.loss_terms, importable without torch.
-from sisr.loss_terms import (FEATURE_CRITERION_NAMES, LPIPS_TRUNKS, TERM_OPTIONS, VGG19_LAYERS, LossTerm,  # noqa: F401
+# The terms as data (options, defaults, validation) live in sisr.training.loss_terms, importable without torch.
+from sisr.training.loss_terms import (FEATURE_CRITERION_NAMES, LPIPS_TRUNKS, TERM_OPTIONS, VGG19_LAYERS, LossTerm,  # noqa: F401
                               parse_term, parse_terms)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -77,7 +77,7 @@ class _Frozen(nn.Module):
 class VGGPerceptual(_Frozen):
     """Distance between torchvision VGG19 features of SR and HR at ``layer`` (see module docstring).
 
-    Weights: the ``features.*`` entries of ``sisr.weights.load_state_dict("vgg19")`` (ImageNet,
+    Weights: the ``features.*`` entries of ``sisr.data.weights.load_state_dict("vgg19")`` (ImageNet,
     torchvision's ``vgg19-dcbb9e9d.pth``), loaded strictly into torchvision's VGG19 feature stack
     (``torchvision.models.vgg.make_layers(cfgs["E"])``, the ``features`` of ``vgg19()``; the classifier,
     100M parameters, is never built).
@@ -110,7 +110,7 @@ class LPIPSLoss(_Frozen):
     """LPIPS distance (``lpips.LPIPS``, v0.1) averaged over the batch; inputs in [0, 1].
 
     The trunk (torchvision VGG16 or AlexNet) is loaded from the local cache
-    (``sisr.weights.load_state_dict("vgg16" / "alexnet")``), never downloaded; the linear heads ship
+    (``sisr.data.weights.load_state_dict("vgg16" / "alexnet")``), never downloaded; the linear heads ship
     inside the ``lpips`` package.
     """
 

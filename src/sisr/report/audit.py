@@ -38,9 +38,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from sisr.errors import ConfigError, SisrError
-from sisr.studies import REPLICA_OF, DatasetRef, Study, config_hash, load_study
-from sisr.tables import PROTOCOL_WORDS, _fmt, claim_provenance, higher_is_better, run_bases
+from sisr.base.errors import ConfigError, SisrError
+from sisr.config.studies import REPLICA_OF, DatasetRef, Study, config_hash, load_study
+from sisr.report.tables import PROTOCOL_WORDS, _fmt, claim_provenance, higher_is_better, run_bases
 
 Z = 2.0  # a difference counts when it exceeds Z standard errors (about 95%, two-sided, for normal noise)
 
@@ -176,7 +176,7 @@ def _signed(value: float, metric: str) -> str:
 
 def judge_claims(long_tables: Mapping[str, pd.DataFrame], tolerance: Mapping[str, float], gate: Gate,
                  trained: set[str], specs: Mapping[str, Mapping]) -> pd.DataFrame:
-    """One row per claimed value (:func:`sisr.tables.claims`) with ``kind`` and ``verdict`` (its text)."""
+    """One row per claimed value (:func:`sisr.report.tables.claims`) with ``kind`` and ``verdict`` (its text)."""
     table = claims(long_tables)
     if table.empty:
         return table.assign(kind=[], verdict=[])
@@ -517,7 +517,7 @@ def template(study_file: str | Path) -> pd.DataFrame:
 def audit_summary(study_file: str | Path, summary: pd.DataFrame, *, tier: str | None = None) -> Audit:
     """``sisr audit``: judge a study's findings and claims on a summary.csv alone. ``tier``: the tier the summary
     claims to come from (default: its ``tier`` column); verdicts only for ``paper`` with matching config hashes."""
-    from sisr.tables import build_long
+    from sisr.report.tables import build_long
 
     for column in ("run", "dataset"):
         if column not in summary.columns:
@@ -560,7 +560,7 @@ def study_report(study: Study, *, summary: str | Path, histories: Mapping[str, s
                  study_file: str | Path | None = None, epoch_evals: Mapping[str, str] | None = None) -> str:
     """REPORT.md of a workflow run: the study's findings and claims judged on its summary (the rows under the
     study's degradation) and run folders; ``epoch_evals``: run -> its epoch evaluation CSV."""
-    from sisr.tables import diverged_runs, study_longs, study_rows, tier_note
+    from sisr.report.tables import diverged_runs, study_longs, study_rows, tier_note
 
     longs, _ = study_longs(study, str(summary), histories or {}, epoch_evals)
     frame = study_rows(pd.read_csv(summary), study)

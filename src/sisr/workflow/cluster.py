@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import MutableMapping, Sequence
 
-from sisr.errors import SisrError
+from sisr.base.errors import SisrError
 
 log = logging.getLogger("sisr")
 

@@ -27,10 +27,10 @@ from typing import Callable, Sequence
 
 import torch
 
-from sisr.errors import SisrError
-from sisr.io import atomic_write
-from sisr.plan import Anchor, Basis, _args, macs_per_patch, studies_at
-from sisr.studies import train_settings
+from sisr.base.errors import SisrError
+from sisr.base.io import atomic_write
+from sisr.config.plan import Anchor, Basis, _args, macs_per_patch, studies_at
+from sisr.config.studies import train_settings
 
 
 def cache_dir() -> Path:
@@ -88,9 +88,9 @@ def probe_configs(study_files: Sequence[str | Path], tiers: Sequence[str]) -> di
 def time_step(cfg, device: torch.device, min_seconds: float) -> tuple[float, float, str]:
     """(seconds per training step: the fastest of the timed steps, warm-up seconds, mode text) of ``cfg`` on
     ``device``, random data."""
-    from sisr.losses import build_loss
+    from sisr.training.losses import build_loss
     from sisr.models import count_parameters, create_model
-    from sisr.plan import mode_text
+    from sisr.config.plan import mode_text
     from sisr.training.engine import generator_step, make_optimizer, optimizer_options, resolve_amp
     from sisr.training.graphs import GraphedStep
     from sisr.training.modes import resolve

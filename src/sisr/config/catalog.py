@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from sisr.data.sources import archives_for
-from sisr.errors import ConfigError
-from sisr import suggest
-from sisr.studies import DatasetRef, Study
+from sisr.base.errors import ConfigError
+from sisr.base import suggest
+from sisr.config.studies import DatasetRef, Study
 
 DOWNLOADED = ("div2k", "flickr2k", "df2k", "benchmark")  # datasets made of downloaded archives (sisr.data.sources)
 EMBEDDED = ("skimage",)  # the photographs bundled with scikit-image (the demo and ci tiers)

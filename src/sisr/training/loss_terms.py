@@ -1,7 +1,7 @@
 """Loss terms of a study file as data: names, options, defaults and their validation (no torch).
 
 The workflow validates every run's ``loss`` while it plans the jobs (nothing heavy is imported then);
-``sisr.losses`` builds the torch modules from these terms.
+``sisr.training.losses`` builds the torch modules from these terms.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from sisr.errors import ConfigError
+from sisr.base.errors import ConfigError
 
 # Per-term options and their defaults; "name" and "weight" are common to all terms.
 TERM_OPTIONS: dict[str, dict[str, Any]] = {
@@ -35,7 +35,7 @@ def _vgg19_layer_index() -> dict[str, int]:
 
 
 VGG19_LAYERS: dict[str, int] = _vgg19_layer_index()
-FEATURE_CRITERION_NAMES = ("l1", "mse", "squared_l2")  # sisr.losses.FEATURE_CRITERIA
+FEATURE_CRITERION_NAMES = ("l1", "mse", "squared_l2")  # sisr.training.losses.FEATURE_CRITERIA
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ LPIPS_TRUNKS = {"vgg": "vgg16", "alex": "alexnet"}  # the lpips term's net -> it
 
 
 def weights_needed(terms: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The pretrained files (keys of ``sisr.weights.WEIGHTS``) a run's loss terms load, each once."""
+    """The pretrained files (keys of ``sisr.data.weights.WEIGHTS``) a run's loss terms load, each once."""
     needed = []
     for term in terms:
         if term.get("name") == "perceptual":

@@ -26,7 +26,7 @@ from typing import IO, Iterator, Mapping
 import numpy as np
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
-from sisr.errors import DiskFullError, ImageError, SisrError
+from sisr.base.errors import DiskFullError, ImageError, SisrError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 # Image formats sisr does not read: a folder holding one is refused naming the file, rather than left out as if it

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from sisr.errors import ConfigError, MissingWeightsError
-from sisr.hashing import sha256_file
-from sisr import suggest
+from sisr.base.errors import ConfigError, MissingWeightsError
+from sisr.base.hashing import sha256_file
+from sisr.base import suggest
 
 ENV_WEIGHTS = "SISR_WEIGHTS"
 HUB_CHECKPOINTS = Path("hub") / "checkpoints"

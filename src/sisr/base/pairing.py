@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sisr.colour import LUMA_601
-from sisr.errors import SisrError
-from sisr.io import IMAGE_SUFFIXES, SCALE_KEY, image_text, list_images, read_image
+from sisr.base.colour import LUMA_601
+from sisr.base.errors import SisrError
+from sisr.base.io import IMAGE_SUFFIXES, SCALE_KEY, image_text, list_images, read_image
 
 
 def _strip_scale(stem: str, scale: int) -> str:

@@ -35,11 +35,11 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from sisr import paths
-from sisr.errors import SisrError
-from sisr.io import atomic_write
+from sisr.base import paths
+from sisr.base.errors import SisrError
+from sisr.base.io import atomic_write
 from sisr.metrics import registry
-from sisr.studies import Study, config_hash
+from sisr.config.studies import Study, config_hash
 
 
 def higher_is_better(column: str) -> bool:
@@ -123,7 +123,7 @@ def claim_source(prov: Mapping) -> str:
 
 
 def _data_label(data: str) -> str:
-    from sisr.studies import DatasetRef
+    from sisr.config.studies import DatasetRef
 
     return DatasetRef.parse(data).label
 
@@ -541,7 +541,7 @@ def diverged_runs(study_dir: str | Path, runs: Sequence[str]) -> dict[str, str]:
 
 
 def train_config_hash(study_dir: str | Path, run: str) -> str:
-    """The config hash (:func:`sisr.studies.config_hash`) of the settings a finished run was trained with (its
+    """The config hash (:func:`sisr.config.studies.config_hash`) of the settings a finished run was trained with (its
     train_done.json); "" for a baseline or a run without one."""
     done = Path(paths.train_done(study_dir, run))
     if not done.is_file():
@@ -561,7 +561,7 @@ def summarize(csvs: Sequence[str | Path], *, labels: Sequence[str] | None = None
     ``labels`` and ``degradations`` (same order as ``csvs``) set the ``dataset`` and ``degradation`` columns (else
     the CSV's own columns; ``bicubic`` when it has none).
     ``config_hash``: the hash of the settings the run was trained with (:func:`train_config_hash`), so that a
-    summary alone says whether its runs were trained as the paper tier says (sisr.audit). ``replica_of``: run ->
+    summary alone says whether its runs were trained as the paper tier says (sisr.report.audit). ``replica_of``: run ->
     the run it is a seed replica of (the run itself when absent).
     """
     rows = []
@@ -671,7 +671,7 @@ def study_longs(study: Study, summary: str, histories: Mapping[str, str | Path],
 
 
 def epoch_eval_path(study_dir: str | Path, run: str, study: Study) -> Path:
-    """The run's kept checkpoints evaluated on the validation set (rule evaluate_epochs; :mod:`sisr.paths`)."""
+    """The run's kept checkpoints evaluated on the validation set (rule evaluate_epochs; :mod:`sisr.base.paths`)."""
     return Path(paths.epoch_eval_csv(study_dir, run, study.valid_data.key, study.scale))
 
 

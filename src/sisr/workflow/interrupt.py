@@ -1,7 +1,7 @@
 """What the workflow prints when the user interrupts it (Ctrl-C): one clean message, not a workflow error.
 
 Ctrl-C in a terminal sends SIGINT to the whole foreground process group: Snakemake and its running jobs. A
-trainer saves ``checkpoint_last.pt`` and exits with 130, other jobs exit with 130 too (``sisr.jobs.job_log``);
+trainer saves ``checkpoint_last.pt`` and exits with 130, other jobs exit with 130 too (``sisr.workflow.jobs.job_log``);
 each ends its log with a line saying it was interrupted. Snakemake (9.x) cancels the run, but it still reports
 every job that exited non-zero as failed: a ``RuleException`` (``CalledProcessError ... exit status 130``), an
 "Error in rule train:" block, and at the very end "WorkflowError: At least one job did not complete

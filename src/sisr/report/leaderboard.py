@@ -3,7 +3,7 @@
 Rows come from each study's ``summary.csv`` (standard protocol, the leaderboard's evaluation sets), joined
 with the cost of each model: trainable parameters, FLOPs per output megapixel (counted by
 ``torch.utils.flop_counter`` on a 64x64 LR input), training hours and device (``train_done.json``), and the
-measured inference seconds per image on the machine that evaluated it. Published rows (``sisr.published``)
+measured inference seconds per image on the machine that evaluated it. Published rows (``sisr.report.published``)
 are added for the same datasets and scales, marked ``source = published``.
 """
 
@@ -16,10 +16,10 @@ from typing import Sequence
 import pandas as pd
 import torch
 
-from sisr import paths
-from sisr.io import atomic_write
+from sisr.base import paths
+from sisr.base.io import atomic_write
 from sisr.metrics import registry
-from sisr.tables import primary_rows
+from sisr.report.tables import primary_rows
 
 
 def model_cost(model: torch.nn.Module, *, in_channels: int, lr_size: int = 64) -> dict:
@@ -61,7 +61,7 @@ def build_leaderboard(summaries: Sequence[str | Path], *, datasets: Sequence[str
                       degradations: Sequence[str] | None = None) -> pd.DataFrame:
     """One row per (study, run, dataset, degradation, scale) plus the published rows for the same datasets and
     scales (bicubic). ``degradations``: those shown (default: bicubic only)."""
-    from sisr.published import published_table
+    from sisr.report.published import published_table
 
     shown = list(degradations or [paths.DEFAULT_DEGRADATION])
     rows = []
@@ -128,7 +128,7 @@ def to_markdown(board: pd.DataFrame) -> str:
 
 
 def to_latex(board: pd.DataFrame) -> str:
-    from sisr.tables import _tex_escape
+    from sisr.report.tables import _tex_escape
 
     lines = [r"\begin{table}[t]", r"\centering",
              r"\caption{Benchmark leaderboard, standard protocol. Published rows are quoted.}",
@@ -154,7 +154,7 @@ def cost_plot(board: pd.DataFrame):
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
-    from sisr.figures import panel_grid, place_labels
+    from sisr.report.figures import panel_grid, place_labels
 
     ours = board[(board["source"] != "published") & board["psnr_y"].notna()].copy()
     ours["gflops_per_mp"] = ours["gflops_per_mp"].fillna(1e-3).clip(lower=1e-3)
@@ -195,7 +195,7 @@ def cost_plot(board: pd.DataFrame):
 def write_leaderboard(summaries: Sequence[str | Path], *, datasets: Sequence[str] | None, out_csv: str | Path,
                       out_md: str | Path, out_tex: str | Path, figures: Sequence[str | Path],
                       degradations: Sequence[str] | None = None) -> pd.DataFrame:
-    from sisr.figures import save_figure
+    from sisr.report.figures import save_figure
 
     board = build_leaderboard(summaries, datasets=datasets, degradations=degradations)
     with atomic_write(out_csv, "w") as fh:

@@ -19,7 +19,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
-from sisr.errors import ConfigError
+from sisr.base.errors import ConfigError
 
 PROGRESS_ENV, TENSORBOARD_ENV = "SISR_PROGRESS_EVERY_S", "SISR_TENSORBOARD"
 DEFAULT_PROGRESS_EVERY_S = 60.0
@@ -27,7 +27,7 @@ DEFAULT_PROGRESS_EVERY_S = 60.0
 
 @dataclass(frozen=True)
 class TrainJob:
-    """One training job, resolved: the run's settings (``sisr.studies.train_settings``) and how to run it.
+    """One training job, resolved: the run's settings (``sisr.config.studies.train_settings``) and how to run it.
 
     where: how messages name the run (``<study>.runs.<run>``). max_batches, valid_images: a rehearsal's caps
     (batches per epoch; validation on the first N images), None outside a rehearsal.

@@ -17,9 +17,9 @@ from typing import Iterator, Mapping, Sequence
 import pandas as pd
 
 from sisr import degradations
-from sisr.errors import SisrError
-from sisr.io import atomic_write, write_json
-from sisr.job_settings import LoggingSettings, TrainJob, logging_settings
+from sisr.base.errors import SisrError
+from sisr.base.io import atomic_write, write_json
+from sisr.config.job_settings import LoggingSettings, TrainJob, logging_settings
 
 log = logging.getLogger("sisr")
 
@@ -196,7 +196,7 @@ def build_cache_job(*, dataset: str, split: str, scale: int, root: str, manifest
 
 def use_weights(weights_dir: str | None, checksums: Mapping | None = None) -> None:
     """Point this job at the weights cache and apply the config's ``weights_checksums`` (rehearsals)."""
-    from sisr.weights import override_checksums, use_cache
+    from sisr.data.weights import override_checksums, use_cache
 
     if weights_dir:
         use_cache(weights_dir)
@@ -205,8 +205,8 @@ def use_weights(weights_dir: str | None, checksums: Mapping | None = None) -> No
 
 def fetch_weights_job(*, filename: str, dest: str, mirror: str | None = None,
                       checksums: Mapping | None = None) -> None:
-    """Fetch the pretrained file named ``filename`` (a file name of sisr.weights.WEIGHTS) into ``dest``."""
-    from sisr.weights import WEIGHTS, fetch
+    """Fetch the pretrained file named ``filename`` (a file name of sisr.data.weights.WEIGHTS) into ``dest``."""
+    from sisr.data.weights import WEIGHTS, fetch
 
     use_weights(None, checksums)
 
@@ -225,8 +225,8 @@ def train_job(job: TrainJob, *, train_manifest: str, valid_manifest: str, out_di
               logging: LoggingSettings | None = None) -> None:
     """Train one run of a study (resuming from ``out_dir/checkpoint_last.pt`` if present).
 
-    job: the resolved record (``sisr.job_settings.TrainJob``). logging: progress lines and TensorBoard
-    (default: what the workflow exported, :func:`sisr.job_settings.logging_settings`); with ``tensorboard``
+    job: the resolved record (``sisr.config.job_settings.TrainJob``). logging: progress lines and TensorBoard
+    (default: what the workflow exported, :func:`sisr.config.job_settings.logging_settings`); with ``tensorboard``
     the history also goes as TensorBoard scalars to ``out_dir/tensorboard/``.
     """
     from sisr.data.loader import open_train_source, open_valid_source
@@ -246,7 +246,7 @@ def train_job(job: TrainJob, *, train_manifest: str, valid_manifest: str, out_di
     exit_with_parent()
     board = None
     if logging.tensorboard:
-        from sisr.tensorboard import TensorBoardHistory
+        from sisr.workflow.tensorboard import TensorBoardHistory
 
         board = TensorBoardHistory(Path(out_dir) / "tensorboard")
     try:
@@ -270,12 +270,12 @@ def evaluate_job(*, study: str, run: str, model: str, checkpoint: str | None, da
     (the shipped LR files under ``bicubic``); write the per-image CSV (a ``degradation`` column).
 
     ``device`` is the job's: the workflow passes ``cpu`` to a job without a GPU resource, and then the
-    model and the LPIPS/FID networks all run on the CPU (``sisr.device.set_default``).
+    model and the LPIPS/FID networks all run on the CPU (``sisr.base.device.set_default``).
     """
     from sisr.data.datasets import get_dataset
-    from sisr.device import resolve_device, set_default
+    from sisr.base.device import resolve_device, set_default
     from sisr.evaluation import evaluate
-    from sisr.inference import check_scale, load_any_model
+    from sisr.training.inference import check_scale, load_any_model
     from sisr.metrics.registry import check_metric_names, check_weights
 
     check_metric_names(metrics)
@@ -349,10 +349,10 @@ def evaluate_epochs_job(*, study: str, run: str, done: str, dataset: str, split:
 
 def summarize_job(*, csvs: Sequence[str], out: str, sets: Sequence[tuple[str, str]],
                   replica_of: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """summary.csv of a study (``sisr.tables.summarize``; its runs' train_done.json in the summary's folder);
+    """summary.csv of a study (``sisr.report.tables.summarize``; its runs' train_done.json in the summary's folder);
     ``sets``: the (label, degradation) of each CSV, in order (from the workflow, never read back from the file
     names); ``replica_of``: replica run -> its run."""
-    from sisr.tables import summarize
+    from sisr.report.tables import summarize
 
     if len(sets) != len(csvs):
         raise SisrError(f"summarize: {len(csvs)} CSVs but {len(sets)} evaluation sets")
@@ -364,14 +364,14 @@ def summarize_job(*, csvs: Sequence[str], out: str, sets: Sequence[tuple[str, st
 
 
 # ---------------------------------------------------------------------------------------------- report
-# The report rules receive the study resolved by the workflow (``sisr.studies.Study``), not its file.
+# The report rules receive the study resolved by the workflow (``sisr.config.studies.Study``), not its file.
 
 
 def table_job(*, study, table: str, summary: str, out_csv: str, out_md: str, out_tex: str,
               histories: Mapping[str, str] | None = None, epoch_evals: Mapping[str, str] | None = None) -> None:
     """One table of a study; ``histories``, ``epoch_evals``: run -> its history.csv, its epoch evaluation CSV
     (inputs of the rule)."""
-    from sisr.tables import write_study_table
+    from sisr.report.tables import write_study_table
 
     write_study_table(study, table, summary=summary, out_csv=out_csv, out_md=out_md, out_tex=out_tex,
                       histories=histories, epoch_evals=epoch_evals)
@@ -379,9 +379,9 @@ def table_job(*, study, table: str, summary: str, out_csv: str, out_md: str, out
 
 def claims_report_job(*, study, summary: str, out: str, histories: Mapping[str, str] | None = None,
                       study_file: str | None = None, epoch_evals: Mapping[str, str] | None = None) -> None:
-    """REPORT.md: the study's findings and claims judged (sisr.audit); ``study_file`` gives the paper tier's
+    """REPORT.md: the study's findings and claims judged (sisr.report.audit); ``study_file`` gives the paper tier's
     config hashes (the gate of a verdict); ``epoch_evals``: run -> its epoch evaluation CSV."""
-    from sisr.audit import study_report
+    from sisr.report.audit import study_report
 
     text = study_report(study, summary=summary, histories=histories, study_file=study_file, epoch_evals=epoch_evals)
     with atomic_write(out, "w") as fh:
@@ -392,7 +392,7 @@ def figure_job(*, study, figure: str, study_dir: str, summary: str, histories: M
                outputs: Sequence[str]) -> None:
     """Draw one figure of a study (its kind is in the study file) from the files of ``study_dir``; ``histories``:
     run -> history.csv."""
-    from sisr import figures
+    from sisr.report import figures
 
     fig = figures.study_figure(study, figure, study_dir=study_dir, summary=summary,
                                histories=histories)
@@ -403,7 +403,7 @@ def leaderboard_job(*, summaries: Sequence[str], datasets: Sequence[str], out_cs
                     figures: Sequence[str], degradations: Sequence[str] | None = None) -> None:
     """Every model of every study on the leaderboard sets (under each of ``degradations``), with published rows
     and costs."""
-    from sisr.leaderboard import write_leaderboard
+    from sisr.report.leaderboard import write_leaderboard
 
     write_leaderboard(summaries, datasets=datasets, out_csv=out_csv, out_md=out_md, out_tex=out_tex, figures=figures,
                       degradations=degradations)

@@ -20,7 +20,7 @@ borders only 98.6-99.4 % of them (the outermost row and column differ).
 
 :func:`imresize`, :func:`downscale` (``method="matlab"``) and :func:`upscale` also take a torch tensor
 (``H x W`` or ``H x W x C``) and then compute on its device in float64 (an evaluation on a GPU:
-``sisr.device.kernel_device``): the same weights as dense matrices, applied with ``torch.matmul``, and for
+``sisr.base.device.kernel_device``): the same weights as dense matrices, applied with ``torch.matmul``, and for
 uint8 the same rounding as the NumPy path, so that every pixel is equal (tests/test_kernels_torch.py).
 The NumPy path stays the one used on the CPU (the fastest there, docs/BENCHMARKS.md).
 
@@ -39,9 +39,9 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 from PIL import Image
 
-from sisr import banded
-from sisr.device import is_tensor
-from sisr.errors import SisrError
+from sisr.base import banded
+from sisr.base.device import is_tensor
+from sisr.base.errors import SisrError
 
 if TYPE_CHECKING:  # torch is imported by the torch functions only (the workflow's parse step loads this module)
     import torch

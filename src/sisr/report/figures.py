@@ -19,12 +19,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from sisr import degradations, paths  # noqa: E402
-from sisr.errors import SisrError  # noqa: E402
-from sisr.io import atomic_write  # noqa: E402
+from sisr import degradations  # noqa: E402
+from sisr.base import paths
+from sisr.base.errors import SisrError  # noqa: E402
+from sisr.base.io import atomic_write  # noqa: E402
 from sisr.metrics import registry  # noqa: E402
-from sisr.studies import Study  # noqa: E402
-from sisr.tables import higher_is_better, primary_rows, run_info, study_rows  # noqa: E402
+from sisr.config.studies import Study  # noqa: E402
+from sisr.report.tables import higher_is_better, primary_rows, run_info, study_rows  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid")
 
@@ -411,7 +412,7 @@ def loss_text(run_cfg: Mapping) -> str:
 
 
 def _summary_rows(summary: str, study: Study) -> pd.DataFrame:
-    """The summary's first-seed rows under the study's degradation (:func:`sisr.tables.study_rows`)."""
+    """The summary's first-seed rows under the study's degradation (:func:`sisr.report.tables.study_rows`)."""
     return primary_rows(study_rows(pd.read_csv(summary), study))
 
 
@@ -442,7 +443,7 @@ def _figure_dataset(fig_spec: Mapping, summary_df: pd.DataFrame) -> str:
 
 
 def _comparison_grid(study: Study, fig_spec: Mapping, study_dir: Path, summary: str, title: str):
-    from sisr.io import list_images, read_image
+    from sisr.base.io import list_images, read_image
 
     summary_df = _summary_rows(summary, study)
     scale, tier, degrade = study.scale, study.tier, degradations.get(study.degradation)
@@ -483,7 +484,7 @@ def _comparison_grid(study: Study, fig_spec: Mapping, study_dir: Path, summary: 
 
 def _triptychs(study: Study, fig_spec: Mapping, study_dir: Path, summary: str, title: str):
     """LR (nearest) / SR / HR of the best and the worst image by SSIM-Y, for each run."""
-    from sisr.io import read_image
+    from sisr.base.io import read_image
 
     summary_df = _summary_rows(summary, study)
     scale, tier, degrade = study.scale, study.tier, degradations.get(study.degradation)

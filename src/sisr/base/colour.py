@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sisr.errors import SisrError
+from sisr.base.errors import SisrError
 
 # BT.601 luma for RGB in [0, 1]: Y = 16 + 65.481 R + 128.553 G + 24.966 B (range 16..235); here per 0..255 value.
 Y_COEFFS = np.array([65.481, 128.553, 24.966]) / 255.0

@@ -17,7 +17,7 @@ import html
 import re
 from pathlib import Path
 
-from sisr.io import atomic_write
+from sisr.base.io import atomic_write
 
 # Verdict words -> CSS class, checked in this order (so "not reproduced" is never read as "reproduced").
 VERDICT_CLASSES = (

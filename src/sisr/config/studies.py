@@ -19,11 +19,11 @@ from typing import Any, Callable, Mapping, Sequence
 import jsonschema
 import yaml
 
-from sisr.errors import ConfigError
-from sisr import paths, suggest
+from sisr.base.errors import ConfigError
+from sisr.base import paths, suggest
 from sisr.degradations import check_name as check_degradation
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 SCHEMA_DIR = PROJECT_ROOT / "schemas"
 
 
@@ -272,7 +272,7 @@ class DatasetRef:
 
     @property
     def key(self) -> str:
-        """How the set appears in result and cache paths (:func:`sisr.paths.set_key`): ``Set5``, ``bd/Set5``."""
+        """How the set appears in result and cache paths (:func:`sisr.base.paths.set_key`): ``Set5``, ``bd/Set5``."""
         return paths.set_key(self.label, self.degradation)
 
     def __str__(self) -> str:
@@ -586,7 +586,7 @@ def config_hash(settings: Mapping) -> str:
     """A run's training identity: SHA-256 (16 hex digits) of its resolved training settings as
     :class:`sisr.training.config.TrainConfig` normalises them (so two spellings of one setting agree), without
     the keys that do not change what is trained (``HASH_EXCLUDED``). The same for a study file's resolved run and
-    for the ``config`` a finished run wrote into its train_done.json: the claims gate (sisr.audit) compares them."""
+    for the ``config`` a finished run wrote into its train_done.json: the claims gate (sisr.report.audit) compares them."""
     from sisr.training.config import TrainConfig
 
     plain = TrainConfig.from_dict(train_settings(settings)).to_dict()

@@ -12,7 +12,7 @@ from numbers import Real
 from pathlib import Path
 from typing import Any, Sequence
 
-from sisr.errors import ConfigError
+from sisr.base.errors import ConfigError
 
 
 class TensorBoardHistory:

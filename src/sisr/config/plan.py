@@ -10,7 +10,7 @@ The model (what is measured, what is assumed):
   times are made non-decreasing in F first, so t(F) is **monotone in F** within a family and precision. The
   anchors: either the table measured on an H200 (``sisr.training.modes.FASTEST``, ``MEASURED_ON``: each shape's
   fastest mode of that precision, which is what the engine picks there) or this machine's own probe
-  (``sisr plan --calibrate``, sisr.calibrate), cached per device and torch version.
+  (``sisr plan --calibrate``, sisr.config.calibrate), cached per device and torch version.
 - **Training** = epochs x batches per epoch (training-set sizes: ``TRAIN_IMAGES``) x t(F). fp16 runs use the
   16-bit (bf16) anchors; GAN runs use the GAN generator phase's anchor for every phase (the measured
   discriminator phase is faster: an upper bound there). Loss networks (VGG, LPIPS) are not in the anchors.
@@ -45,11 +45,11 @@ from typing import Sequence
 
 import torch
 
-from sisr import catalog
+from sisr.config import catalog
 from sisr.data.sources import ARCHIVES
-from sisr.errors import ConfigError
-from sisr.io import atomic_write
-from sisr.studies import DatasetRef, Study, load_study, train_settings
+from sisr.base.errors import ConfigError
+from sisr.base.io import atomic_write
+from sisr.config.studies import DatasetRef, Study, load_study, train_settings
 
 # Training images (or pre-cut pairs) per training set, as built by sisr.data (DIV2K: 800 train images; the
 # derived sets: sisr.data.derived's docstring; T91: the 91 images of Yang et al.; skimage: the demo photographs).
@@ -347,7 +347,7 @@ def _eval_work(plan: StudyPlan, basis: Basis, leaderboard: bool) -> None:
 
 
 def _study_archives(study: Study, leaderboard: bool) -> set[str]:
-    """The archives the workflow downloads for ``study`` (``sisr.catalog.ref_archives``, as the workflow plans)."""
+    """The archives the workflow downloads for ``study`` (``sisr.config.catalog.ref_archives``, as the workflow plans)."""
     refs = [study.train_data, study.valid_data, *study.eval_data]
     if leaderboard:
         refs += catalog.leaderboard_refs(study.tier)
@@ -524,7 +524,7 @@ def format_plan(plans: Sequence[StudyPlan] | Sequence[JobEstimate], basis: Basis
     lines = [f"# sisr plan, tier {tier}: hours on one {basis.device.upper()} device; step times from",
              f"#   {basis.label}",
              *([f"#   ({basis.source})"] if basis.source else []),
-             "# model (sisr.plan): step time monotone in multiply-adds per step, anchored on those measurements;",
+             "# model (sisr.config.plan): step time monotone in multiply-adds per step, anchored on those measurements;",
              "#   job = warm-up + training + validations; evaluation jobs apart. --wide: the basis of each job."]
     device = "GPU" if basis.device == "cuda" else basis.device.upper()
     lines += job_lines(jobs, wide) + [""] + summary_lines(plans, tier, studies_arg, device)  # type: ignore[arg-type]

@@ -17,13 +17,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from sisr.device import resolve_device, synchronize  # noqa: F401  (re-exported)
-from sisr.errors import ConfigError, SisrError
-from sisr.colour import YCBCR_FROM_RGB as _YCBCR_FROM_RGB
-from sisr.colour import YCBCR_OFFSET as _YCBCR_OFFSET
+from sisr.base.device import resolve_device, synchronize  # noqa: F401  (re-exported)
+from sisr.base.errors import ConfigError, SisrError
+from sisr.base.colour import YCBCR_FROM_RGB as _YCBCR_FROM_RGB
+from sisr.base.colour import YCBCR_OFFSET as _YCBCR_OFFSET
 
 
-pick_device = resolve_device  # the one device resolver (sisr.device), under its old name here
+pick_device = resolve_device  # the one device resolver (sisr.base.device), under its old name here
 
 
 class HalfPrecision(nn.Module):
@@ -150,7 +150,7 @@ def bytes_per_lr_pixel(model: nn.Module, channels: int, device: torch.device, pr
 def auto_tile(model: nn.Module, lr_shape: tuple[int, ...], device: torch.device, overlap: int,
               budget: int | None = None) -> int | None:
     """None when the whole image fits ``budget`` (default :func:`memory_budget`), else the LR tile side that fits."""
-    from sisr.errors import SisrError
+    from sisr.base.errors import SisrError
 
     h, w = lr_shape[:2]
     channels = 1 if len(lr_shape) == 2 else lr_shape[2]
@@ -189,7 +189,7 @@ def colour_output(lr: np.ndarray, sr_y: np.ndarray, scale: int) -> np.ndarray:
     A metric on this image's Y differs from one on ``sr_y`` by the uint8 rounding of the RGB round trip;
     the workflow scores a Y model on ``sr_y`` itself.
     """
-    from sisr.imresize import upscale
+    from sisr.base.imresize import upscale
 
     ycbcr = _YCBCR_OFFSET + lr.astype(np.float64) @ _YCBCR_FROM_RGB.T
     chroma = upscale(ycbcr[:, :, 1:], scale)  # float in -> float out: not rounded between the passes
@@ -267,7 +267,7 @@ def load_any_model(name_or_checkpoint: str, *, scale: int, in_channels: int, dev
 
 def check_scale(loaded: LoadedModel, scale: int, what: str) -> None:
     """SisrError naming both factors when ``loaded`` does not upscale by ``scale``."""
-    from sisr.errors import SisrError
+    from sisr.base.errors import SisrError
 
     if loaded.scale != scale:
         raise SisrError(f"{what}: the model upscales x{loaded.scale} (its checkpoint's config), "
