@@ -11,7 +11,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from helpers.servers import file_server
+from helpers.servers import file_server, png_bytes, tar_bytes
 
 from sisr.data import download as dl
 from sisr.data.datasets import get_dataset
@@ -163,22 +163,10 @@ def test_mirror_as_folder_file_url_and_http_prefix(server, tmp_path):
 
 
 def _png_bytes(h: int, w: int, seed: int) -> bytes:
-    from PIL import Image
-
-    img = np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format="PNG")
-    return buf.getvalue()
+    return png_bytes(seed, h, w)
 
 
-def _tar(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tf:
-        for name, content in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(content)
-            tf.addfile(info, io.BytesIO(content))
-    return buf.getvalue()
+_tar = tar_bytes
 
 
 def _zip(members: dict[str, bytes]) -> bytes:

@@ -9,6 +9,7 @@ import pytest
 import torch
 from scipy import ndimage
 
+from helpers.degradations import NEW_DEGRADATION
 from sisr import degradations
 from sisr.cli import main
 from sisr.data.cache import CachedImages, build_cache, cache_key
@@ -217,22 +218,6 @@ def test_downscale_unknown_degradation_is_one_line_with_a_suggestion(tmp_path, c
     assert not (tmp_path / "lr.png").exists()
 
 
-NEW_DEGRADATION = '''
-    """``box2``: 2 x 2 box average then every s-th pixel (a test degradation)."""
-    import numpy as np
-
-    from sisr.degradations import Degradation
-    from sisr.base.imresize import modcrop
-
-
-    def box(hr, scale, rng):
-        cropped = modcrop(hr, scale).astype(np.float64)
-        summed = cropped + np.roll(cropped, -1, 0) + np.roll(cropped, -1, 1) + np.roll(cropped, (-1, -1), (0, 1))
-        return np.round(summed[::scale, ::scale] / 4).astype(np.uint8), modcrop(hr, scale)
-
-
-    DEGRADATION = Degradation("box2", "2 x 2 box average, then subsampling", True, box)
-'''
 
 
 @pytest.fixture

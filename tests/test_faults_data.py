@@ -8,14 +8,12 @@ and expects success or one line naming the file or key, and nothing left corrupt
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import re
 import signal
 import stat
 import subprocess
 import sys
-import tarfile
 import time
 from pathlib import Path
 
@@ -27,7 +25,7 @@ from PIL import Image
 from helpers.faults import FullDisk, assert_one_line_error, ci_config, run_cli
 from helpers.faults import snakemake_in as snakemake
 from helpers.servers import benchmark_tar as _benchmark_tar
-from helpers.servers import file_server
+from helpers.servers import file_server, png_bytes, tar_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,20 +37,7 @@ def error_lines(text: str) -> list[str]:
     return ["ERROR: " + line.split("ERROR: ", 1)[1] for line in text.splitlines() if "ERROR: " in line]
 
 
-def _png(seed: int, h: int = 32, w: int = 32) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def _tar(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+_png, _tar = png_bytes, tar_bytes
 
 
 def _benchmark_cfg(md5: str) -> dict:

@@ -94,3 +94,21 @@ def benchmark_tar() -> bytes:
                 info.size = len(png.getvalue())
                 tar.addfile(info, io.BytesIO(png.getvalue()))
     return buf.getvalue()
+
+
+def png_bytes(seed: int, h: int = 32, w: int = 32) -> bytes:
+    """A random RGB PNG, as bytes."""
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def tar_bytes(members: dict[str, bytes]) -> bytes:
+    """A tar archive of ``members`` (name -> bytes), as bytes."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
