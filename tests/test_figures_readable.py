@@ -183,3 +183,12 @@ def test_no_figure_title_names_a_dataset_or_an_epoch_count_the_tier_may_not_have
             title = fig.get("title", "")
             assert not re.search(r"\b(from|on) (DIV2K|DF2K|Set5|Set14)\b", title), (path.name, name, title)
             assert not re.search(r"\d+-epoch", title), (path.name, name, title)
+
+
+def test_a_grid_of_many_methods_wraps_at_seven_columns():
+    img = np.zeros((40, 40, 3), np.uint8)
+    panels = [("coffee", [(f"run{c}", img) for c in range(11)])]  # rrdb_gan's demo Fig. 6: LR, 9 methods, HR
+    fig = figures.comparison_grid(panels, title="grid")
+    rows = {round(ax.get_position().y0, 3) for ax in fig.axes if ax.get_title()}
+    assert len(rows) == 2 and fig.get_size_inches()[0] <= 2.1 * 7 + 0.01
+    assert sorted(ax.get_title() for ax in fig.axes if ax.get_title()) == sorted(f"run{c}" for c in range(11))

@@ -318,11 +318,17 @@ def detailed_crop_box(hr: np.ndarray, size: int) -> tuple[int, int]:
     return int(y * stride), int(x * stride)
 
 
+MAX_COLUMNS = 7  # crops side by side in a comparison grid
+
+
 def comparison_grid(panels: Sequence[tuple[str, Sequence[tuple[str, np.ndarray]]]], *, title: str) -> plt.Figure:
     """A grid of image crops: one row per image, one column per method.
 
-    ``panels`` is ``[(image_name, [(column_title, uint8 crop), ...]), ...]``; crops of one row share a size.
+    ``panels`` is ``[(image_name, [(column_title, uint8 crop), ...]), ...]``; crops of one row share a size. A row
+    of more than ``MAX_COLUMNS`` crops wraps onto the next rows (a page holds about seven crops side by side).
     """
+    panels = [(name if i == 0 else f"{name} (cont.)", cols[i: i + MAX_COLUMNS])
+              for name, cols in panels for i in range(0, max(len(cols), 1), MAX_COLUMNS)]
     n_rows = len(panels)
     n_cols = max(len(cols) for _, cols in panels)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.1 * n_cols, 2.6 * n_rows + 0.6), squeeze=False,
