@@ -85,8 +85,7 @@ def test_srresnet_edsr_best_and_worst_examples_are_indicative_only():
     long = build_image_table(per_image, spec, table="table_best_worst", datasets=["div2k-valid"], scale=4)
     assert set(long.loc[long["image"] == "best", "ours"]) == {0.904}  # bound to the set's highest
     runs = list(spec["runs"])
-    gate = Gate("paper", hashes=paper_hashes(STUDIES / "srresnet_edsr.yaml", runs),
-                expected=paper_hashes(STUDIES / "srresnet_edsr.yaml", runs))
+    gate = Gate("paper", hashes=paper_hashes(study, runs), expected=paper_hashes(study, runs))
     judged = judge_claims({"table_best_worst": long}, {"ssim_y": 0.02}, gate, set(runs), study.tables)
     assert len(judged) == 4 and set(judged["kind"]) == {"indicative"}
     assert judged["verdict"].str.contains("not its highest / lowest").all()

@@ -277,9 +277,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_audit(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from sisr.report.audit import audit_summary, check_known, dump_json, report_markdown, template
+    from sisr.config.studies import check_study_file
+    from sisr.report.audit import audit_summary, dump_json, report_markdown, template
 
-    study_file = check_known(args.study, args.studies_dir)
+    study_file = check_study_file(Path(args.studies_dir) / f"{args.study}.yaml")
     if args.template:
         template(study_file).to_csv(sys.stdout, index=False)
         return 0

@@ -385,6 +385,15 @@ def _name_part(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def check_study_file(path: str | Path) -> Path:
+    """``path`` when it is a study file; else ConfigError naming it, with the closest study names of its folder."""
+    path = Path(path)
+    if not path.is_file():
+        available = sorted(p.stem for p in path.parent.glob("*.yaml")) if path.parent.is_dir() else []
+        raise ConfigError(f"studies: no study file {path}: {suggest.unknown('study', [path.stem], available, 'studies')}")
+    return path
+
+
 def load_study(path: str | Path, tier: str, *, train_overrides: Mapping | None = None,
                replicas: int | None = None, overrides_from: str = "config") -> Study:
     """Load, validate and resolve a study file for ``tier``.
@@ -392,10 +401,7 @@ def load_study(path: str | Path, tier: str, *, train_overrides: Mapping | None =
     ``replicas``: seed replicas per replicated run (the workflow config key), overriding the tier's
     ``replicas.n``; None: the study file decides. An error that only ``train_overrides`` cause names them and
     ``overrides_from`` (where they came from: the command line or a config file) instead of the study file."""
-    path = Path(path)
-    if not path.is_file():
-        available = sorted(p.stem for p in path.parent.glob("*.yaml")) if path.parent.is_dir() else []
-        raise ConfigError(f"studies: no study file {path}: {suggest.unknown('study', [path.stem], available, 'studies')}")
+    path = check_study_file(path)
     spec = load_yaml_file(path)
     where = str(path)
     validate(spec, "study", where=where)

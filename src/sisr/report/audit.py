@@ -38,7 +38,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from sisr.base.errors import ConfigError, SisrError
+from sisr.base.errors import SisrError
 from sisr.config.studies import REPLICA_OF, DatasetRef, Study, config_hash, load_study
 from sisr.report.tables import PROTOCOL_WORDS, _fmt, claim_provenance, higher_is_better, run_bases
 
@@ -96,10 +96,9 @@ class Gate:
         return ""
 
 
-def paper_hashes(study_file: str | Path, runs: Sequence[str], replicas: int = 1) -> dict[str, frozenset]:
-    """base run -> the config hashes the study's paper tier gives it and its first ``replicas`` - 1 replicas
-    (seed + k), for the base runs among ``runs`` that the paper tier has."""
-    paper = load_study(study_file, "paper")
+def paper_hashes(paper: Study, runs: Sequence[str], replicas: int = 1) -> dict[str, frozenset]:
+    """base run -> the config hashes the study's paper tier (``paper``, resolved) gives it and its first
+    ``replicas`` - 1 replicas (seed + k), for the base runs among ``runs`` that the paper tier has."""
     out = {}
     for run in runs:
         if run in paper.runs and REPLICA_OF not in paper.runs[run]:
@@ -154,7 +153,8 @@ def claim_judgement(row: Mapping, tolerance: Mapping[str, float], gate: Gate, tr
         return "not measured", "not measured"
     diff = row["compared"] - row["claimed"]
     reasons = []
-    why = gate.why_not(str(row["run"]).split("#")[0], str(row["run"]).split("#")[0] in trained)
+    run = str(row["run"]).split("#")[0]  # run#tag: the same run under a second claim
+    why = gate.why_not(run, run in trained)
     if why:
         reasons.append(why)
     if row.get("indicative"):
@@ -292,11 +292,11 @@ def _evidence(spec: Mapping, finding: Mapping) -> dict[str, tuple[float, dict]]:
     return out
 
 
-def evidence_reasons(spec: Mapping, finding: Mapping) -> list[str]:
-    """Why a finding is not like-for-like by its evidence's provenance: a stand-in dataset (``indicative``) or a
-    protocol the document does not state."""
+def evidence_reasons(found: Mapping[str, tuple[float, dict]]) -> list[str]:
+    """Why a finding is not like-for-like by its evidence's provenance (:func:`_evidence`): a stand-in dataset
+    (``indicative``) or a protocol the document does not state."""
     reasons = []
-    for _, prov in _evidence(spec, finding).values():
+    for _, prov in found.values():
         if prov.get("indicative"):
             reasons.append(str(prov["indicative"]))
         if prov.get("protocol") == "unstated":
@@ -309,7 +309,8 @@ def judge_finding(summary: pd.DataFrame, spec: Mapping, finding: Mapping, gate: 
     our means, the document's evidence and the noise used."""
     label = DatasetRef.parse(finding["data"]).label
     values = {r: run_values(summary, r, label, finding["metric"]) for r in finding["runs"]}
-    doc = evidence(spec, finding)
+    found = _evidence(spec, finding)
+    doc = {run: value for run, (value, _) in found.items()}
     margin = sourced(finding.get("margin"))[0]
     noise = finding_noise(summary, spec, finding)
     out = {"id": finding["id"], "statement": finding["statement"], "metric": finding["metric"],
@@ -327,7 +328,7 @@ def judge_finding(summary: pd.DataFrame, spec: Mapping, finding: Mapping, gate: 
                               margin=margin) for a, rel, b in finding_pairs(finding)]
     verdict = combine(results)
     reasons = [w for w in dict.fromkeys(gate.why_not(r, r in trained) for r in finding["runs"]) if w]
-    reasons += evidence_reasons(spec, finding)
+    reasons += evidence_reasons(found)
     if gate.rehearsal:
         return {**out, "verdict": verdict, "kind": "not comparable", "reason": reasons[0]}
     if noise.sd is None:
@@ -345,7 +346,6 @@ class Audit:
     findings: list[dict]
     claims: pd.DataFrame
     tolerance: dict[str, float]
-    notes: list[str] = field(default_factory=list)
 
     def counts(self) -> dict:
         f = {w: sum(x["verdict"] == w and x["kind"] in ("verdict", "indicative") for x in self.findings)
@@ -537,13 +537,13 @@ def audit_summary(study_file: str | Path, summary: pd.DataFrame, *, tier: str | 
             table_frame = frame[frame["dataset"] == study.train_data.label]
         longs[name] = build_long(table_frame, spec, table=name, scale=study.scale, valid_label=study.valid_data.label,
                                  eval_labels=[r.label for r in study.eval_data])
-    gate = Gate(tier=tier, hashes=summary_hashes(frame), expected=_expected(study_file, frame))
+    gate = Gate(tier=tier, hashes=summary_hashes(frame), expected=_expected(study, frame))
     return audit(study.spec, frame, longs, tier=tier, gate=gate)
 
 
 def study_gate(study: Study, summary: pd.DataFrame, study_file: str | Path | None) -> Gate:
     """The gate of a workflow run's summary (its tier, its runs' hashes, the paper tier's)."""
-    expected = _expected(study_file, summary) if study_file and study.tier == "paper" else {}
+    expected = _expected(load_study(study_file, "paper"), summary) if study_file and study.tier == "paper" else {}
     return Gate(tier=study.tier, hashes=summary_hashes(summary), expected=expected, rehearsal=study.rehearsal)
 
 
@@ -573,23 +573,12 @@ def study_report(study: Study, *, summary: str | Path, histories: Mapping[str, s
                            diverged=diverged_runs(Path(summary).parent, list(dict.fromkeys(frame["run"]))))
 
 
-def _expected(study_file: str | Path, summary: pd.DataFrame) -> dict[str, frozenset]:
+def _expected(paper: Study, summary: pd.DataFrame) -> dict[str, frozenset]:
+    """The paper tier's hashes for the summary's runs and as many replicas as it holds of one run on one set."""
     bases = run_bases(summary)
     most = int(bases.groupby([bases, summary["dataset"]]).size().max()) if len(summary) else 1
-    return paper_hashes(study_file, list(dict.fromkeys(bases)), replicas=most)
+    return paper_hashes(paper, list(dict.fromkeys(bases)), replicas=most)
 
 
 def dump_json(a: Audit) -> str:
     return json.dumps(a.to_json(), indent=2, default=float)
-
-
-def check_known(name: str, studies_dir: str | Path) -> Path:
-    path = Path(studies_dir) / f"{name}.yaml"
-    if not path.is_file():
-        import difflib
-
-        names = sorted(p.stem for p in Path(studies_dir).glob("*.yaml"))
-        close = difflib.get_close_matches(name, names, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"no study {name!r} in {studies_dir}{hint} (studies: {', '.join(names)})")
-    return path
