@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from helpers.studies import edited_study
 from sisr.report.audit import (Gate, audit_summary, finding_pairs, pair_judgement, pooled_sd, sourced, template,
                         tolerances)
 from sisr.cli import main
@@ -222,16 +223,13 @@ def test_sourced_entries():
 
 
 def _with_replicas(tmp_path, n=3, runs="findings", findings=True):
-    import yaml
+    def replicated(spec):
+        spec["tiers"]["paper"]["replicas"] = {"n": n, "runs": runs}
+        if findings:
+            spec["findings"] = [{"id": "f", "statement": "ESPCN beats SRCNN", "cite": "000 l.1: x",
+                                 "metric": "psnr_y", "data": "div2k/valid", "relation": ">", "runs": ["espcn", "srcnn"]}]
 
-    spec = yaml.safe_load(_file("espcn").read_text())
-    spec["tiers"]["paper"]["replicas"] = {"n": n, "runs": runs}
-    if findings:
-        spec["findings"] = [{"id": "f", "statement": "ESPCN beats SRCNN", "cite": "000 l.1: x", "metric": "psnr_y",
-                             "data": "div2k/valid", "relation": ">", "runs": ["espcn", "srcnn"]}]
-    path = tmp_path / "espcn.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    return path
+    return edited_study(tmp_path, replicated)
 
 
 def test_replicas_train_the_finding_runs_with_other_seeds(tmp_path):

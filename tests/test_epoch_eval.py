@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-import yaml
 
+from helpers.studies import edited_study
 from helpers.training import TinyTrainSource, register_tiny_models, tiny_config, tiny_valid
 from sisr.data import weights
 from sisr.data.lookalike import random_fid_inception
@@ -98,11 +98,7 @@ def test_keep_checkpoints_must_be_increasing_epochs_from_1():
 
 
 def _study_copy(tmp_path: Path, edit) -> Path:
-    spec = yaml.safe_load((ROOT / "studies" / "srresnet_edsr.yaml").read_text())
-    edit(spec)
-    path = tmp_path / "srresnet_edsr.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    return path
+    return edited_study(tmp_path, edit, "srresnet_edsr")
 
 
 def test_the_study_keeps_every_epoch_its_per_epoch_fid_needs(tmp_path):

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from PIL import Image
 
+from helpers.studies import edited_study
 from helpers.faults import FullDisk, assert_one_line_error, ci_config, run_cli
 from helpers.faults import snakemake_in as snakemake
 from helpers.servers import benchmark_tar as _benchmark_tar
@@ -249,11 +249,10 @@ def test_an_output_folder_key_naming_a_file_is_one_config_error(tmp_path, key):
 
 
 def test_a_misspelt_split_fails_the_dry_run_naming_study_file_key_and_splits(tmp_path):
-    spec = yaml.safe_load((ROOT / "studies/espcn.yaml").read_text())
-    spec["tiers"]["ci"]["data"]["train"] = "skimage/trian"
-    studies = tmp_path / "studies"
-    studies.mkdir()
-    (studies / "espcn.yaml").write_text(yaml.safe_dump(spec))
+    def misspell(spec):
+        spec["tiers"]["ci"]["data"]["train"] = "skimage/trian"
+
+    studies = edited_study(tmp_path / "studies", misspell).parent
     res = snakemake(tmp_path, {**ci_config(), "studies_dir": str(studies)}, "-n")
     out = res.stdout + res.stderr
     assert res.returncode != 0, out[-3000:]

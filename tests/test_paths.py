@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
+from helpers.studies import edited_study
 from sisr import degradations
 from sisr.base import paths
 from sisr.base.errors import ConfigError
@@ -69,11 +69,7 @@ def test_a_set_under_a_degradation_has_its_own_key_in_every_path():
 
 
 def _study(tmp_path, edit) -> Path:
-    spec = yaml.safe_load((ROOT / "studies" / "espcn.yaml").read_text())
-    edit(spec)
-    path = tmp_path / "espcn.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    return path
+    return edited_study(tmp_path, edit)
 
 
 def test_a_study_chooses_its_degradation_and_one_per_evaluation_set(tmp_path):

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from helpers.studies import edited_study
 from helpers.degradations import NEW_DEGRADATION
 from sisr.base.io import read_image, write_image
 
@@ -88,10 +89,7 @@ def test_a_degradation_without_its_registry_line_fails_at_parse_time_in_one_line
 
 
 def test_a_study_degradation_reaches_its_caches_and_evaluations_and_the_leaderboard_declares_what_it_reads(tmp_path):
-    spec = yaml.safe_load((ROOT / "studies" / "espcn.yaml").read_text())
-    spec["degradation"] = "bd"
-    (tmp_path / "studies").mkdir()
-    (tmp_path / "studies" / "espcn.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    edited_study(tmp_path / "studies", lambda spec: spec.update(degradation="bd"))
     cfg = {"tier": "ci", "studies": ["espcn"], "studies_dir": str(tmp_path / "studies")}
     res = _snakemake(tmp_path, cfg, "-n")
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
+from helpers.studies import edited_study
 from sisr.base.errors import ConfigError
 from sisr.config.studies import load_study
 
@@ -50,13 +50,7 @@ def test_the_import_hook_would_catch_torch(tmp_path):
 
 
 def _study_with(tmp_path, edit) -> Path:
-    spec = yaml.safe_load((ROOT / "studies" / "espcn.yaml").read_text())
-    edit(spec)
-    folder = tmp_path / "studies"
-    folder.mkdir(exist_ok=True)
-    path = folder / "espcn.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
-    return path
+    return edited_study(tmp_path / "studies", edit)
 
 
 def _set(keys, value):
