@@ -520,34 +520,27 @@ NON_METRIC_COLUMNS = ("study", "run", "model", "dataset", "degradation", "scale"
                       "seconds", "tier", "hr_path", "device", "color", "status", "config_hash", "replica_of")
 
 
-def train_status(study_dir: str | Path, run: str) -> str:
-    """How a run's training ended (train_done.json's stop_reason: completed, early_stopping, max_seconds,
-    diverged); "" for a baseline (no training)."""
+def read_train_done(study_dir: str | Path, run: str) -> dict:
+    """A run's train_done.json ({} for a baseline, or a run not trained yet)."""
     done = Path(paths.train_done(study_dir, run))
-    return json.loads(done.read_text()).get("stop_reason", "") if done.is_file() else ""
+    return json.loads(done.read_text()) if done.is_file() else {}
 
 
 def diverged_runs(study_dir: str | Path, runs: Sequence[str]) -> dict[str, str]:
     """run -> "epoch E: reason" for the runs whose training ended diverged (``divergence.policy: record``)."""
     out = {}
     for run in runs:
-        done = Path(paths.train_done(study_dir, run))
-        if done.is_file():
-            info = json.loads(done.read_text())
-            if info.get("stop_reason") == "diverged":
-                detail = info.get("diverged") or {}
-                out[run] = f"epoch {detail.get('epoch')}: {detail.get('reason')}"
+        info = read_train_done(study_dir, run)
+        if info.get("stop_reason") == "diverged":
+            detail = info.get("diverged") or {}
+            out[run] = f"epoch {detail.get('epoch')}: {detail.get('reason')}"
     return out
 
 
-def train_config_hash(study_dir: str | Path, run: str) -> str:
-    """The config hash (:func:`sisr.config.studies.config_hash`) of the settings a finished run was trained with (its
-    train_done.json); "" for a baseline or a run without one."""
-    done = Path(paths.train_done(study_dir, run))
-    if not done.is_file():
-        return ""
-    config = json.loads(done.read_text()).get("config")
-    return config_hash(config) if config else ""
+def train_config_hash(done: Mapping) -> str:
+    """The config hash (:func:`sisr.config.studies.config_hash`) of the settings a finished run was trained with
+    (``done``: its train_done.json, :func:`read_train_done`); "" for a baseline or a run without one."""
+    return config_hash(done["config"]) if done.get("config") else ""
 
 
 def summarize(csvs: Sequence[str | Path], *, labels: Sequence[str] | None = None,
@@ -555,7 +548,8 @@ def summarize(csvs: Sequence[str | Path], *, labels: Sequence[str] | None = None
               study_dir: str | Path | None = None) -> pd.DataFrame:
     """summary.csv: one row per (run, dataset, scale) with the mean of every metric over the images.
 
-    ``status``: how the run's training ended (:func:`train_status` of its folder in ``study_dir``; "" for
+    ``status``: how the run's training ended (train_done.json's stop_reason: completed, early_stopping,
+    max_seconds, diverged; :func:`read_train_done` of its folder in ``study_dir``; "" for
     baselines, and for every run without ``study_dir``), so tables can mark diverged runs.
 
     ``labels`` and ``degradations`` (same order as ``csvs``) set the ``dataset`` and ``degradation`` columns (else
@@ -572,6 +566,7 @@ def summarize(csvs: Sequence[str | Path], *, labels: Sequence[str] | None = None
         metrics = [c for c in df.columns if c not in
                    NON_METRIC_COLUMNS]
         run = str(df["run"].iloc[0])
+        done = read_train_done(study_dir, run) if study_dir else {}  # read once for status and hash
         row = {
             "study": df["study"].iloc[0],
             "run": run,
@@ -585,8 +580,8 @@ def summarize(csvs: Sequence[str | Path], *, labels: Sequence[str] | None = None
             "seconds_per_image": float(df["seconds"].mean()) if "seconds" in df.columns else np.nan,
             "device": df["device"].iloc[0] if "device" in df.columns else "",
             "color": df["color"].iloc[0] if "color" in df.columns else "rgb",
-            "status": train_status(study_dir, run) if study_dir else "",
-            "config_hash": train_config_hash(study_dir, run) if study_dir else "",
+            "status": done.get("stop_reason", ""),
+            "config_hash": train_config_hash(done),
         }
         row["replica_of"] = (replica_of or {}).get(row["run"], row["run"])
         for m in metrics:
@@ -612,8 +607,7 @@ def run_info(study: Study, study_dir: str | Path) -> dict[str, dict]:
     """
     info: dict[str, dict] = {}
     for run, resolved in study.runs.items():
-        done_file = Path(paths.train_done(study_dir, run))
-        done = json.loads(done_file.read_text()) if done_file.is_file() else {}
+        done = read_train_done(study_dir, run)
         cfg = done.get("config") or resolved
         args = cfg.get("model_args", {})
         row = {"model": cfg["model"], "blocks": args.get("blocks"), "channels": args.get("channels"),
