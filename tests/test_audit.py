@@ -268,7 +268,8 @@ def test_the_config_hash_follows_the_settings_not_their_spelling():
 
 
 def test_tables_average_replicas_and_list_each_run_once():
-    from sisr.report.tables import build_table, primary_rows, table_runs
+    from sisr.report.aggregate import primary_rows
+    from sisr.report.tables import build_table, table_runs
 
     rows = [("a", "a", 30.0), ("a_seed1", "a", 30.4), ("a_seed2", "a", 30.2), ("b", "b", 29.0)]
     summary = pd.DataFrame([{"run": r, "replica_of": of, "dataset": "Set5", "psnr_y": v} for r, of, v in rows])
@@ -281,7 +282,7 @@ def test_tables_average_replicas_and_list_each_run_once():
 
 def test_summary_rows_carry_the_config_hash_and_the_replica_of(tmp_path):
     from sisr.config.studies import config_hash, train_settings
-    from sisr.report.tables import summarize
+    from sisr.report.aggregate import summarize
     from sisr.training.config import TrainConfig
 
     cfg = load_study(_file("espcn"), "paper").runs["espcn"]

@@ -126,7 +126,8 @@ def test_the_study_keeps_every_epoch_its_per_epoch_fid_needs(tmp_path):
 
 def test_epoch_table_reads_fid_of_the_kept_checkpoints():
     from sisr.report.audit import claims_report
-    from sisr.report.tables import build_epoch_table, to_markdown
+    from sisr.report.render import to_markdown
+    from sisr.report.tables import build_epoch_table
 
     spec = {"title": "per epoch", "layout": "epoch_rows", "epochs": [0, 2], "runs": {"a": "A"},
             "metrics": {"val_psnr_y": "PSNR", "val_fid": "FID"}, "their_protocol": {"val_fid": "val_fid_crop96"},

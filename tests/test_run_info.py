@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from sisr.config.studies import load_study
-from sisr.report.tables import run_info
+from sisr.report.aggregate import run_info
 
 STUDIES = Path(__file__).resolve().parents[1] / "studies"
 

@@ -3,7 +3,8 @@
 import pandas as pd
 
 from sisr.report.audit import Gate, claims_report
-from sisr.report.tables import build_table, mark_rehearsal, to_latex, to_markdown, write_table
+from sisr.report.render import to_latex, to_markdown, write_table
+from sisr.report.tables import build_table, mark_rehearsal
 
 SPEC = {
     "title": "Table 1: test",
@@ -151,7 +152,7 @@ def test_markdown_and_latex_have_every_dataset():
 
 
 def test_epoch_rows_reads_history_at_the_report_epochs():
-    from sisr.report.tables import build_epoch_table, to_markdown
+    from sisr.report.tables import build_epoch_table
 
     spec = {"title": "per epoch", "layout": "epoch_rows", "epochs": [0, 2], "runs": {"a": "A"},
             "metrics": {"val_psnr_y": "PSNR"}, "claimed": {"a": {2: {"val_psnr_y": 30.0}}},

@@ -40,7 +40,9 @@ import pandas as pd
 
 from sisr.base.errors import SisrError
 from sisr.config.studies import REPLICA_OF, DatasetRef, Study, config_hash, load_study
-from sisr.report.tables import PROTOCOL_WORDS, _fmt, claim_provenance, higher_is_better, run_bases
+from sisr.report.aggregate import diverged_runs, run_bases, study_rows
+from sisr.report.render import PROTOCOL_WORDS, fmt_metric, tier_note
+from sisr.report.tables import build_long, claim_provenance, higher_is_better, study_longs
 
 Z = 2.0  # a difference counts when it exceeds Z standard errors (about 95%, two-sided, for normal noise)
 
@@ -170,13 +172,13 @@ def claim_judgement(row: Mapping, tolerance: Mapping[str, float], gate: Gate, tr
 
 
 def _signed(value: float, metric: str) -> str:
-    text = _fmt(abs(value), metric)
+    text = fmt_metric(abs(value), metric)
     return ("+" if value >= 0 else "-") + text
 
 
 def judge_claims(long_tables: Mapping[str, pd.DataFrame], tolerance: Mapping[str, float], gate: Gate,
                  trained: set[str], specs: Mapping[str, Mapping]) -> pd.DataFrame:
-    """One row per claimed value (:func:`sisr.report.tables.claims`) with ``kind`` and ``verdict`` (its text)."""
+    """One row per claimed value (:func:`claims`) with ``kind`` and ``verdict`` (its text)."""
     table = claims(long_tables)
     if table.empty:
         return table.assign(kind=[], verdict=[])
@@ -225,7 +227,7 @@ def finding_noise(summary: pd.DataFrame, spec: Mapping, finding: Mapping) -> Noi
     label = DatasetRef.parse(finding["data"]).label
     sd, dof = pooled_sd(summary, label, finding["metric"])
     if dof:
-        return Noise(sd, f"replicas in the summary (pooled sd {_fmt(sd, finding['metric'])}, {dof} dof)")
+        return Noise(sd, f"replicas in the summary (pooled sd {fmt_metric(sd, finding['metric'])}, {dof} dof)")
     value, source = sourced((spec.get("noise") or {}).get(finding["metric"]))
     if value is not None:
         return Noise(value, f"study file noise.{finding['metric']}: {source}")
@@ -379,7 +381,7 @@ def audit(study_spec: Mapping, summary: pd.DataFrame, long_tables: Mapping[str, 
 
 def _finding_cells(x: Mapping) -> tuple[str, str, str]:
     rel = {">": " > ", "<": " < ", "~": " ~ "}.get(x["relation"])
-    fmt = lambda v: "-" if v is None else _fmt(v, x["metric"])  # noqa: E731
+    fmt = lambda v: "-" if v is None else fmt_metric(v, x["metric"])  # noqa: E731
     if rel:
         doc = rel.join(f"{r} {fmt(x['document'].get(r))}" for r in x["runs"])
         ours = ", ".join(f"{r} {fmt(x['ours'].get(r))}" + (f" (n={x['n'][r]})" if x["n"][r] > 1 else "")
@@ -462,8 +464,8 @@ def _claim_line(row: Mapping, tolerance: Mapping[str, float]) -> str:
         what += f", image {row['image']}"
     tol = tolerance.get(metric)
     ours = row["compared"] if row["comparable"] and pd.notna(row["compared"]) else None
-    return (f"| {row['table']} | {row['run_label']} | {what} | {_fmt(row['claimed'], metric)} | {_fmt(ours, metric)} | "
-            f"{'-' if tol is None else tol} | {row['verdict']} |")
+    return (f"| {row['table']} | {row['run_label']} | {what} | {fmt_metric(row['claimed'], metric)} | "
+            f"{fmt_metric(ours, metric)} | {'-' if tol is None else tol} | {row['verdict']} |")
 
 
 # ---------------------------------------------------------------------------------------------- the template
@@ -517,8 +519,6 @@ def template(study_file: str | Path) -> pd.DataFrame:
 def audit_summary(study_file: str | Path, summary: pd.DataFrame, *, tier: str | None = None) -> Audit:
     """``sisr audit``: judge a study's findings and claims on a summary.csv alone. ``tier``: the tier the summary
     claims to come from (default: its ``tier`` column); verdicts only for ``paper`` with matching config hashes."""
-    from sisr.report.tables import build_long
-
     for column in ("run", "dataset"):
         if column not in summary.columns:
             raise SisrError(f"summary: no column {column!r} (a study's summary.csv has run, dataset, scale and one "
@@ -560,8 +560,6 @@ def study_report(study: Study, *, summary: str | Path, histories: Mapping[str, s
                  study_file: str | Path | None = None, epoch_evals: Mapping[str, str] | None = None) -> str:
     """REPORT.md of a workflow run: the study's findings and claims judged on its summary (the rows under the
     study's degradation) and run folders; ``epoch_evals``: run -> its epoch evaluation CSV."""
-    from sisr.report.tables import diverged_runs, study_longs, study_rows, tier_note
-
     longs, _ = study_longs(study, str(summary), histories or {}, epoch_evals)
     frame = study_rows(pd.read_csv(summary), study)
     result = audit(study.spec, frame, longs, tier=study.tier, gate=study_gate(study, frame, study_file))

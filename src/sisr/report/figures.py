@@ -25,7 +25,8 @@ from sisr.base.errors import SisrError  # noqa: E402
 from sisr.base.io import atomic_write  # noqa: E402
 from sisr.metrics import registry  # noqa: E402
 from sisr.config.studies import Study  # noqa: E402
-from sisr.report.tables import higher_is_better, primary_rows, run_info, study_rows  # noqa: E402
+from sisr.report.aggregate import primary_rows, run_info, study_rows  # noqa: E402
+from sisr.report.tables import higher_is_better  # noqa: E402
 
 sns.set_theme(context="paper", style="whitegrid")
 
@@ -418,7 +419,7 @@ def loss_text(run_cfg: Mapping) -> str:
 
 
 def _summary_rows(summary: str, study: Study) -> pd.DataFrame:
-    """The summary's first-seed rows under the study's degradation (:func:`sisr.report.tables.study_rows`)."""
+    """The summary's first-seed rows under the study's degradation (:func:`sisr.report.aggregate.study_rows`)."""
     return primary_rows(study_rows(pd.read_csv(summary), study))
 
 

@@ -19,7 +19,8 @@ import torch
 from sisr.base import paths
 from sisr.base.io import atomic_write
 from sisr.metrics import registry
-from sisr.report.tables import primary_rows
+from sisr.report.aggregate import primary_rows
+from sisr.report.render import tex_escape
 
 
 def model_cost(model: torch.nn.Module, *, in_channels: int, lr_size: int = 64) -> dict:
@@ -128,16 +129,14 @@ def to_markdown(board: pd.DataFrame) -> str:
 
 
 def to_latex(board: pd.DataFrame) -> str:
-    from sisr.report.tables import _tex_escape
-
     lines = [r"\begin{table}[t]", r"\centering",
              r"\caption{Benchmark leaderboard, standard protocol. Published rows are quoted.}",
              r"\begin{tabular}{llrrrr}", r"\toprule",
              r"Dataset & Method & PSNR-Y & SSIM-Y & Params & GFLOPs/MP \\", r"\midrule"]
     for _, r in board.iterrows():
         params = "-" if pd.isna(r.get("params")) else f"{int(r['params']):,}"
-        lines.append(f"{_tex_escape(str(r['dataset']))} x{r['scale']} {_tex_escape(str(r['degradation']))} & "
-                     f"{_tex_escape(str(r['method']))} & "
+        lines.append(f"{tex_escape(str(r['dataset']))} x{r['scale']} {tex_escape(str(r['degradation']))} & "
+                     f"{tex_escape(str(r['method']))} & "
                      f"{_fmt(r['psnr_y'], PSNR_FMT)} & {_fmt(r['ssim_y'], SSIM_FMT)} & {params} & "
                      f"{_fmt(r.get('gflops_per_mp'), '.1f')} \\\\")
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]

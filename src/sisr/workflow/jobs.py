@@ -349,10 +349,10 @@ def evaluate_epochs_job(*, study: str, run: str, done: str, dataset: str, split:
 
 def summarize_job(*, csvs: Sequence[str], out: str, sets: Sequence[tuple[str, str]],
                   replica_of: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """summary.csv of a study (``sisr.report.tables.summarize``; its runs' train_done.json in the summary's folder);
+    """summary.csv of a study (``sisr.report.aggregate.summarize``; its runs' train_done.json in the summary's folder);
     ``sets``: the (label, degradation) of each CSV, in order (from the workflow, never read back from the file
     names); ``replica_of``: replica run -> its run."""
-    from sisr.report.tables import summarize
+    from sisr.report.aggregate import summarize
 
     if len(sets) != len(csvs):
         raise SisrError(f"summarize: {len(csvs)} CSVs but {len(sets)} evaluation sets")
@@ -371,7 +371,7 @@ def table_job(*, study, table: str, summary: str, out_csv: str, out_md: str, out
               histories: Mapping[str, str] | None = None, epoch_evals: Mapping[str, str] | None = None) -> None:
     """One table of a study; ``histories``, ``epoch_evals``: run -> its history.csv, its epoch evaluation CSV
     (inputs of the rule)."""
-    from sisr.report.tables import write_study_table
+    from sisr.report.render import write_study_table
 
     write_study_table(study, table, summary=summary, out_csv=out_csv, out_md=out_md, out_tex=out_tex,
                       histories=histories, epoch_evals=epoch_evals)
