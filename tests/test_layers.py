@@ -62,3 +62,12 @@ def test_the_check_finds_an_upward_import():
     assert upward_imports(graph) == ["sisr.base.io (base) imports sisr.report.tables (report)"]
     with pytest.raises(AssertionError, match="in no layer"):
         layer_of("sisr.newmodule")
+
+
+def test_the_report_tables_import_one_way():
+    """Within sisr.report: rendering builds on table building, which builds on aggregation, never back."""
+    graph = import_graph()
+    assert "sisr.report.aggregate" in graph["sisr.report.tables"]
+    assert "sisr.report.tables" in graph["sisr.report.render"]
+    assert not {"sisr.report.tables", "sisr.report.render"} & graph["sisr.report.aggregate"]
+    assert "sisr.report.render" not in graph["sisr.report.tables"]
