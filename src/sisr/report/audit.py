@@ -40,7 +40,8 @@ import pandas as pd
 
 from sisr.base.errors import SisrError
 from sisr.config.studies import REPLICA_OF, DatasetRef, Study, config_hash, load_study
-from sisr.report.tables import PROTOCOL_WORDS, _fmt, claim_provenance, higher_is_better, run_bases
+from sisr.report.tables import (PROTOCOL_WORDS, _fmt, build_long, claim_provenance, diverged_runs, higher_is_better,
+                                run_bases, study_longs, study_rows, tier_note)
 
 Z = 2.0  # a difference counts when it exceeds Z standard errors (about 95%, two-sided, for normal noise)
 
@@ -517,8 +518,6 @@ def template(study_file: str | Path) -> pd.DataFrame:
 def audit_summary(study_file: str | Path, summary: pd.DataFrame, *, tier: str | None = None) -> Audit:
     """``sisr audit``: judge a study's findings and claims on a summary.csv alone. ``tier``: the tier the summary
     claims to come from (default: its ``tier`` column); verdicts only for ``paper`` with matching config hashes."""
-    from sisr.report.tables import build_long
-
     for column in ("run", "dataset"):
         if column not in summary.columns:
             raise SisrError(f"summary: no column {column!r} (a study's summary.csv has run, dataset, scale and one "
@@ -560,8 +559,6 @@ def study_report(study: Study, *, summary: str | Path, histories: Mapping[str, s
                  study_file: str | Path | None = None, epoch_evals: Mapping[str, str] | None = None) -> str:
     """REPORT.md of a workflow run: the study's findings and claims judged on its summary (the rows under the
     study's degradation) and run folders; ``epoch_evals``: run -> its epoch evaluation CSV."""
-    from sisr.report.tables import diverged_runs, study_longs, study_rows, tier_note
-
     longs, _ = study_longs(study, str(summary), histories or {}, epoch_evals)
     frame = study_rows(pd.read_csv(summary), study)
     result = audit(study.spec, frame, longs, tier=study.tier, gate=study_gate(study, frame, study_file))
