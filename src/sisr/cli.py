@@ -24,13 +24,17 @@ from typing import Sequence
 
 from sisr import degradations
 from sisr.base import suggest
+from sisr.base.device import resolve_device, set_default
 from sisr.base.errors import SisrError
+from sisr.base.io import SCALE_KEY, atomic_write, list_images, read_image, write_image
+from sisr.data.weights import WEIGHTS, fetch, use_cache
+from sisr.metrics.registry import DEFAULT_METRICS, METRICS, check_metric_names, check_weights, weights_needed
+from sisr.models import model_table
+from sisr.training.loss_terms import weights_needed as loss_weights
 
 
 def _inputs(src: Path) -> list[tuple[Path, str]]:
     """(file, output stem) for a file or every image of a folder."""
-    from sisr.base.io import list_images
-
     if src.is_dir():
         files = list_images(src)
         if not files:
@@ -108,8 +112,6 @@ def _plan_outputs(src: Path, dst: Path, items: list[tuple[Path, str]], single: b
 
 
 def cmd_downscale(args: argparse.Namespace) -> int:
-    from sisr.base.io import read_image, write_image
-
     degradation = _downscale_degradation(args)
     items = _inputs(Path(args.input))
     single = len(items) == 1 and Path(args.input).is_file()
@@ -126,11 +128,10 @@ def cmd_downscale(args: argparse.Namespace) -> int:
 
 
 def cmd_upscale(args: argparse.Namespace) -> int:
-    import torch
+    import torch  # deferred: torch; sisr --help must not load it
 
-    from sisr.base.device import resolve_device
-    from sisr.training.inference import check_scale, colour_output, load_any_model, model_input, super_resolve
-    from sisr.base.io import SCALE_KEY, read_image, write_image
+    from sisr.training.inference import (  # deferred: torch; sisr --help must not load it
+        HalfPrecision, check_scale, colour_output, load_any_model, model_input, super_resolve)
 
     if args.tile is not None and args.tile <= 2 * args.tile_overlap:
         raise SisrError(f"--tile {args.tile}: a tile must exceed twice --tile-overlap ({args.tile_overlap}): use "
@@ -151,8 +152,6 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     check_scale(loaded, args.scale, args.checkpoint or args.model)
     model, model_channels = loaded.model, loaded.in_channels
     if args.half and device.type == "cuda":
-        from sisr.training.inference import HalfPrecision
-
         model = HalfPrecision(model)
     with torch.no_grad():
         for path, out in plan:
@@ -167,10 +166,9 @@ def cmd_upscale(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    import pandas as pd
+    import pandas as pd  # deferred: pandas (0.2 s); sisr --help must not load it
 
-    from sisr.evaluation import evaluate_folders
-    from sisr.metrics.registry import check_metric_names, check_weights, weights_needed
+    from sisr.evaluation import evaluate_folders  # deferred: pandas (0.2 s); sisr --help must not load it
 
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
     if not metrics:
@@ -183,12 +181,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                         f"{Path(args.csv) / 'metrics.csv'})")
     # the same cache as the workflow's: --weights-dir, $SISR_WEIGHTS or ./weights
     if args.weights_dir or weights_needed(metrics):
-        from sisr.data.weights import use_cache
-
         use_cache(args.weights_dir)
     check_weights(metrics)
-    from sisr.base.device import set_default
-
     set_default(args.device)  # also the LPIPS / FID networks' device
     df = evaluate_folders(args.sr_dir, args.hr_dir, scale=args.scale, metrics=metrics, border=args.crop_border,
                           device=args.device)  # the kernels: sisr.base.device.kernel_device (CUDA only)
@@ -204,8 +198,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         value, n = v if isinstance(v, tuple) else (v, len(df))
         print(f"  {m:12s} {value:.4f}  (set-level, {n} images)")
     if args.csv:
-        from sisr.base.io import atomic_write
-
         out = df.copy()
         for m, v in set_metrics.items():
             out[m] = v[0] if isinstance(v, tuple) else v
@@ -216,8 +208,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from sisr.models import model_table
-
     rows = model_table(scale=args.scale)
     width = max(len(r[0]) for r in rows)
     print(f"{'model':{width}s}  {'parameters':>12s}  description (x{args.scale}, RGB)")
@@ -227,8 +217,6 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch_weights(args: argparse.Namespace) -> int:
-    from sisr.data.weights import WEIGHTS, fetch
-
     names = args.names or list(WEIGHTS)
     paths = fetch(names, dest=args.dest, mirror=args.mirror)
     for p in paths:
@@ -237,11 +225,11 @@ def cmd_fetch_weights(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    import torch
+    import torch  # deferred: torch; sisr --help must not load it
 
-    from sisr.config import calibrate
-    from sisr.base.device import resolve_device
-    from sisr.config.plan import format_plan, plan_studies, study_files, table_basis, write_csv
+    from sisr.config import calibrate  # deferred: torch; sisr --help must not load it
+    from sisr.config.plan import (  # deferred: torch; sisr --help must not load it
+        format_plan, plan_studies, study_files, table_basis, write_csv)
 
     files = study_files(args.studies_dir, args.studies)
     device = resolve_device(args.device)
@@ -275,10 +263,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    import pandas as pd
+    import pandas as pd  # deferred: pandas (0.2 s); sisr --help must not load it
 
-    from sisr.config.studies import check_study_file
-    from sisr.report.audit import audit_summary, dump_json, report_markdown, template
+    from sisr.config.studies import check_study_file  # deferred: jsonschema and yaml; sisr --help needs neither
+    from sisr.report.audit import (  # deferred: pandas (0.2 s); sisr --help must not load it
+        audit_summary, dump_json, report_markdown, template)
 
     study_file = check_study_file(Path(args.studies_dir) / f"{args.study}.yaml")
     if args.template:
@@ -299,7 +288,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_lookalike(args: argparse.Namespace) -> int:
-    from sisr.data.lookalike import build_lookalike, rehearsal_config, write_random_weights
+    from sisr.data.lookalike import (  # deferred: yaml and tarfile; sisr --help needs neither
+        build_lookalike, rehearsal_config, write_random_weights)
 
     archives = [a.strip() for a in args.archives.split(",") if a.strip()] if args.archives else None
     build_lookalike(args.out_dir, size=args.size, seed=args.seed, archives=archives)
@@ -323,14 +313,12 @@ def cmd_lookalike(args: argparse.Namespace) -> int:
 
 def _studies_without_weights(studies_dir: Path, tier: str) -> list[str]:
     """The studies in ``studies_dir`` whose ``tier`` needs no pretrained backbone (metric or loss); [] if none."""
-    from sisr.training.loss_terms import weights_needed as loss_weights
-    from sisr.metrics.registry import weights_needed as metric_weights
-    from sisr.config.studies import load_study
+    from sisr.config.studies import load_study  # deferred: jsonschema and yaml; sisr --help needs neither
 
     free = []
     for path in sorted(studies_dir.glob("*.yaml")):
         study = load_study(path, tier)
-        if not metric_weights(study.metrics) and not any(loss_weights(r["loss"]) for r in study.runs.values()):
+        if not weights_needed(study.metrics) and not any(loss_weights(r["loss"]) for r in study.runs.values()):
             free.append(path.stem)
     return free
 
@@ -383,8 +371,6 @@ def _add_upscale(sub: argparse._SubParsersAction) -> None:
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     """The ``evaluate`` command's parser."""
-    from sisr.metrics.registry import DEFAULT_METRICS, METRICS
-
     p = sub.add_parser("evaluate", help="score an SR folder against an HR folder (standard SR protocol)",
                        description="Pairs files by stem ignoring a trailing x<scale>; HR is cropped to the SR "
                                    "size; PSNR/SSIM on Y (BT.601) or RGB with a border of <scale> pixels removed.")

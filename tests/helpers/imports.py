@@ -1,4 +1,5 @@
-"""The import graph of src/sisr (module-level and deferred imports alike) and its cycle check."""
+"""The import graph of src/sisr (module-level and deferred imports alike), its cycle check, and the imports that
+sit inside functions."""
 
 import ast
 from pathlib import Path
@@ -11,9 +12,14 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def sisr_modules() -> dict[str, Path]:
+    """module name -> file, for every module of src/sisr."""
+    return {_module_name(p): p for p in sorted(SRC.joinpath("sisr").rglob("*.py"))}
+
+
 def import_graph() -> dict[str, set[str]]:
     """module -> the sisr modules it imports, at module level or inside its functions."""
-    modules = {_module_name(p): p for p in SRC.joinpath("sisr").rglob("*.py")}
+    modules = sisr_modules()
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         tree = ast.parse(path.read_text())
@@ -32,6 +38,18 @@ def import_graph() -> dict[str, set[str]]:
                 graph[name].add(parent)
                 parent = parent.rsplit(".", 1)[0]
     return graph
+
+
+def function_imports(path: Path) -> list[tuple[int, str]]:
+    """(line number, source line) of each ``import`` / ``from ... import`` inside a function or method body of
+    ``path`` (nested functions included; the line is the statement's first)."""
+    text = path.read_text()
+    lines = text.splitlines()
+    found: set[int] = set()
+    for func in ast.walk(ast.parse(text)):
+        if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            found.update(n.lineno for n in ast.walk(func) if isinstance(n, (ast.Import, ast.ImportFrom)))
+    return [(n, lines[n - 1]) for n in sorted(found)]
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:

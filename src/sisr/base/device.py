@@ -12,8 +12,9 @@ import sys
 import warnings
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    import numpy as np
+import numpy as np
+
+if TYPE_CHECKING:  # torch is imported inside the functions that use it: the workflow's dry run loads this module
     import torch
 
 _DEFAULT: str | None = None
@@ -27,7 +28,7 @@ def set_default(device: str | None) -> None:
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``auto`` (see the module docstring), or the named device; ``cuda`` without CUDA -> CPU with a warning."""
-    import torch
+    import torch  # deferred: torch; the workflow's dry run imports this module
 
     name = str(device)
     if name == "auto" and _DEFAULT is not None:
@@ -42,7 +43,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 def synchronize(device: str | torch.device) -> None:
     """Wait for the GPU's queued work (before reading a clock); nothing on the CPU."""
-    import torch
+    import torch  # deferred: torch; the workflow's dry run imports this module
 
     if torch.device(device).type == "cuda":
         torch.cuda.synchronize(device)
@@ -67,7 +68,6 @@ def is_tensor(x: Any) -> bool:
 
 def upload(img: np.ndarray, device: torch.device) -> torch.Tensor:
     """A numpy image as a tensor on ``device`` (same shape and dtype; copied, so a read-only array is fine)."""
-    import numpy as np
-    import torch
+    import torch  # deferred: torch; the workflow's dry run imports this module
 
     return torch.from_numpy(np.array(img, copy=True)).to(device)

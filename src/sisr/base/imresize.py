@@ -337,7 +337,7 @@ def _weight_matrix_np(in_length: int, out_length: int, scale: float, kernel: str
 @functools.lru_cache(maxsize=64)
 def _weight_matrix(in_length: int, out_length: int, scale: float, kernel: str, device: torch.device,
                    dtype: torch.dtype, antialias: bool = True) -> torch.Tensor:
-    import torch
+    import torch  # deferred: torch; the workflow's dry run imports this module
 
     matrix = _weight_matrix_np(in_length, out_length, scale, kernel, antialias)
     return torch.from_numpy(matrix).to(device=device, dtype=dtype)
@@ -351,7 +351,7 @@ def _imresize_tensor(img: torch.Tensor, scale: float | None, output_shape: tuple
     after each pass MATLAB's rounding exactly as the NumPy path does it (:func:`_round_pass`), so every pixel
     equals the NumPy result; float: never rounded (equal up to float64 rounding).
     """
-    import torch
+    import torch  # deferred: torch; the workflow's dry run imports this module
 
     if img.ndim not in (2, 3):
         raise SisrError(f"imresize: expected an H x W or H x W x C image, got shape {tuple(img.shape)}")
@@ -378,7 +378,7 @@ def _round_pass(values: torch.Tensor, x: torch.Tensor, args: tuple, axis: int) -
 
     The tap-by-tap sum is the NumPy path's (one product and one sum per tap, each a separate rounding: no fused
     multiply-add), so its result, and the rounding, are the same on any device."""
-    import torch
+    import torch  # deferred: torch; the workflow's dry run imports this module
 
     if not _exact_in_float32(*args):
         near = torch.abs(values - torch.floor(values) - 0.5) < TIE
@@ -402,7 +402,7 @@ def imresize_torch(x: torch.Tensor, scale: float, *, kernel: str = "cubic") -> t
     kernel, device and dtype): ``out = A_h @ x @ A_w^T``. No rounding or clipping (the float path of
     :func:`imresize`). Works for any batch size, on CPU or GPU.
     """
-    import torch
+    import torch  # deferred: torch; the workflow's dry run imports this module
 
     if x.ndim != 4 or not x.is_floating_point():
         raise SisrError(f"imresize_torch: expected a float N x C x H x W tensor, got {x.dtype} {tuple(x.shape)}")

@@ -29,8 +29,14 @@ import torch
 
 from sisr.base.errors import SisrError
 from sisr.base.io import atomic_write
-from sisr.config.plan import Anchor, Basis, _args, macs_per_patch, studies_at
+from sisr.config.plan import Anchor, Basis, _args, macs_per_patch, mode_text, studies_at
 from sisr.config.studies import train_settings
+from sisr.models import count_parameters, create_model
+from sisr.training.config import TrainConfig
+from sisr.training.engine import generator_step, make_optimizer, optimizer_options, resolve_amp
+from sisr.training.graphs import GraphedStep
+from sisr.training.losses import build_loss
+from sisr.training.modes import resolve
 
 
 def cache_dir() -> Path:
@@ -69,8 +75,6 @@ def load_basis(device: torch.device) -> Basis | None:
 
 def probe_configs(study_files: Sequence[str | Path], tiers: Sequence[str]) -> dict[str, tuple[object, str]]:
     """model -> (TrainConfig of its cheapest run, "study/run"), cheapest family first (GAN runs left out)."""
-    from sisr.training import TrainConfig
-
     best: dict[str, tuple[float, object, str]] = {}
     for tier in tiers:
         for path, study in studies_at(study_files, tier):
@@ -88,13 +92,6 @@ def probe_configs(study_files: Sequence[str | Path], tiers: Sequence[str]) -> di
 def time_step(cfg, device: torch.device, min_seconds: float) -> tuple[float, float, str]:
     """(seconds per training step: the fastest of the timed steps, warm-up seconds, mode text) of ``cfg`` on
     ``device``, random data."""
-    from sisr.training.losses import build_loss
-    from sisr.models import count_parameters, create_model
-    from sisr.config.plan import mode_text
-    from sisr.training.engine import generator_step, make_optimizer, optimizer_options, resolve_amp
-    from sisr.training.graphs import GraphedStep
-    from sisr.training.modes import resolve
-
     model = create_model(cfg.model, scale=cfg.scale, in_channels=cfg.in_channels, **cfg.model_args)
     work = count_parameters(model) * cfg.batch_size * cfg.patch_size**2
     mode = replace(resolve(cfg, device, work=work, log=lambda _m: None), compile=False)

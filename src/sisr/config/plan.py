@@ -44,12 +44,16 @@ from pathlib import Path
 from typing import Sequence
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from sisr.config import catalog
 from sisr.data.sources import ARCHIVES
 from sisr.base.errors import ConfigError
 from sisr.base.io import atomic_write
 from sisr.config.studies import DatasetRef, Study, load_study, train_settings
+from sisr.models import count_parameters, create_model
+from sisr.training.config import TrainConfig
+from sisr.training.modes import FASTEST, MEASURED_ON, resolve
 
 # Training images (or pre-cut pairs) per training set, as built by sisr.data (DIV2K: 800 train images; the
 # derived sets: sisr.data.derived's docstring; T91: the 91 images of Yang et al.; skimage: the demo photographs).
@@ -148,10 +152,6 @@ def interpolate(points: Sequence[tuple[float, float]], x: float) -> tuple[float,
 @functools.lru_cache(maxsize=None)
 def macs_per_patch(model: str, scale: int, in_channels: int, args: tuple, patch: int) -> float:
     """Multiply-adds of one forward pass of ``model`` over one LR patch (``patch`` x ``patch``), on meta tensors."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from sisr.models import create_model
-
     with torch.device("meta"):
         net = create_model(model, scale=scale, in_channels=in_channels, **dict(args))
         x = torch.empty(1, in_channels, patch, patch)
@@ -163,8 +163,6 @@ def macs_per_patch(model: str, scale: int, in_channels: int, args: tuple, patch:
 @functools.lru_cache(maxsize=None)
 def parameters(model: str, scale: int, in_channels: int, args: tuple) -> int:
     """Parameters of ``model`` (counted on the meta device)."""
-    from sisr.models import count_parameters, create_model
-
     with torch.device("meta"):
         return count_parameters(create_model(model, scale=scale, in_channels=in_channels, **dict(args)))
 
@@ -175,8 +173,6 @@ def _args(d: dict) -> tuple:
 
 def table_basis() -> Basis:
     """The anchors of the H200 table (``sisr.training.modes.FASTEST``)."""
-    from sisr.training.modes import FASTEST, MEASURED_ON
-
     anchors = []
     for model, rows in FASTEST.items():
         for row in rows:
@@ -279,9 +275,6 @@ def checkpoint_bytes(cfg, params: int) -> tuple[int, int]:
 
 def estimate_job(study: Study, run: str, settings: dict, basis: Basis, where: str) -> JobEstimate:
     """The estimate of one training job (see the module docstring for the model)."""
-    from sisr.training import TrainConfig
-    from sisr.training.modes import resolve
-
     clean = train_settings(settings)  # without resources and replica_of
     cfg = TrainConfig.from_dict(clean, where=f"{where}: runs.{run}")
     train_set = str(study.train_data)
@@ -322,8 +315,6 @@ def estimate_job(study: Study, run: str, settings: dict, basis: Basis, where: st
 
 def _eval_work(plan: StudyPlan, basis: Basis, leaderboard: bool) -> None:
     """Evaluation jobs of a study: hours on the job's device (trained runs: a GPU) and on the CPU (baselines)."""
-    from sisr.training import TrainConfig
-
     study = plan.study
     sets = list(study.eval_data)
     if leaderboard:

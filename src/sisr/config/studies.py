@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -22,6 +23,9 @@ import yaml
 from sisr.base.errors import ConfigError
 from sisr.base import paths, suggest
 from sisr.degradations import check_name as check_degradation
+from sisr.metrics.registry import METRICS
+from sisr.models import check_model
+from sisr.training.config import TrainConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 SCHEMA_DIR = PROJECT_ROOT / "schemas"
@@ -364,8 +368,6 @@ def expand_sweeps(spec: Mapping, *, where: str) -> dict[str, dict]:
     ``{name: "plain_b{blocks}_c{channels}", axes: {blocks: [8, 16], channels: [64]}, run: {model_args:
     {blocks: "{blocks}", channels: "{channels}"}}}`` gives plain_b8_c64 and plain_b16_c64.
     """
-    import itertools
-
     runs: dict[str, dict] = {}
     for i, sweep in enumerate(spec.get("sweeps", [])):
         axes = sweep["axes"]
@@ -483,10 +485,6 @@ def _check_resolved(where: str, tier: str, runs: Mapping[str, dict], baselines: 
     """What the schema cannot check, now rather than when a job runs: every run's training settings (model
     name and arguments, loss, optimizer, ...; ``sisr.training.config``), ``{run:NAME}`` references, the
     baselines and the metric names. Errors name the file and the key. Imports no torch."""
-    from sisr.metrics.registry import METRICS
-    from sisr.models import check_model
-    from sisr.training.config import TrainConfig
-
     unknown = [m for m in metrics if m not in METRICS]
     if unknown:
         raise ConfigError(f"{where}: {metrics_key}: {suggest.unknown('metric', unknown, sorted(METRICS))}")
@@ -511,8 +509,6 @@ def _check_epoch_tables(where: str, tier: str, runs: Mapping[str, dict], tables:
     """An ``epoch_rows`` column is logged by training (``LOGGED_PER_EPOCH``) or ``val_<metric>`` of a registry
     metric (measured on kept checkpoints); a column measured in this tier needs every run of the table to keep
     the checkpoint of each of the table's epochs that it reaches (report epoch e = the state after e + 1 epochs)."""
-    from sisr.metrics.registry import METRICS
-
     for name, spec in tables.items():
         if spec.get("layout") != "epoch_rows":
             continue
@@ -593,8 +589,6 @@ def config_hash(settings: Mapping) -> str:
     :class:`sisr.training.config.TrainConfig` normalises them (so two spellings of one setting agree), without
     the keys that do not change what is trained (``HASH_EXCLUDED``). The same for a study file's resolved run and
     for the ``config`` a finished run wrote into its train_done.json: the claims gate (sisr.report.audit) compares them."""
-    from sisr.training.config import TrainConfig
-
     plain = TrainConfig.from_dict(train_settings(settings)).to_dict()
     plain = {k: v for k, v in plain.items() if k not in HASH_EXCLUDED}
     text = json.dumps(plain, sort_keys=True, separators=(",", ":"), default=str)

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
+import skimage.data as skimage_data  # the name skimage is the adapter below
 
 from sisr import degradations
 from sisr.base import suggest
@@ -298,9 +299,7 @@ def skimage_split(*, seed: int = 0, n_valid: int = 3) -> dict[str, list[str]]:
 
 
 def _skimage_dir() -> Path:
-    import skimage.data
-
-    return Path(skimage.data.__file__).parent
+    return Path(skimage_data.__file__).parent
 
 
 def skimage(root: Path | None, split: str, scale: int, *, lr: str = "auto", lr_root: Path | None = None,

@@ -45,6 +45,7 @@ import torch
 
 from sisr.data.cache import CachedImages
 from sisr.data.datasets import bad_item, check_on_bad
+from sisr.data.device import DeviceTrainSource
 from sisr.base.errors import ConfigError, DataError
 
 EPOCH_DEFS = ("patches_per_image", "random_crop", "fixed_pairs", "iterations")
@@ -172,8 +173,6 @@ class TrainSource:
 
     def on_device(self, device: str | torch.device):
         """The same batches, cut on ``device`` from a copy of the whole cache there (sisr.data.device)."""
-        from sisr.data.device import DeviceTrainSource
-
         return DeviceTrainSource(self, device)
 
     def batches(self, epoch: int, start_batch: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:

@@ -43,6 +43,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import numpy as np
+import skimage.data
+import yaml
 from PIL import Image
 
 from sisr import degradations
@@ -50,6 +52,7 @@ from sisr.data.sources import ARCHIVES, SHIPPED_SCALES
 from sisr.base.errors import ConfigError
 from sisr.base.hashing import file_digests, sha256_file
 from sisr.base.io import atomic_write, write_json
+from sisr.data.weights import WEIGHTS
 
 _COLOUR = ("astronaut.png", "chelsea.png", "coffee.png", "hubble_deep_field.jpg", "ihc.png", "motorcycle_left.png",
            "motorcycle_right.png", "retina.jpg", "rocket.jpg")
@@ -94,8 +97,6 @@ SIZES: dict[str, Size] = {
 
 
 def _photo_dir() -> Path:
-    import skimage.data
-
     return Path(skimage.data.__file__).parent
 
 
@@ -283,7 +284,7 @@ networks' default initialisation, stored as float16). They exist only for dress 
 def random_fid_inception() -> Any:
     """The FID Inception network in the layout of ``pytorch_fid.inception.fid_inception_v3``, left at its random
     initialisation (for rehearsals and tests; its features mean nothing)."""
-    from pytorch_fid import inception as pfi
+    from pytorch_fid import inception as pfi  # deferred: torch and torchvision, only for --weights
 
     net = pfi._inception_v3(num_classes=1008, aux_logits=False, weights=None)
     net.Mixed_5b = pfi.FIDInceptionA(192, pool_features=32)
@@ -299,8 +300,8 @@ def random_fid_inception() -> Any:
 
 
 def _random_networks() -> Iterator[tuple[str, Any]]:
-    import torch
-    import torchvision
+    import torch  # deferred: torch, only for --weights (sisr lookalike without it needs none)
+    import torchvision  # deferred: torchvision (1.4 s), only for --weights
 
     torch.manual_seed(0)
     yield "alexnet", torchvision.models.alexnet()
@@ -314,9 +315,7 @@ def write_random_weights(out_dir: str | os.PathLike, *, log=print) -> dict[str, 
 
     Returns ``{name: {"sha256": ...}}`` for the config's ``weights_checksums:``. Existing files are kept.
     """
-    import torch
-
-    from sisr.data.weights import WEIGHTS
+    import torch  # deferred: torch, only for --weights (sisr lookalike without it needs none)
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -357,8 +356,6 @@ def rehearsal_config(out_dir: str | os.PathLike, *, size: str, mirror: str | Non
     ``weights_checksums``, ``derived``, ``rehearsal`` (the schedule caps) and folders of its own (``REHEARSAL_DIRS``,
     so that look-alike data, random-init weights and meaningless results never mix with real ones);
     written to ``rehearsal.yaml``."""
-    import yaml
-
     out = Path(out_dir).resolve()
     index = json.loads((out / "lookalike.json").read_text())
     archives = {a: {"size": r["size"], "sha256": r["sha256"], "md5": r["md5"]} for a, r in index["archives"].items()}

@@ -27,7 +27,7 @@ import contextlib
 import logging
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -136,8 +136,6 @@ def hash_problem(path: Path, spec: WeightSpec) -> str | None:
 def override_checksums(checksums: dict | None) -> None:
     """Expect other files than the published ones (config ``weights_checksums``: ``{name: {"sha256": HEX}}``),
     e.g. the random-init stand-ins of a rehearsal; in this process, ``require`` and ``fetch`` check these hashes."""
-    from dataclasses import replace
-
     changed = []
     for name, entry in (checksums or {}).items():
         digest = entry["sha256"].lower()
@@ -196,7 +194,7 @@ def load_state_dict(name: str, *, cache: str | os.PathLike | None = None) -> dic
 
     For code that builds a torchvision network itself, e.g. ``vgg19().load_state_dict(load_state_dict("vgg19"))``.
     """
-    import torch
+    import torch  # deferred: torch; the workflow's dry run imports this module
 
     return torch.load(require(name, cache=cache), map_location="cpu", weights_only=True)
 
@@ -210,7 +208,7 @@ def skip_random_init() -> Iterator[None]:
     """Build networks whose every weight is loaded right after, without drawing their random initialisation
     (seconds of CPU for VGG16, paid by every evaluation job). Inside, ``torch.nn.init``'s fillers set tensors
     to NaN instead, so a weight the load missed shows: check the built network with ``check_loaded``."""
-    import torch  # deferred: torch is heavy, and this module's checksums and downloads need none of it
+    import torch  # deferred: torch; the workflow's dry run imports this module
 
     saved = {name: getattr(torch.nn.init, name) for name in _INIT_FILLERS}
 
@@ -249,7 +247,7 @@ def fetch(names: Iterable[str] | None = None, *, dest: str | os.PathLike | None 
     checks the hash (the full SHA-256 when ``WEIGHTS`` records one, else the published prefix) and only
     then renames it into place, so a corrupt download raises DownloadError and never appears in the cache.
     """
-    from sisr.data.download import download
+    from sisr.data.download import download  # deferred: loads numpy and PIL; the dry run imports this module
 
     paths = []
     for name in (list(WEIGHTS) if names is None else list(dict.fromkeys(names))):

@@ -36,7 +36,7 @@ from sisr.base.errors import SisrError
 from sisr.metrics.spec import Metric
 
 if TYPE_CHECKING:  # torch is imported when a metric is computed, not when the registry is read
-    import torch
+    import torch  # deferred: torch; the workflow's dry run imports this module
 
 FID_MIN_IMAGES = 2048  # below this FID is biased (pytorch-fid README: "at least 2048 images")
 FID_DIMS = 2048
@@ -46,7 +46,7 @@ _LPIPS_TRUNK = {"alex": "alexnet", "vgg": "vgg16"}
 
 def _prepare_hub(name: str, cache: str | os.PathLike | None) -> None:
     """Verify the file ``name`` and make torch hub read it from our cache (fails before any download)."""
-    import torch
+    import torch  # deferred: torch; the workflow's dry run imports this module
 
     path = weights.require(name, cache=cache)
     weights.use_cache(path.parents[len(weights.HUB_CHECKPOINTS.parts)])
@@ -58,7 +58,7 @@ def _prepare_hub(name: str, cache: str | os.PathLike | None) -> None:
 
 def rgb_tensor(img: np.ndarray, what: str = "image") -> torch.Tensor:
     """``uint8`` ``H x W`` / ``H x W x 3`` -> float32 ``3 x H x W`` in [0, 1] (single channel repeated)."""
-    import torch
+    import torch  # deferred: torch; the workflow's dry run imports this module
 
     if img.dtype != np.uint8:
         raise SisrError(f"{what}: expected a uint8 image, got {img.dtype}")
@@ -82,7 +82,7 @@ def _batches_by_size(tensors: Sequence[torch.Tensor], batch_size: int) -> list[l
 @functools.lru_cache(maxsize=4)
 def _lpips_model(net: str, device: str, weight_file: str) -> torch.nn.Module:
     """lpips.LPIPS with its pretrained heads and ImageNet trunk (read from the hub cache); kept per process."""
-    import lpips
+    import lpips  # deferred: lpips loads torch and torchvision (2 s); the dry run imports this module
 
     with warnings.catch_warnings(), weights.skip_random_init():  # every weight is read from the files
         warnings.simplefilter("ignore", UserWarning)  # lpips calls torchvision's deprecated `pretrained=True`
@@ -108,7 +108,7 @@ def lpips_from_tensors(sr: Sequence[torch.Tensor], hr: Sequence[torch.Tensor], *
     The building block of :func:`lpips_distance` and of the "their protocol" variant that standardises
     images first. Pairs must have equal shapes; pairs of different sizes are batched separately.
     """
-    import torch
+    import torch  # deferred: torch; the workflow's dry run imports this module
 
     if len(sr) != len(hr):
         raise SisrError(f"lpips: {len(sr)} SR images but {len(hr)} HR images")
@@ -156,7 +156,7 @@ def lpips_vgg(sr: np.ndarray, hr: np.ndarray, scale: int | None = None) -> float
 
 @functools.lru_cache(maxsize=2)
 def _inception(device: str, weight_file: str) -> torch.nn.Module:
-    from pytorch_fid.inception import InceptionV3
+    from pytorch_fid.inception import InceptionV3  # deferred: torch and torchvision; the dry run imports this module
 
     with weights.skip_random_init():  # every weight is read from the file
         model = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[FID_DIMS]], resize_input=True, normalize_input=True)
@@ -185,7 +185,7 @@ def inception_features(images: Iterable[np.ndarray], *, device: str | torch.devi
     images: any iterable (a generator reading files keeps one batch in memory); consecutive images of the
     same size are batched together.
     """
-    import torch
+    import torch  # deferred: torch; the workflow's dry run imports this module
 
     model = fid_model(device=device, cache=cache)
     dev = next(model.parameters()).device
@@ -233,7 +233,7 @@ def frechet_distance(feats1: np.ndarray, feats2: np.ndarray) -> float:
         tr2 = float(np.sum(a2 * a2)) / (n2 - 1)
         tr_sqrt = float(np.linalg.svd(a1 @ a2.T, compute_uv=False).sum()) / np.sqrt((n1 - 1) * (n2 - 1))
         return float(np.sum((mu1 - mu2) ** 2) + tr1 + tr2 - 2.0 * tr_sqrt)
-    from pytorch_fid.fid_score import calculate_frechet_distance
+    from pytorch_fid.fid_score import calculate_frechet_distance  # deferred: torch and scipy; the dry run imports this module
 
     sigma1, sigma2 = np.cov(feats1, rowvar=False), np.cov(feats2, rowvar=False)
     return float(calculate_frechet_distance(mu1, sigma1, mu2, sigma2))

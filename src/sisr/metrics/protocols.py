@@ -60,7 +60,7 @@ CROP_SIZE = 96  # srresnet_edsr: HR training/validation crop size (LR 24 x 24 at
 
 def psnr_rgb_skimage_noshave(sr: np.ndarray, hr: np.ndarray, scale: int | None = None) -> float:
     """PSNR with scikit-image on uint8 RGB (data_range 255), no border removed (module docstring)."""
-    from skimage.metrics import peak_signal_noise_ratio
+    from skimage.metrics import peak_signal_noise_ratio  # deferred: loads scipy (0.5 s); the dry run imports this module
 
     _check_pair(sr, hr, "psnr_rgb_skimage_noshave")
     return float(peak_signal_noise_ratio(hr, sr, data_range=255))
@@ -68,7 +68,7 @@ def psnr_rgb_skimage_noshave(sr: np.ndarray, hr: np.ndarray, scale: int | None =
 
 def ssim_rgb_skimage_noshave(sr: np.ndarray, hr: np.ndarray, scale: int | None = None) -> float:
     """SSIM with scikit-image's defaults on uint8 RGB (data_range 255), no border removed."""
-    from skimage.metrics import structural_similarity
+    from skimage.metrics import structural_similarity  # deferred: loads scipy (0.5 s); the dry run imports this module
 
     _check_pair(sr, hr, "ssim_rgb_skimage_noshave")
     return float(structural_similarity(hr, sr, data_range=255, channel_axis=-1 if sr.ndim == 3 else None))
@@ -84,7 +84,7 @@ def unit_float32(img: np.ndarray) -> np.ndarray:
 
 def psnr_rgb_rrdb_gan(sr: np.ndarray, hr: np.ndarray, scale: int | None = None) -> float:
     """PSNR as the rrdb_gan authors' code: scikit-image on float32 [0, 1] RGB, range inferred (module docstring)."""
-    from skimage.metrics import peak_signal_noise_ratio
+    from skimage.metrics import peak_signal_noise_ratio  # deferred: loads scipy (0.5 s); the dry run imports this module
 
     _check_pair(sr, hr, "psnr_rgb_rrdb_gan")
     return float(peak_signal_noise_ratio(unit_float32(hr), unit_float32(sr)))
@@ -92,7 +92,7 @@ def psnr_rgb_rrdb_gan(sr: np.ndarray, hr: np.ndarray, scale: int | None = None) 
 
 def ssim_rgb_rrdb_gan(sr: np.ndarray, hr: np.ndarray, scale: int | None = None) -> float:
     """SSIM as the rrdb_gan authors' code: scikit-image on float32 [0, 1] RGB with data_range 2 (module docstring)."""
-    from skimage.metrics import structural_similarity
+    from skimage.metrics import structural_similarity  # deferred: loads scipy (0.5 s); the dry run imports this module
 
     _check_pair(sr, hr, "ssim_rgb_rrdb_gan")
     return float(structural_similarity(unit_float32(hr), unit_float32(sr), data_range=SSIM_FLOAT_DATA_RANGE,
@@ -101,7 +101,7 @@ def ssim_rgb_rrdb_gan(sr: np.ndarray, hr: np.ndarray, scale: int | None = None) 
 
 def standardise(img: np.ndarray) -> torch.Tensor:
     """``3 x H x W`` float32: each channel of the image in [0, 1] minus its mean, divided by its std."""
-    import torch  # deferred: the registry is read without torch (see TYPE_CHECKING above)
+    import torch  # deferred: torch; the workflow's dry run imports this module
 
     x = rgb_tensor(img, "lpips_alex_standardised")
     mean, std = x.mean([1, 2]), x.std([1, 2])

@@ -16,6 +16,7 @@ from typing import Sequence
 
 from sisr.base.errors import SisrError
 from sisr.base import suggest
+from sisr.data import weights
 from sisr.metrics import perceptual, protocols, standard
 from sisr.metrics.spec import Metric
 
@@ -59,8 +60,6 @@ def check_weights(names: Sequence[str], *, cache: str | os.PathLike | None = Non
     ignored. Returns ``{weights name: verified path}``; raises MissingWeightsError listing every missing
     file with the command that fetches it.
     """
-    from sisr.data import weights
-
     needed = weights_needed(names)
     paths = weights.require_all(needed, cache=cache)
     if needed:

@@ -13,6 +13,7 @@ class docstring. Every SR model maps a float ``N x C x h x w`` tensor in [0, 1] 
 from __future__ import annotations
 
 import importlib
+import inspect
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Mapping
@@ -99,8 +100,6 @@ def get_spec(name: str, where: str = "model") -> ModelSpec:
 
 
 def _spec_of(factory: Callable[..., nn.Module]) -> ModelSpec:
-    import inspect
-
     cls = factory.func if isinstance(factory, partial) else factory
     args = tuple(p for p in inspect.signature(factory).parameters if p not in ("scale", "in_channels"))
     return ModelSpec(f"{cls.__module__}:{cls.__qualname__}", cls.__doc__ or "", args,

@@ -15,6 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
@@ -22,7 +23,8 @@ import seaborn as sns  # noqa: E402
 from sisr import degradations  # noqa: E402
 from sisr.base import paths
 from sisr.base.errors import SisrError  # noqa: E402
-from sisr.base.io import atomic_write  # noqa: E402
+from sisr.base.io import atomic_write, list_images, read_image  # noqa: E402
+from sisr.data.datasets import to_y  # noqa: E402
 from sisr.metrics import registry  # noqa: E402
 from sisr.config.studies import Study  # noqa: E402
 from sisr.report.aggregate import primary_rows, run_info, study_rows  # noqa: E402
@@ -106,8 +108,6 @@ def place_labels(ax: plt.Axes, xs: Sequence[float], ys: Sequence[float], labels:
     keeps the first free one; a label with no free spot takes the one with the fewest clashes. Call it after
     the axes' limits and the figure's layout are final. Returns the text artists.
     """
-    from matplotlib.transforms import Bbox
-
     fig = ax.figure
     renderer = fig.canvas.get_renderer()
     points = ax.transData.transform(np.column_stack([np.asarray(xs, float), np.asarray(ys, float)]))
@@ -450,8 +450,6 @@ def _figure_dataset(fig_spec: Mapping, summary_df: pd.DataFrame) -> str:
 
 
 def _comparison_grid(study: Study, fig_spec: Mapping, study_dir: Path, summary: str, title: str):
-    from sisr.base.io import list_images, read_image
-
     summary_df = _summary_rows(summary, study)
     scale, tier, degrade = study.scale, study.tier, degradations.get(study.degradation)
     dataset = _figure_dataset(fig_spec, summary_df)
@@ -470,8 +468,6 @@ def _comparison_grid(study: Study, fig_spec: Mapping, study_dir: Path, summary: 
         hr = read_image(hr_dir[name], mode="any")
         first_sr = read_image(first / f"{name}.png", mode="any")
         if first_sr.ndim == 2 and hr.ndim == 3:  # a Y-channel study: show the Y of the HR
-            from sisr.data.datasets import to_y
-
             hr = to_y(hr)
         hr = hr[: first_sr.shape[0], : first_sr.shape[1]]
         y, x = detailed_crop_box(hr, crop)
@@ -491,8 +487,6 @@ def _comparison_grid(study: Study, fig_spec: Mapping, study_dir: Path, summary: 
 
 def _triptychs(study: Study, fig_spec: Mapping, study_dir: Path, summary: str, title: str):
     """LR (nearest) / SR / HR of the best and the worst image by SSIM-Y, for each run."""
-    from sisr.base.io import read_image
-
     summary_df = _summary_rows(summary, study)
     scale, tier, degrade = study.scale, study.tier, degradations.get(study.degradation)
     dataset = _figure_dataset(fig_spec, summary_df)
@@ -509,8 +503,6 @@ def _triptychs(study: Study, fig_spec: Mapping, study_dir: Path, summary: str, t
             sr = read_image(Path(paths.sr_dir(study_dir, run, key, scale)) / f"{row['image']}.png", mode="any")
             hr = read_image(row["hr_path"], mode="any")
             if sr.ndim == 2 and hr.ndim == 3:
-                from sisr.data.datasets import to_y
-
                 hr = to_y(hr)
             hr = hr[: sr.shape[0], : sr.shape[1]]
             y, x = detailed_crop_box(hr, crop)

@@ -13,22 +13,25 @@ import json
 from pathlib import Path
 from typing import Sequence
 
+import matplotlib.pyplot as plt
 import pandas as pd
 import torch
+from matplotlib.lines import Line2D
+from torch.utils.flop_counter import FlopCounterMode
 
 from sisr.base import paths
 from sisr.base.io import atomic_write
 from sisr.metrics import registry
+from sisr.models import count_parameters, create_model
 from sisr.report.aggregate import primary_rows
+from sisr.report.figures import panel_grid, place_labels, save_figure
+from sisr.report.published import published_table
 from sisr.report.render import tex_escape
+from sisr.training.checkpoint import load_model
 
 
 def model_cost(model: torch.nn.Module, *, in_channels: int, lr_size: int = 64) -> dict:
     """Parameters and GFLOPs per output megapixel of ``model`` (one forward pass on a ``lr_size``^2 input)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from sisr.models import count_parameters
-
     model = model.eval()
     x = torch.rand(1, in_channels, lr_size, lr_size)
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
@@ -38,13 +41,9 @@ def model_cost(model: torch.nn.Module, *, in_channels: int, lr_size: int = 64) -
 
 
 def _run_cost(study_dir: Path, run: str, model_name: str, scale: int, in_channels: int) -> dict:
-    from sisr.models import create_model
-
     ckpt = Path(paths.checkpoint(study_dir, run))
     info: dict = {}
     if ckpt.is_file():
-        from sisr.training import load_model
-
         model, _cfg = load_model(str(ckpt), "cpu")
         done_path = Path(paths.train_done(study_dir, run))
         if done_path.is_file():
@@ -62,8 +61,6 @@ def build_leaderboard(summaries: Sequence[str | Path], *, datasets: Sequence[str
                       degradations: Sequence[str] | None = None) -> pd.DataFrame:
     """One row per (study, run, dataset, degradation, scale) plus the published rows for the same datasets and
     scales (bicubic). ``degradations``: those shown (default: bicubic only)."""
-    from sisr.report.published import published_table
-
     shown = list(degradations or [paths.DEFAULT_DEGRADATION])
     rows = []
     for path in summaries:
@@ -150,11 +147,6 @@ def cost_plot(board: pd.DataFrame):
     carries a number, placed beside its own point (nearer to it than to any other, no overlaps); the key below
     the panels names each number's method (study/run), so crowded points stay readable.
     """
-    import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-
-    from sisr.report.figures import panel_grid, place_labels
-
     ours = board[(board["source"] != "published") & board["psnr_y"].notna()].copy()
     ours["gflops_per_mp"] = ours["gflops_per_mp"].fillna(1e-3).clip(lower=1e-3)
     if "degradation" not in ours.columns:
@@ -194,8 +186,6 @@ def cost_plot(board: pd.DataFrame):
 def write_leaderboard(summaries: Sequence[str | Path], *, datasets: Sequence[str] | None, out_csv: str | Path,
                       out_md: str | Path, out_tex: str | Path, figures: Sequence[str | Path],
                       degradations: Sequence[str] | None = None) -> pd.DataFrame:
-    from sisr.report.figures import save_figure
-
     board = build_leaderboard(summaries, datasets=datasets, degradations=degradations)
     with atomic_write(out_csv, "w") as fh:
         board.to_csv(fh, index=False)

@@ -37,6 +37,7 @@ from torch import nn
 
 from sisr.base.errors import SisrError
 from sisr.base.io import atomic_write
+from sisr.models import create_model
 from sisr.training.config import TrainConfig
 
 CHECKPOINT_FORMAT = 1
@@ -135,8 +136,6 @@ def load_model(checkpoint_path: str | os.PathLike, device: str | torch.device = 
     Used by evaluation and ``sisr upscale``. The model is rebuilt from the stored config with
     ``sisr.models.create_model`` and its weights loaded strictly.
     """
-    from sisr.models import create_model
-
     payload = load_checkpoint(checkpoint_path, map_location="cpu")
     missing = [key for key in ("config", "model") if not isinstance(payload.get(key), dict)]
     if missing:

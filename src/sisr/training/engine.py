@@ -70,9 +70,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
+try:
+    import fcntl
+except ImportError:  # not POSIX: training runs without the run lock (run_lock)
+    fcntl = None
+
 import numpy as np
 import torch
 from torch import Tensor, nn
+from tqdm import tqdm
 
 from sisr.base.device import resolve_device
 from sisr.base.errors import ConfigError, DataError, DivergenceError, RunLockedError, SisrError
@@ -80,6 +86,8 @@ from sisr.training.inference import to_uint8
 from sisr.base.io import atomic_write, write_json
 from sisr.training.losses import Loss, build_loss, discriminator_loss
 from sisr.base.provenance import provenance
+from sisr.metrics import psnr, ssim
+from sisr.models import count_parameters, create_model
 from sisr.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from sisr.training.config import OptimizerConfig, SchedulerConfig, TrainConfig
 from sisr.training.graphs import GraphedStep
@@ -290,8 +298,6 @@ def validate(model: nn.Module, valid_source: Iterable[tuple[str, Tensor, Tensor]
     adversarial one) on the unclamped float output; PSNR/SSIM on the output clamped to [0, 1] and rounded
     to uint8, Y channel (the channel itself for single-channel data), ``scale`` border pixels removed.
     """
-    from sisr.metrics import psnr, ssim
-
     model.eval()
     losses, psnrs, ssims = [], [], []
     for name, lr_u8, hr_u8 in valid_source:
@@ -466,9 +472,7 @@ class _StopSignals:
 def run_lock(out_dir: Path) -> Iterator[None]:
     """Hold ``out_dir/train.lock`` (an flock) while training: a second trainer on the same run folder fails at
     once with RunLockedError naming the process that holds it. The lock goes with the process (kill included)."""
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: no lock
+    if fcntl is None:  # not POSIX: no lock
         yield
         return
     fd = os.open(out_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o666)
@@ -644,8 +648,6 @@ def _train(cfg: TrainConfig | dict, *, train_source: TrainSource,
 def _setup(cfg: TrainConfig, train_source: TrainSource, valid_source: Iterable[tuple[str, Tensor, Tensor]],
            out_dir: Path, device: str | torch.device, log: Callable[[str], None], label: str) -> _Run:
     """Build everything: missing pretrained weights or a bad model argument fail here, not mid-run."""
-    from sisr.models import count_parameters, create_model  # sisr.models imports from sisr.training
-
     dev = resolve_device(device)
     if dev.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
@@ -987,8 +989,6 @@ def _progress_bar(total: int, initial: int, desc: str, interactive: bool, file: 
     """A tqdm bar on the terminal for interactive runs; None otherwise (progress lines in the log instead)."""
     if not interactive:
         return None
-    from tqdm import tqdm
-
     return tqdm(total=total, initial=initial, desc=desc, leave=False, dynamic_ncols=True, file=file)
 
 

@@ -10,6 +10,8 @@ what it may use (:func:`memory_budget`; ``$SISR_INFERENCE_MEMORY``), on CPU as o
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 from pathlib import Path
 from typing import NamedTuple
 
@@ -21,6 +23,10 @@ from sisr.base.device import resolve_device, synchronize  # noqa: F401  (re-expo
 from sisr.base.errors import ConfigError, SisrError
 from sisr.base.colour import YCBCR_FROM_RGB as _YCBCR_FROM_RGB
 from sisr.base.colour import YCBCR_OFFSET as _YCBCR_OFFSET
+from sisr.base.imresize import upscale
+from sisr.data.datasets import to_y
+from sisr.models import SPECS, create_model
+from sisr.training.checkpoint import load_model
 
 
 pick_device = resolve_device  # the one device resolver (sisr.base.device), under its old name here
@@ -100,8 +106,6 @@ def memory_budget(device: torch.device) -> int:
     of the free GPU memory, on CPU half of the available memory (MemAvailable, or the cgroup limit if lower)
     and at most CPU_MEMORY_CAP (tiles of a few megapixels run as fast as whole images on a CPU, and a machine
     shared with other jobs keeps its memory)."""
-    import os
-
     if os.environ.get("SISR_INFERENCE_MEMORY"):
         return int(float(os.environ["SISR_INFERENCE_MEMORY"]))
     if device.type == "cuda":
@@ -150,8 +154,6 @@ def bytes_per_lr_pixel(model: nn.Module, channels: int, device: torch.device, pr
 def auto_tile(model: nn.Module, lr_shape: tuple[int, ...], device: torch.device, overlap: int,
               budget: int | None = None) -> int | None:
     """None when the whole image fits ``budget`` (default :func:`memory_budget`), else the LR tile side that fits."""
-    from sisr.base.errors import SisrError
-
     h, w = lr_shape[:2]
     channels = 1 if len(lr_shape) == 2 else lr_shape[2]
     per_pixel = bytes_per_lr_pixel(model, channels, device)
@@ -173,8 +175,6 @@ def model_input(lr: np.ndarray, in_channels: int | None) -> np.ndarray:
     if in_channels == 3 and lr.ndim == 2:
         return np.repeat(lr[:, :, None], 3, axis=2)
     if in_channels == 1 and lr.ndim == 3:
-        from sisr.data.datasets import to_y
-
         return to_y(lr)
     return lr
 
@@ -189,8 +189,6 @@ def colour_output(lr: np.ndarray, sr_y: np.ndarray, scale: int) -> np.ndarray:
     A metric on this image's Y differs from one on ``sr_y`` by the uint8 rounding of the RGB round trip;
     the workflow scores a Y model on ``sr_y`` itself.
     """
-    from sisr.base.imresize import upscale
-
     ycbcr = _YCBCR_OFFSET + lr.astype(np.float64) @ _YCBCR_FROM_RGB.T
     chroma = upscale(ycbcr[:, :, 1:], scale)  # float in -> float out: not rounded between the passes
     if chroma.shape[:2] != sr_y.shape:
@@ -214,8 +212,6 @@ def super_resolve(model: nn.Module, lr: np.ndarray, *, scale: int, device: torch
     overlapping tiles (overlap FALLBACK_OVERLAP), which gives the same result. When the device still runs out
     of memory on a whole image, it is done again in FALLBACK_TILE tiles.
     """
-    import logging
-
     device = torch.device(device) if isinstance(device, str) else device
     model.eval()
     if tile is None:
@@ -254,21 +250,15 @@ def load_any_model(name_or_checkpoint: str, *, scale: int, in_channels: int, dev
     """A registered non-learned model by name (built for ``scale`` and ``in_channels``), or a trained model
     from its checkpoint: then name, channels and scale are those of the config it carries (not the arguments),
     so that a caller can check them (``sisr upscale --scale``, evaluation jobs)."""
-    from sisr.models import SPECS, create_model
-
     if name_or_checkpoint in SPECS and not Path(name_or_checkpoint).suffix:
         model = create_model(name_or_checkpoint, scale=scale, in_channels=in_channels).to(device).eval()
         return LoadedModel(model, name_or_checkpoint, None, scale)
-    from sisr.training.checkpoint import load_model
-
     model, cfg = load_model(name_or_checkpoint, device)
     return LoadedModel(model, cfg.model, cfg.in_channels, cfg.scale)
 
 
 def check_scale(loaded: LoadedModel, scale: int, what: str) -> None:
     """SisrError naming both factors when ``loaded`` does not upscale by ``scale``."""
-    from sisr.base.errors import SisrError
-
     if loaded.scale != scale:
         raise SisrError(f"{what}: the model upscales x{loaded.scale} (its checkpoint's config), "
                         f"not x{scale} as asked (--scale {scale})")

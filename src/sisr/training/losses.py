@@ -85,7 +85,7 @@ class VGGPerceptual(_Frozen):
 
     def __init__(self, *, layer: str = "conv5_4", criterion: str = "l1") -> None:
         super().__init__()
-        from torchvision.models.vgg import cfgs, make_layers
+        from torchvision.models.vgg import cfgs, make_layers  # deferred: torchvision (1.4 s), only for a VGG loss
 
         state = weights.load_state_dict("vgg19")  # before building: a missing file fails first
         with weights.skip_random_init():  # every weight is loaded below (strictly)
@@ -116,7 +116,7 @@ class LPIPSLoss(_Frozen):
 
     def __init__(self, *, net: str = "vgg") -> None:
         super().__init__()
-        import lpips
+        import lpips  # deferred: lpips loads torchvision (2 s), only for an LPIPS loss
 
         trunk = LPIPS_TRUNKS[net]
         state = weights.load_state_dict(trunk)  # before building: a missing file fails first

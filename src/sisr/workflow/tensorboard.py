@@ -24,7 +24,7 @@ class TensorBoardHistory:
 
     def __init__(self, logdir: str | Path):
         try:
-            from torch.utils.tensorboard import SummaryWriter
+            from torch.utils.tensorboard import SummaryWriter  # deferred: tensorboard is an optional extra
         except ImportError as exc:  # torch's writer needs the tensorboard package
             raise ConfigError("tensorboard: true needs the tensorboard package: pip install -e '.[tensorboard]' "
                               f"({exc})") from None
