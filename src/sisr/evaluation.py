@@ -35,9 +35,10 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from sisr import degradations
-from sisr.base.device import kernel_device, upload
+from sisr.base.device import kernel_device, synchronize, upload
 from sisr.base.errors import SisrError
 from sisr.base.io import SCALE_KEY, read_image, write_image
+from sisr.data.datasets import to_y
 from sisr.metrics.registry import DEFAULT_METRICS, METRICS as REGISTRY, check_metric_names
 from sisr.base.pairing import check_made_at, load_pair, pair_folders, sr_for_hr  # noqa: F401  (sr_for_hr: part of this API)
 
@@ -191,8 +192,7 @@ def _super_resolve(pair, model, *, scale: int, sr_dir: Path, device, tile: int |
     ``seconds``: the inference time; ``warm_up`` runs the model once before it is timed (first image).
     ``kernels``: the device that makes a missing LR (:func:`sisr.base.device.kernel_device`; None: NumPy), when
     ``degrade`` computes on a device. A pair's LR file is read under the default degradation only."""
-    from sisr.data.datasets import to_y
-    from sisr.training.inference import model_input, super_resolve, synchronize
+    from sisr.training.inference import model_input, super_resolve  # deferred: torch; sisr evaluate on SR folders needs no model
 
     hr = read_image(pair.hr, mode="any")
     if pair.lr and degrade.name == degradations.DEFAULT:
