@@ -10,7 +10,7 @@ from sisr.config import catalog
 from sisr import degradations
 from sisr.base import paths
 from sisr.base.errors import ConfigError
-from sisr.config.job_settings import TrainJob
+from sisr.config.job_settings import EvalJob, EvalSet, TrainJob
 from sisr.base.paths import Paths
 from sisr.config.studies import DatasetRef, load_study, load_workflow_config, rehearsal_run, train_settings
 from sisr.training.loss_terms import weights_needed as loss_weights_needed
@@ -181,14 +181,6 @@ def cache_degradation(wildcards):
     return next(n for n in degradations.names() if paths.degradation_dir(n) == wildcards.degdir)
 
 
-def eval_ref(study, evalset):
-    """The evaluation set of ``study`` whose key (sisr.base.paths.set_key) is ``evalset``."""
-    for ref in STUDIES[study].eval_data:
-        if ref.key == evalset:
-            return ref
-    raise ValueError(f"study {study}: no evaluation set {evalset}")
-
-
 def study_of(wildcards):
     return STUDIES[wildcards.study]
 
@@ -269,7 +261,7 @@ def train_inputs(wildcards):
 
 def eval_inputs(wildcards):
     study = STUDIES[wildcards.study]
-    inputs = {"data": P.dataset_ready(eval_ref(wildcards.study, wildcards.evalset).dataset)}
+    inputs = {"data": sorted({P.dataset_ready(ref.dataset) for ref in study.eval_data})}
     inputs["weights"] = eval_weight_files(wildcards)
     if wildcards.run in study.runs:
         inputs["checkpoint"] = P.checkpoint(wildcards.study, wildcards.run)
@@ -285,23 +277,35 @@ def epoch_eval_inputs(wildcards):
     }
 
 
-def dataset_params(ref):
-    """What an evaluation job needs to read the dataset ``ref`` (a DatasetRef)."""
-    return {
-        "dataset": dataset_adapter(ref.dataset),
-        "split": ref.split,
-        "label": ref.label,
-        "root": dataset_root(ref.dataset),
-        "degradation": ref.degradation,
-    }
+def eval_set(ref):
+    """What an evaluation job needs to read the dataset ``ref`` (a DatasetRef): sisr.config.job_settings.EvalSet."""
+    return EvalSet(dataset=dataset_adapter(ref.dataset), split=ref.split, label=ref.label,
+                   root=dataset_root(ref.dataset), degradation=ref.degradation)
 
 
-def valid_dataset_params(wildcards):
-    return dataset_params(STUDIES[wildcards.study].valid_data)
+def eval_job_record(wildcards, refs=None, metrics=None):
+    """The evaluation job's one record (sisr.config.job_settings.EvalJob) as a plain dict: the model
+    ``wildcards.run`` on ``refs`` (default: every evaluation set of the study, in the order of the rule's outputs)."""
+    study = STUDIES[wildcards.study]
+    return EvalJob(
+        study=wildcards.study,
+        run=wildcards.run,
+        scale=study.scale,
+        in_channels=1 if study.channels == "y" else 3,
+        metrics=tuple(study.metrics if metrics is None else metrics),
+        sets=tuple(eval_set(ref) for ref in (study.eval_data if refs is None else refs)),
+        tier=CFG["tier"],
+        device=eval_device(wildcards),
+        weights_dir=WEIGHTS,
+        weights_checksums=CFG["weights_checksums"],
+        degradation_modules=tuple(CFG["degradation_modules"]),
+    ).to_param()
 
 
-def epoch_eval_metrics(wildcards):
-    return list(STUDIES[wildcards.study].epoch_metrics)
+def epoch_eval_job_record(wildcards):
+    """The record of a run's per-epoch evaluation: its kept checkpoints on the validation set, the epoch metrics."""
+    study = STUDIES[wildcards.study]
+    return eval_job_record(wildcards, refs=[study.valid_data], metrics=study.epoch_metrics)
 
 
 def epoch_evals(wildcards):
@@ -310,16 +314,9 @@ def epoch_evals(wildcards):
     return {run: P.epoch_eval_csv(wildcards.study, run, study.valid_data.key, study.scale) for run in study.epoch_runs}
 
 
-def eval_dataset_params(wildcards):
-    return dataset_params(eval_ref(wildcards.study, wildcards.evalset))
-
-
-def study_in_channels(wildcards):
-    return 1 if STUDIES[wildcards.study].channels == "y" else 3
-
-
-def eval_metrics(wildcards):
-    return list(STUDIES[wildcards.study].metrics)
+def eval_runtime(wildcards):
+    """Minutes a cluster may give an evaluation job: 60 per evaluation set."""
+    return 60 * len(STUDIES[wildcards.study].eval_data)
 
 
 def eval_gpus(wildcards):

@@ -1,34 +1,34 @@
 # Evaluation: every model (baselines and trained runs) on every evaluation set of its study, standard protocol
-# (and the study's own protocol columns where it has them). One job per (study, run, evaluation set).
+# (and the study's own protocol columns where it has them). One job per (study, model) covering all of the
+# study's sets, so torch, the model and the LPIPS/FID networks load once per model, not once per set: rule
+# evaluate_<study>, one per study, since its outputs (a CSV and an SR folder per set) are the study's own list.
 
 
-rule evaluate:
-    input:
-        unpack(eval_inputs),
-    output:
-        csv=P.eval_csv("{study}", "{run}", "{evalset}", "{scale}"),
-        sr=directory(P.sr_dir("{study}", "{run}", "{evalset}", "{scale}")),
-    log:
-        P.log("evaluate", "{study}", "{run}_{evalset}_x{scale}"),
-    conda:
-        "../envs/sisr.yaml"
-    resources:
-        gpu=eval_gpus,
-        mem_mb=8000,
-        runtime=60,
-    params:
-        model="{run}",
-        study="{study}",
-        evalset=eval_dataset_params,
-        in_channels=study_in_channels,
-        metrics=eval_metrics,
-        tier=CFG["tier"],
-        device=eval_device,
-        weights_dir=WEIGHTS,
-        weights_checksums=CFG["weights_checksums"],
-        degradation_modules=CFG["degradation_modules"],
-    script:
-        "../workflow_scripts/evaluate.py"
+for _name, _study in STUDIES.items():
+
+    rule:
+        name:
+            f"evaluate_{_name}"
+        input:
+            unpack(eval_inputs),
+        output:
+            csv=[P.eval_csv("{study}", "{run}", ref.key, _study.scale) for ref in _study.eval_data],
+            sr=[directory(P.sr_dir("{study}", "{run}", ref.key, _study.scale)) for ref in _study.eval_data],
+        wildcard_constraints:
+            study=_name,
+            run="|".join(_study.all_models),
+        log:
+            P.log("evaluate", "{study}", "{run}"),
+        conda:
+            "../envs/sisr.yaml"
+        resources:
+            gpu=eval_gpus,
+            mem_mb=8000,
+            runtime=eval_runtime,
+        params:
+            job=eval_job_record,  # one resolved record (sisr.config.job_settings.EvalJob), its sets in output order
+        script:
+            "../workflow_scripts/evaluate.py"
 
 
 # Per-epoch metrics that training does not log (FID, the study's protocol on crops): the checkpoints a run kept
@@ -49,16 +49,7 @@ rule evaluate_epochs:
         mem_mb=8000,
         runtime=120,
     params:
-        run="{run}",
-        study="{study}",
-        evalset=valid_dataset_params,
-        in_channels=study_in_channels,
-        metrics=epoch_eval_metrics,
-        tier=CFG["tier"],
-        device=eval_device,
-        weights_dir=WEIGHTS,
-        weights_checksums=CFG["weights_checksums"],
-        degradation_modules=CFG["degradation_modules"],
+        job=epoch_eval_job_record,  # one resolved record (sisr.config.job_settings.EvalJob): the validation set
     script:
         "../workflow_scripts/evaluate_epochs.py"
 

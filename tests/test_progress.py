@@ -11,7 +11,8 @@ import pytest
 
 from helpers.training import TinySR, TinyTrainSource, tiny_config, tiny_valid
 from sisr import models
-from sisr.workflow.jobs import image_line, job_log
+from sisr.evaluation import image_line
+from sisr.workflow.jobs import job_log
 from sisr.training import train
 from sisr.training.engine import format_duration
 

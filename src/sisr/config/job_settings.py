@@ -1,7 +1,8 @@
 """What the workflow hands a job: one resolved record, and the logging-only settings beside it.
 
 ``TrainJob`` is everything a training job needs besides its files, built once in ``rules/common.smk``
-(:func:`train_job_record`) and passed as ONE rule param. It travels as a plain dict (:meth:`TrainJob.to_param`):
+(:func:`train_job_record`) and passed as ONE rule param; ``EvalJob`` the same for an evaluation job (one model on
+every evaluation set of its study: the model, the metric networks and torch are loaded once per job, not per set). A record travels as a plain dict (``to_param``):
 Snakemake's rerun check compares only params of builtin types (a dataclass would be skipped as unrepresentable,
 so a changed setting would never rerun its job).
 
@@ -49,6 +50,52 @@ class TrainJob:
     @classmethod
     def from_param(cls, param: Mapping[str, Any]) -> "TrainJob":
         return cls(**dict(param))
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """One evaluation set of a job: how to read it (``sisr.data.datasets.get_dataset``) and its LR degradation."""
+
+    dataset: str  # the dataset adapter
+    split: str
+    root: str
+    label: str  # as tables print it: Set5, DIV2K-valid ...
+    degradation: str = "bicubic"
+
+
+@dataclass(frozen=True)
+class EvalJob:
+    """One evaluation job, resolved: a model (a baseline such as ``bicubic``, or a trained run whose checkpoint
+    the job is given) on ``sets``, in order; the rule's outputs (a CSV and an SR folder per set) in the same order.
+
+    in_channels: the study's (1: Y channel). device: ``cpu`` for a job without a GPU resource.
+    """
+
+    study: str
+    run: str
+    scale: int
+    in_channels: int
+    metrics: tuple[str, ...]
+    sets: tuple[EvalSet, ...]
+    tier: str
+    device: str = "auto"
+    weights_dir: str | None = None
+    weights_checksums: Mapping[str, Any] = field(default_factory=dict)
+    degradation_modules: tuple[str, ...] = ()
+
+    def to_param(self) -> dict[str, Any]:
+        """The record as a plain dict (lists, not tuples: what Snakemake stores for its rerun check)."""
+        param = asdict(self)
+        param["metrics"] = list(self.metrics)
+        param["sets"] = [asdict(s) for s in self.sets]
+        param["degradation_modules"] = list(self.degradation_modules)
+        return param
+
+    @classmethod
+    def from_param(cls, param: Mapping[str, Any]) -> "EvalJob":
+        param = dict(param)
+        return cls(**{**param, "metrics": tuple(param["metrics"]), "degradation_modules":
+                      tuple(param.get("degradation_modules", ())), "sets": tuple(EvalSet(**s) for s in param["sets"])})
 
 
 @dataclass(frozen=True)

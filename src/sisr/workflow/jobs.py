@@ -5,10 +5,12 @@ so every step of the workflow can be tested (and run by hand) without Snakemake.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -17,9 +19,13 @@ from typing import Iterator, Mapping, Sequence
 import pandas as pd
 
 from sisr import degradations
+from sisr.base.device import resolve_device, set_default
 from sisr.base.errors import SisrError
 from sisr.base.io import atomic_write, write_json
-from sisr.config.job_settings import LoggingSettings, TrainJob, logging_settings
+from sisr.data.datasets import get_dataset
+from sisr.evaluation import evaluate
+from sisr.metrics.registry import check_metric_names, check_weights
+from sisr.config.job_settings import EvalJob, EvalSet, LoggingSettings, TrainJob, logging_settings
 
 log = logging.getLogger("sisr")
 
@@ -184,7 +190,6 @@ def build_cache_job(*, dataset: str, split: str, scale: int, root: str, manifest
                     degradation_modules: Sequence[str] = ()) -> None:
     """Decode a dataset split into the uint8 cache that training reads (LR images by ``degradation``)."""
     from sisr.data.cache import build_cache
-    from sisr.data.datasets import get_dataset
 
     degradations.register_modules(degradation_modules)
     pairs = get_dataset(dataset, root=root, split=split, scale=scale)
@@ -259,69 +264,74 @@ def train_job(job: TrainJob, *, train_manifest: str, valid_manifest: str, out_di
 
 # ---------------------------------------------------------------------------------------------- evaluation
 
-from sisr.evaluation import image_line  # noqa: E402,F401  (moved to sisr.evaluation; kept importable here)
 
 
-def evaluate_job(*, study: str, run: str, model: str, checkpoint: str | None, dataset: str, split: str, root: str,
-                 label: str, scale: int, in_channels: int, metrics: Sequence[str], out_csv: str, sr_dir: str, tier: str,
-                 device: str = "auto", weights_dir: str | None = None, weights_checksums: Mapping | None = None,
-                 degradation: str = degradations.DEFAULT, degradation_modules: Sequence[str] = ()) -> pd.DataFrame:
-    """Evaluate one model (baseline or trained run) on one evaluation set, its LR images made by ``degradation``
-    (the shipped LR files under ``bicubic``); write the per-image CSV (a ``degradation`` column).
+def evaluate_job(job: EvalJob, *, checkpoint: str | None, out_csvs: Sequence[str],
+                 sr_dirs: Sequence[str]) -> list[pd.DataFrame]:
+    """Evaluate one model (a baseline such as ``bicubic``, or the trained run in ``checkpoint``) on every set of
+    ``job.sets``, each set's LR images made by its degradation; write the per-image CSV of set ``i`` to
+    ``out_csvs[i]`` (with a ``degradation`` column) and its SR images to ``sr_dirs[i]``.
 
-    ``device`` is the job's: the workflow passes ``cpu`` to a job without a GPU resource, and then the
-    model and the LPIPS/FID networks all run on the CPU (``sisr.base.device.set_default``).
+    The model, torch and the LPIPS/FID networks are loaded once for all sets. ``job.device`` is the job's: the
+    workflow passes ``cpu`` to a job without a GPU resource, and then the model and the metric networks all run
+    on the CPU (``sisr.base.device.set_default``).
     """
-    from sisr.data.datasets import get_dataset
-    from sisr.base.device import resolve_device, set_default
-    from sisr.evaluation import evaluate
-    from sisr.training.inference import check_scale, load_any_model
-    from sisr.metrics.registry import check_metric_names, check_weights
+    if not len(out_csvs) == len(sr_dirs) == len(job.sets):
+        raise SisrError(f"evaluate {job.study}/{job.run}: {len(job.sets)} evaluation sets but {len(out_csvs)} CSVs "
+                        f"and {len(sr_dirs)} SR folders")
+    dev, loaded = _load_for_eval(job, checkpoint or job.run)
+    return [_evaluate_set(job, ref, loaded, dev, out_csv=csv, sr_dir=sr)
+            for ref, csv, sr in zip(job.sets, out_csvs, sr_dirs)]
 
-    check_metric_names(metrics)
-    degradations.register_modules(degradation_modules)
-    degradations.get(degradation)  # an unknown name fails before the model loads
-    if weights_dir:
-        use_weights(weights_dir, weights_checksums)
-        check_weights(list(metrics))
-    set_default(device)
-    dev = resolve_device(device)
-    loaded = load_any_model(checkpoint or model, scale=scale, in_channels=in_channels, device=dev)
-    check_scale(loaded, scale, checkpoint or model)
-    net, model_name, net_channels = loaded.model, loaded.name, loaded.in_channels
-    pairs = get_dataset(dataset, root=root, split=split, scale=scale)
-    named = "" if degradation == degradations.DEFAULT else f" {degradation}"
-    df = evaluate(pairs, scale=scale, metrics=metrics, model=net, sr_dir=sr_dir, device=dev,
-                  in_channels=in_channels if in_channels == 1 else net_channels, label=f"{label} x{scale}{named}",
-                  degradation=degradation)
+
+def _load_for_eval(job: EvalJob, model: str):
+    """Check the job's names (metrics, degradations, weights) before loading anything, then load ``model`` (a
+    baseline's name or a checkpoint path) on the job's device."""
+    from sisr.training.inference import check_scale, load_any_model  # deferred: torch; the dry run must not import it
+
+    check_metric_names(job.metrics)
+    degradations.register_modules(job.degradation_modules)
+    for ref in job.sets:
+        degradations.get(ref.degradation)  # an unknown name fails before the model loads
+    if job.weights_dir:
+        use_weights(job.weights_dir, job.weights_checksums)
+        check_weights(list(job.metrics))
+    set_default(job.device)
+    dev = resolve_device(job.device)
+    loaded = load_any_model(model, scale=job.scale, in_channels=job.in_channels, device=dev)
+    check_scale(loaded, job.scale, model)
+    return dev, loaded
+
+
+def _evaluate_set(job: EvalJob, ref: EvalSet, loaded, dev, *, out_csv: str, sr_dir: str) -> pd.DataFrame:
+    """One loaded model on one set: the per-image DataFrame (set-level metrics such as FID on every row), written
+    to ``out_csv``."""
+    pairs = get_dataset(ref.dataset, root=ref.root, split=ref.split, scale=job.scale)
+    named = "" if ref.degradation == degradations.DEFAULT else f" {ref.degradation}"
+    in_channels = job.in_channels if job.in_channels == 1 else loaded.in_channels
+    df = evaluate(pairs, scale=job.scale, metrics=job.metrics, model=loaded.model, sr_dir=sr_dir, device=dev,
+                  in_channels=in_channels, label=f"{ref.label} x{job.scale}{named}", degradation=ref.degradation)
     set_metrics = df.attrs.get("set_metrics", {})
-    df.insert(0, "study", study)
-    df.insert(1, "run", run)
-    df.insert(2, "model", model_name)
-    df.insert(3, "dataset", label)
-    df.insert(4, "scale", scale)
-    df.insert(5, "degradation", degradation)
+    for i, (column, value) in enumerate([("study", job.study), ("run", job.run), ("model", loaded.name),
+                                         ("dataset", ref.label), ("scale", job.scale),
+                                         ("degradation", ref.degradation)]):
+        df.insert(i, column, value)
     for name, value in set_metrics.items():
         df[name] = value[0] if isinstance(value, tuple) else value  # set-level: the same value on every row
-    df["tier"] = tier
+    df["tier"] = job.tier
     df["device"] = str(dev)
-    df["color"] = "y" if in_channels == 1 else "rgb"
+    df["color"] = "y" if job.in_channels == 1 else "rgb"
     with atomic_write(out_csv, "w") as fh:
         df.to_csv(fh, index=False)
     return df
 
 
-def evaluate_epochs_job(*, study: str, run: str, done: str, dataset: str, split: str, root: str, label: str,
-                        scale: int, in_channels: int, metrics: Sequence[str], out_csv: str, tier: str,
-                        device: str = "auto", weights_dir: str | None = None,
-                        weights_checksums: Mapping | None = None, degradation: str = degradations.DEFAULT,
-                        degradation_modules: Sequence[str] = ()) -> pd.DataFrame:
-    """Evaluate every checkpoint a run kept (train_done.json's ``kept_checkpoints``) on one set, as
-    :func:`evaluate_job` does; one CSV, a row per (epoch, image) (set metrics such as FID: the epoch's value on
-    each of its rows). The SR images are scored and then deleted."""
-    import json
-    import tempfile
-
+def evaluate_epochs_job(job: EvalJob, *, done: str, out_csv: str) -> pd.DataFrame:
+    """Evaluate every checkpoint a run kept (train_done.json's ``kept_checkpoints``) on the job's one set (the
+    validation set), as :func:`evaluate_job` does; one CSV, a row per (epoch, image) (set metrics such as FID: the
+    epoch's value on each of its rows). The SR images are scored and then deleted."""
+    if len(job.sets) != 1:
+        raise SisrError(f"evaluate_epochs {job.study}/{job.run}: one set (the validation set), not {len(job.sets)}")
     run_dir = Path(done).parent
     kept = json.loads(Path(done).read_text()).get("kept_checkpoints") or {}
     for epoch, name in kept.items():
@@ -332,16 +342,14 @@ def evaluate_epochs_job(*, study: str, run: str, done: str, dataset: str, split:
     Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=Path(out_csv).parent, prefix=".tmp_eval_epochs_") as tmp:
         for epoch, name in sorted(kept.items(), key=lambda item: int(item[0])):
-            log.info("%s/%s: the checkpoint kept after epoch %s (%s) on %s", study, run, epoch, name, label)
-            df = evaluate_job(study=study, run=run, model=run, checkpoint=str(run_dir / name), dataset=dataset,
-                              split=split, root=root, label=label, scale=scale, in_channels=in_channels,
-                              metrics=metrics, out_csv=f"{tmp}/epoch{epoch}.csv", sr_dir=f"{tmp}/sr_epoch{epoch}",
-                              tier=tier, device=device, weights_dir=weights_dir, weights_checksums=weights_checksums,
-                              degradation=degradation, degradation_modules=degradation_modules)
+            log.info("%s/%s: the checkpoint kept after epoch %s (%s) on %s", job.study, job.run, epoch, name,
+                     job.sets[0].label)
+            [df] = evaluate_job(job, checkpoint=str(run_dir / name), out_csvs=[f"{tmp}/epoch{epoch}.csv"],
+                                sr_dirs=[f"{tmp}/sr_epoch{epoch}"])
             df.insert(6, "epoch", int(epoch))
             frames.append(df)
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["study", "run", "model", "dataset", "scale", "degradation", "epoch", "image", *metrics])
+        columns=["study", "run", "model", "dataset", "scale", "degradation", "epoch", "image", *job.metrics])
     with atomic_write(out_csv, "w") as fh:
         out.to_csv(fh, index=False)
     return out
