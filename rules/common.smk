@@ -279,8 +279,13 @@ def epoch_eval_inputs(wildcards):
 
 def eval_set(ref):
     """What an evaluation job needs to read the dataset ``ref`` (a DatasetRef): sisr.config.job_settings.EvalSet."""
-    return EvalSet(dataset=dataset_adapter(ref.dataset), split=ref.split, label=ref.label,
-                   root=dataset_root(ref.dataset), degradation=ref.degradation)
+    return EvalSet(
+        dataset=dataset_adapter(ref.dataset),
+        split=ref.split,
+        label=ref.label,
+        root=dataset_root(ref.dataset),
+        degradation=ref.degradation,
+    )
 
 
 def eval_job_record(wildcards, refs=None, metrics=None):

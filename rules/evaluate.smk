@@ -14,11 +14,11 @@ for _name, _study in STUDIES.items():
         output:
             csv=[P.eval_csv("{study}", "{run}", ref.key, _study.scale) for ref in _study.eval_data],
             sr=[directory(P.sr_dir("{study}", "{run}", ref.key, _study.scale)) for ref in _study.eval_data],
+        log:
+            P.log("evaluate", "{study}", "{run}"),
         wildcard_constraints:
             study=_name,
             run="|".join(_study.all_models),
-        log:
-            P.log("evaluate", "{study}", "{run}"),
         conda:
             "../envs/sisr.yaml"
         resources:

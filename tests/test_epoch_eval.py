@@ -170,6 +170,7 @@ def _random_inception_cache(root: Path, monkeypatch) -> Path:
 
 def test_evaluate_epochs_job_scores_each_kept_checkpoint_with_fid(tmp_path, monkeypatch):
     """PLUMBING, RANDOM-INIT INCEPTION: FID values mean nothing; the epochs, checkpoints and columns do."""
+    from sisr.config.job_settings import EvalJob, EvalSet
     from sisr.workflow.jobs import evaluate_epochs_job
 
     cache = _random_inception_cache(tmp_path / "weights", monkeypatch)
@@ -179,10 +180,10 @@ def test_evaluate_epochs_job_scores_each_kept_checkpoint_with_fid(tmp_path, monk
         write_image(tmp_path / "hr" / f"img{i}.png", rng.integers(0, 256, (100, 104, 3), dtype=np.uint8))
     out = tmp_path / "run" / "eval_epochs" / "toy_x2.csv"
     with pytest.warns(UserWarning, match="biased"):
-        df = evaluate_epochs_job(study="s", run="run", done=str(tmp_path / "run" / "train_done.json"),
-                                 dataset="folder", split="valid", root=str(tmp_path / "hr"), label="toy", scale=2,
-                                 in_channels=3, metrics=["psnr_y_crop96", "fid"], out_csv=str(out),
-                                 tier="ci", device="cpu", weights_dir=str(cache))
+        job = EvalJob(study="s", run="run", scale=2, in_channels=3, metrics=("psnr_y_crop96", "fid"), tier="ci",
+                      sets=(EvalSet(dataset="folder", split="valid", root=str(tmp_path / "hr"), label="toy"),),
+                      device="cpu", weights_dir=str(cache))
+        df = evaluate_epochs_job(job, done=str(tmp_path / "run" / "train_done.json"), out_csv=str(out))
     saved = pd.read_csv(out)
     assert list(saved["epoch"]) == [1, 1, 2, 2] and set(saved["image"]) == {"img0", "img1"}
     assert len(df) == 4 and saved["dataset"].eq("toy").all() and saved["run"].eq("run").all()
@@ -194,6 +195,5 @@ def test_evaluate_epochs_job_scores_each_kept_checkpoint_with_fid(tmp_path, monk
 
     (tmp_path / "run" / "checkpoint_epoch2.pt").unlink()
     with pytest.raises(Exception, match=r"checkpoint_epoch2.pt: missing, though .*train_done.json lists it"):
-        evaluate_epochs_job(study="s", run="run", done=str(tmp_path / "run" / "train_done.json"), dataset="folder",
-                            split="valid", root=str(tmp_path / "hr"), label="toy", scale=2, in_channels=3,
-                            metrics=["psnr_y_crop96"], out_csv=str(out), tier="ci", device="cpu")
+        evaluate_epochs_job(replace(job, metrics=("psnr_y_crop96",), weights_dir=None),
+                            done=str(tmp_path / "run" / "train_done.json"), out_csv=str(out))

@@ -18,6 +18,7 @@ from sisr.evaluation import load_pair, sr_for_hr
 from sisr.base.imresize import upscale
 from sisr.training.inference import colour_output
 from sisr.base.io import read_image, write_image
+from sisr.config.job_settings import EvalJob, EvalSet
 from sisr.workflow.jobs import evaluate_job
 from sisr.metrics.basic import rgb_to_y
 from sisr.models import create_model
@@ -62,10 +63,11 @@ def test_load_pair_scores_rgb_sr_against_gray_hr(tmp_path):
 def test_rgb_model_on_all_of_set14_workflow_job_and_cli_agree(tmp_path, capsys):
     ckpt = _rgb_checkpoint(tmp_path / "checkpoint_best.pt")
     metrics = ["psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "psnr_rgb_skimage_noshave"]
-    # the workflow's evaluation job (rule evaluate -> workflow_scripts/evaluate.py -> sisr.workflow.jobs.evaluate_job)
-    df = evaluate_job(study="s", run="r", model="r", checkpoint=str(ckpt), dataset="benchmark", split="Set14",
-                      root=str(SET14), label="Set14", scale=4, in_channels=3, metrics=metrics,
-                      out_csv=str(tmp_path / "job.csv"), sr_dir=str(tmp_path / "sr_job"), tier="ci", device="cpu")
+    # the workflow's evaluation job (rule evaluate_<study> -> workflow_scripts/evaluate.py -> jobs.evaluate_job)
+    job = EvalJob(study="s", run="r", scale=4, in_channels=3, metrics=tuple(metrics), tier="ci", device="cpu",
+                  sets=(EvalSet(dataset="benchmark", split="Set14", root=str(SET14), label="Set14"),))
+    [df] = evaluate_job(job, checkpoint=str(ckpt), out_csvs=[str(tmp_path / "job.csv")],
+                        sr_dirs=[str(tmp_path / "sr_job")])
     assert len(df) == 14 and df[metrics].notna().all().all()
     bridge = df.set_index("image").loc["bridge"]
     assert bridge["height"] == bridge["width"] == 512

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.workflow import job_counts, run_snakemake
 import sisr.config.plan as plan_module
 from sisr.cli import main
 from sisr.base.errors import ConfigError
@@ -95,12 +96,9 @@ def test_whole_jobs_add_warm_up_and_validation_and_evaluations_come_apart():
     val_s = (edsr.job_hours - edsr.train_hours) * 3600 - edsr.warmup_s
     assert val_s > 50 * 100 * 2.77 * plan_module.VAL_METRIC_S_PER_MP  # metrics alone, the forward passes on top
     assert jobs["srresnet"].warmup_s == pytest.approx(START_S + WARMUP_S["cuda_graph"])
-    # evaluation jobs: every run and baseline on the study's sets and the leaderboard's (no duplicates)
+    # evaluation jobs: one per run and baseline (all of the study's sets and the leaderboard's), one per epoch run
     study = p.study
-    sets = set(map(str, study.eval_data)) | {"benchmark/Set5", "benchmark/Set14", "benchmark/B100",
-                                            "benchmark/Urban100", "div2k/valid"}
-    epoch_jobs = len(study.epoch_runs)
-    assert p.eval_jobs == len(sets) * (len(study.runs) + len(study.baselines)) + epoch_jobs
+    assert p.eval_jobs == len(study.runs) + len(study.baselines) + len(study.epoch_runs)
     assert p.eval_gpu_hours > 0 and p.eval_cpu_hours > 0
 
 
@@ -198,3 +196,17 @@ def test_calibrate_on_the_cpu_is_cached_and_used_by_later_plans(capsys, tmp_path
     assert main(["plan", "--device", "cpu", "--tier", "ci", "--studies", "espcn"]) == 2
     assert "not a calibration file" in capsys.readouterr().err
     assert math.isfinite(data["seconds"])
+
+
+@pytest.mark.parametrize("tier", ["quick", "paper"])
+def test_the_plan_counts_the_jobs_the_workflow_runs(tmp_path, tier):
+    """Training and evaluation jobs of `sisr plan` = those of the workflow's dry run (all studies, leaderboard on)."""
+    res = run_snakemake("-n", "--config", f"tier={tier}", "studies=all", f"studies_dir={Path('studies').resolve()}",
+                        directory=tmp_path, cores=1, configfiles=[Path("config.yaml").resolve()])
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    counts = job_counts(res.stdout)
+    plans = plan_studies(STUDIES, tier)
+    assert sum(len(p.jobs) for p in plans) == counts["train"]
+    assert sum(p.eval_jobs for p in plans) == sum(n for rule, n in counts.items() if rule.startswith("evaluate"))
+    for p in plans:  # one evaluation job per model of the study, each on all of its sets
+        assert counts[f"evaluate_{p.study.name}"] == len(p.study.all_models)

@@ -201,7 +201,7 @@ def test_ci_demo_through_slurm_resumes_a_terminated_training_job(slurm_env, tmp_
     assert {(j["partition"], j["constraint"]) for j in jobs} == {("gpu", "fakegpu")}  # the site settings
     trained = set(load_study(study_file, "ci").runs)
     gpu_jobs = [j for j in jobs if j["comment"].startswith("rule_train_")
-                or any(j["comment"].startswith(f"rule_evaluate_wildcards_{STUDY}_{run}_") for run in trained)]
+                or any(j["comment"] == f"rule_evaluate_{STUDY}_wildcards_{STUDY}_{run}" for run in trained)]
     assert len([j for j in gpu_jobs if j["comment"].startswith("rule_train_")]) == len(trained) + 1  # + the retry
     assert [j for j in gpu_jobs if "gpu:1" not in j["tres"]] == []
     assert [j for j in jobs if j not in gpu_jobs and "gpu" in j["tres"]] == []

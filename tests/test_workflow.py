@@ -29,7 +29,7 @@ def test_dry_run_default_config_is_fast(tmp_path):
                     "--config", f"studies_dir={ROOT / 'studies'}")
     elapsed = time.perf_counter() - t0
     assert res.returncode == 0, res.stdout + res.stderr
-    for rule in ("prepare_skimage", "build_cache", "train", "evaluate", "summarize", "table", "figure",
+    for rule in ("prepare_skimage", "build_cache", "train", "evaluate_espcn", "summarize", "table", "figure",
                  "claims_report"):
         assert rule in res.stdout, f"rule {rule} missing from the dry run"
     assert elapsed < 10, f"dry run took {elapsed:.1f} s"

@@ -2,9 +2,9 @@
 
 ``TrainJob`` is everything a training job needs besides its files, built once in ``rules/common.smk``
 (:func:`train_job_record`) and passed as ONE rule param; ``EvalJob`` the same for an evaluation job (one model on
-every evaluation set of its study: the model, the metric networks and torch are loaded once per job, not per set). A record travels as a plain dict (``to_param``):
-Snakemake's rerun check compares only params of builtin types (a dataclass would be skipped as unrepresentable,
-so a changed setting would never rerun its job).
+every evaluation set of its study: the model, the metric networks and torch load once per job, not per set).
+A record travels as a plain dict (``to_param``): Snakemake's rerun check compares only params of builtin types
+(a dataclass would be skipped as unrepresentable, so a changed setting would never rerun its job).
 
 Logging-only settings (``progress_every_s``, ``tensorboard``) change what a job prints, not what it computes, so
 they are no params (a param that changes reruns every job it belongs to): the workflow exports them as

@@ -322,7 +322,7 @@ def _eval_work(plan: StudyPlan, basis: Basis, leaderboard: bool) -> None:
     where = f"studies/{study.name}.yaml"
     sizes = [_images(ref, where) for ref in sets]
     cpu = sum(n * mp * EVAL_CPU_S_PER_MP for n, mp in sizes)
-    plan.eval_jobs = len(sets) * (len(study.baselines) + len(study.runs))
+    plan.eval_jobs = len(study.baselines) + len(study.runs)  # one job per model, all sets (rule evaluate_<study>)
     plan.eval_cpu_hours = len(study.baselines) * cpu / 3600
     gpu = 0.0
     for run, settings in study.runs.items():
