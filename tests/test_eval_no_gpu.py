@@ -22,6 +22,7 @@ import torch
 from sisr.base import device as sisr_device
 from sisr.data import weights
 from sisr.base.io import write_image
+from sisr.config.job_settings import EvalJob, EvalSet
 
 pytestmark = pytest.mark.filterwarnings("ignore:FID on N = :UserWarning")
 
@@ -84,21 +85,20 @@ def setup(tmp_path, monkeypatch):
 
 def run_evaluate_rule(setup, *, run: str, checkpoint: Path | None, gpu: int, device: str,
                       metrics: list[str]) -> pd.DataFrame:
-    """workflow_scripts/evaluate.py as rule evaluate runs it, for one (study, run, evaluation set) job."""
+    """workflow_scripts/evaluate.py as rule evaluate_<study> runs it, for one model on one evaluation set."""
     out = setup.tmp / "results" / run
+    job = EvalJob(study="tiny_study", run=run, scale=3, in_channels=3, metrics=tuple(metrics), tier="quick",
+                  device=device, weights_dir=str(setup.cache), weights_checksums=setup.checksums,
+                  sets=(EvalSet(dataset="folder", split="all", label="tiny", root=str(setup.tmp / "hr")),))
     snakemake = SimpleNamespace(
         log=[str(setup.tmp / "logs" / f"{run}.log")],
-        wildcards=SimpleNamespace(study="tiny_study", run=run, evalset="tiny", scale="3"),
+        wildcards=SimpleNamespace(study="tiny_study", run=run),
         resources=SimpleNamespace(gpu=gpu),
         input={"checkpoint": str(checkpoint)} if checkpoint else {},
-        output=SimpleNamespace(csv=str(out / "eval" / "tiny_x3.csv"), sr=str(out / "sr" / "tiny_x3")),
-        params=SimpleNamespace(model=run, study="tiny_study", in_channels=3, metrics=metrics, tier="quick",
-                               device=device, weights_dir=str(setup.cache), weights_checksums=setup.checksums,
-                               degradation_modules=[],
-                               evalset={"dataset": "folder", "split": "all", "label": "tiny",
-                                        "root": str(setup.tmp / "hr"), "degradation": "bicubic"}))
+        output=SimpleNamespace(csv=[str(out / "eval" / "tiny_x3.csv")], sr=[str(out / "sr" / "tiny_x3")]),
+        params=SimpleNamespace(job=job.to_param()))
     runpy.run_path(str(ROOT / "workflow_scripts" / "evaluate.py"), init_globals={"snakemake": snakemake})
-    return pd.read_csv(snakemake.output.csv)
+    return pd.read_csv(snakemake.output.csv[0])
 
 
 @pytest.mark.parametrize("trained", [False, True], ids=["baseline", "trained"])

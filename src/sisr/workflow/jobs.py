@@ -22,7 +22,12 @@ from sisr import degradations
 from sisr.base.device import resolve_device, set_default
 from sisr.base.errors import SisrError
 from sisr.base.io import atomic_write, write_json
-from sisr.data.datasets import get_dataset
+from sisr.data.cache import build_cache
+from sisr.data.datasets import get_dataset, prepare_skimage
+from sisr.data.derived import build_derived
+from sisr.data.download import extract, fetch_archive, verify_archive
+from sisr.data.sources import archive as catalogue_row
+from sisr.data.weights import WEIGHTS, fetch, override_checksums, use_cache
 from sisr.evaluation import evaluate
 from sisr.metrics.registry import check_metric_names, check_weights
 from sisr.config.job_settings import EvalJob, EvalSet, LoggingSettings, TrainJob, logging_settings
@@ -133,7 +138,6 @@ def job_log(path: str | Path | None, prefix: str = "", watch_parent: bool = True
 
 def prepare_skimage_job(*, root: str, marker: str) -> None:
     """Materialise the scikit-image demo photographs as HR PNGs + MATLAB-bicubic LR (x2, x3, x4)."""
-    from sisr.data.datasets import prepare_skimage
 
     manifest = prepare_skimage(root, scales=(2, 3, 4))
     write_json(marker, {"dataset": "skimage", "root": root, "manifest": manifest})
@@ -142,7 +146,6 @@ def prepare_skimage_job(*, root: str, marker: str) -> None:
 def download_job(*, archive: str, downloads_dir: str, mirror: str | None = None,
                  overrides: Mapping | None = None) -> None:
     """Download one catalogue archive, verified (resumes a partial download)."""
-    from sisr.data.download import fetch_archive
 
     path = fetch_archive(archive, downloads_dir, mirror=mirror, overrides=overrides)
     print(f"ok {path}")
@@ -151,8 +154,6 @@ def download_job(*, archive: str, downloads_dir: str, mirror: str | None = None,
 def extract_job(*, archive: str, marker: str, overrides: Mapping | None = None) -> None:
     """Verify an archive against its catalogue row (whoever put it in ``downloads/``), then extract it into its
     dataset folder; the marker is written by ``extract`` when complete. overrides: the config's ``archives``."""
-    from sisr.data.download import extract, verify_archive
-    from sisr.data.sources import archive as catalogue_row
 
     verify_archive(archive, overrides)
     made = extract(archive, Path(marker).parent, contents=catalogue_row(Path(archive).name, overrides).contents)
@@ -178,7 +179,6 @@ def build_derived_job(*, name: str, data_dir: str, out: str, on_bad_image: str =
 
     params: the builder's keyword arguments from the config's ``derived.<name>`` (default: the studies' values).
     """
-    from sisr.data.derived import build_derived
 
     manifest = build_derived(name, data_dir=data_dir, out_dir=Path(out).parent, on_bad=on_bad_image,
                              **dict(params or {}))
@@ -189,7 +189,6 @@ def build_cache_job(*, dataset: str, split: str, scale: int, root: str, manifest
                     channels: str = "rgb", degradation: str = degradations.DEFAULT,
                     degradation_modules: Sequence[str] = ()) -> None:
     """Decode a dataset split into the uint8 cache that training reads (LR images by ``degradation``)."""
-    from sisr.data.cache import build_cache
 
     degradations.register_modules(degradation_modules)
     pairs = get_dataset(dataset, root=root, split=split, scale=scale)
@@ -201,7 +200,6 @@ def build_cache_job(*, dataset: str, split: str, scale: int, root: str, manifest
 
 def use_weights(weights_dir: str | None, checksums: Mapping | None = None) -> None:
     """Point this job at the weights cache and apply the config's ``weights_checksums`` (rehearsals)."""
-    from sisr.data.weights import override_checksums, use_cache
 
     if weights_dir:
         use_cache(weights_dir)
@@ -211,7 +209,6 @@ def use_weights(weights_dir: str | None, checksums: Mapping | None = None) -> No
 def fetch_weights_job(*, filename: str, dest: str, mirror: str | None = None,
                       checksums: Mapping | None = None) -> None:
     """Fetch the pretrained file named ``filename`` (a file name of sisr.data.weights.WEIGHTS) into ``dest``."""
-    from sisr.data.weights import WEIGHTS, fetch
 
     use_weights(None, checksums)
 
@@ -234,8 +231,8 @@ def train_job(job: TrainJob, *, train_manifest: str, valid_manifest: str, out_di
     (default: what the workflow exported, :func:`sisr.config.job_settings.logging_settings`); with ``tensorboard``
     the history also goes as TensorBoard scalars to ``out_dir/tensorboard/``.
     """
-    from sisr.data.loader import open_train_source, open_valid_source
-    from sisr.training import TrainConfig, train
+    from sisr.data.loader import open_train_source, open_valid_source  # deferred: torch; only the train job needs it
+    from sisr.training import TrainConfig, train  # deferred: torch; only the train job needs it
 
     logging = logging or logging_settings()
     use_weights(job.weights_dir, job.weights_checksums)
@@ -251,7 +248,7 @@ def train_job(job: TrainJob, *, train_manifest: str, valid_manifest: str, out_di
     exit_with_parent()
     board = None
     if logging.tensorboard:
-        from sisr.workflow.tensorboard import TensorBoardHistory
+        from sisr.workflow.tensorboard import TensorBoardHistory  # deferred: tensorboard is an optional extra
 
         board = TensorBoardHistory(Path(out_dir) / "tensorboard")
     try:
@@ -360,7 +357,7 @@ def summarize_job(*, csvs: Sequence[str], out: str, sets: Sequence[tuple[str, st
     """summary.csv of a study (``sisr.report.aggregate.summarize``; its runs' train_done.json in the summary's folder);
     ``sets``: the (label, degradation) of each CSV, in order (from the workflow, never read back from the file
     names); ``replica_of``: replica run -> its run."""
-    from sisr.report.aggregate import summarize
+    from sisr.report.aggregate import summarize  # deferred: jsonschema, yaml (50 ms) only for the report jobs
 
     if len(sets) != len(csvs):
         raise SisrError(f"summarize: {len(csvs)} CSVs but {len(sets)} evaluation sets")
@@ -379,7 +376,7 @@ def table_job(*, study, table: str, summary: str, out_csv: str, out_md: str, out
               histories: Mapping[str, str] | None = None, epoch_evals: Mapping[str, str] | None = None) -> None:
     """One table of a study; ``histories``, ``epoch_evals``: run -> its history.csv, its epoch evaluation CSV
     (inputs of the rule)."""
-    from sisr.report.render import write_study_table
+    from sisr.report.render import write_study_table  # deferred: jsonschema, yaml (50 ms) only for the report jobs
 
     write_study_table(study, table, summary=summary, out_csv=out_csv, out_md=out_md, out_tex=out_tex,
                       histories=histories, epoch_evals=epoch_evals)
@@ -389,7 +386,7 @@ def claims_report_job(*, study, summary: str, out: str, histories: Mapping[str, 
                       study_file: str | None = None, epoch_evals: Mapping[str, str] | None = None) -> None:
     """REPORT.md: the study's findings and claims judged (sisr.report.audit); ``study_file`` gives the paper tier's
     config hashes (the gate of a verdict); ``epoch_evals``: run -> its epoch evaluation CSV."""
-    from sisr.report.audit import study_report
+    from sisr.report.audit import study_report  # deferred: 0.16 s of imports only the claims job needs
 
     text = study_report(study, summary=summary, histories=histories, study_file=study_file, epoch_evals=epoch_evals)
     with atomic_write(out, "w") as fh:
@@ -400,7 +397,7 @@ def figure_job(*, study, figure: str, study_dir: str, summary: str, histories: M
                outputs: Sequence[str]) -> None:
     """Draw one figure of a study (its kind is in the study file) from the files of ``study_dir``; ``histories``:
     run -> history.csv."""
-    from sisr.report import figures
+    from sisr.report import figures  # deferred: matplotlib and seaborn (0.5 s); only the figure job draws
 
     fig = figures.study_figure(study, figure, study_dir=study_dir, summary=summary,
                                histories=histories)
@@ -411,7 +408,7 @@ def leaderboard_job(*, summaries: Sequence[str], datasets: Sequence[str], out_cs
                     figures: Sequence[str], degradations: Sequence[str] | None = None) -> None:
     """Every model of every study on the leaderboard sets (under each of ``degradations``), with published rows
     and costs."""
-    from sisr.report.leaderboard import write_leaderboard
+    from sisr.report.leaderboard import write_leaderboard  # deferred: torch and matplotlib; only the leaderboard job
 
     write_leaderboard(summaries, datasets=datasets, out_csv=out_csv, out_md=out_md, out_tex=out_tex, figures=figures,
                       degradations=degradations)
