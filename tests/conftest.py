@@ -33,3 +33,23 @@ def ci_tier(tmp_path_factory):
     report_run = run_snakemake("--report", report, directory=folder, cores=1, configfiles=[config], timeout=600,
                                cwd=ROOT)
     return SimpleNamespace(dir=folder, config=config, run=run, report=report, report_run=report_run)
+
+
+# Parallel runs (`.ci/run` passes `-n auto --dist loadgroup` to pytest-xdist): every test file is one group, run by one
+# worker, so its module fixtures are built once; the two files that share the `ci_tier` session fixture are one group.
+# The longest groups go first (seconds measured on the 2-core machine, docs/BENCHMARKS.md "The test command"), so that
+# no long file starts last and ends the run alone; the others keep their order.
+SHARED_GROUPS = {"test_workflow.py": "ci_tier", "test_report_browser.py": "ci_tier"}
+LONGEST_FIRST = ["test_rehearsal.py", "ci_tier", "test_slurm.py", "test_faults_workflow.py", "test_faults.py",
+                 "test_faults_data.py", "test_user_messages.py", "test_workflow_degradations.py"]
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the marks into its groups
+def pytest_collection_modifyitems(config, items):
+    def group(item):
+        return SHARED_GROUPS.get(item.path.name, item.path.name)
+
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(group(item)))
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(group(item), len(rank)))  # stable: the rest keep their order

@@ -80,7 +80,8 @@ class Size:
 SIZES: dict[str, Size] = {
     "small": Size(
         div2k_train=6, div2k_valid=3, flickr2k=4,
-        div2k_shapes=((168, 180), (180, 168), (192, 204), (204, 192)),  # >= 160: espcn's 40-pixel LR patches at x4
+        # >= 256: rrdb_gan's source images are halved, then cut into 32-pixel LR (128-pixel HR) patches at x4
+        div2k_shapes=((264, 276), (276, 264), (264, 288), (288, 264)),
         sets={"Set5": (2, ((185, 185), (169, 173))),  # near the 165-pixel minimum: the rehearsal evaluates them ~200x
               "Set14": (3, ((178, 185), (185, 169), (173, 173))),  # baboon, barbara, bridge (gray)
               "B100": (2, ((169, 181), (181, 169))),
