@@ -6,6 +6,7 @@ Imports sit at the top of a module; one inside a function (deferred) says why on
 ``# deferred: <reason, three words or more>`` (a heavy or optional package that a light caller must not load).
 """
 
+import ast
 import re
 from pathlib import Path
 
@@ -114,3 +115,28 @@ def test_the_check_finds_an_unexplained_import(tmp_path):
     assert unexplained_imports([tmp_path / "m.py"], tmp_path) == [
         "m.py:3: import json", "m.py:5: import yaml  # deferred: heavy", "m.py:7: from pathlib import Path",
         "m.py:12: from sisr import x  # a comment, not a reason"]
+
+
+MAX_FUNCTION_LINES = 80  # issue 21: a unit a reader can hold in view (engine._train was 333 lines)
+
+
+def long_functions(files: list[Path], root: Path, limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """``file:line name (N lines)`` of each function or method in ``files`` longer than ``limit`` lines."""
+    found = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1
+                if n > limit:
+                    found.append(f"{path.relative_to(root)}:{node.lineno} {node.name} ({n} lines)")
+    return found
+
+
+def test_no_function_in_the_library_is_over_80_lines():
+    bad = long_functions(list(sisr_modules().values()), SRC)
+    assert bad == [], "functions over 80 lines (split them into named steps):\n" + "\n".join(bad)
+
+
+def test_the_length_check_finds_a_long_function(tmp_path):
+    (tmp_path / "m.py").write_text("def short():\n    pass\n\n\ndef long():\n" + "    x = 1\n" * 80)
+    assert long_functions([tmp_path / "m.py"], tmp_path) == ["m.py:5 long (81 lines)"]

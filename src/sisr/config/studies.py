@@ -396,6 +396,22 @@ def check_study_file(path: str | Path) -> Path:
     return path
 
 
+def _study_runs(spec: Mapping, tier_spec: Mapping, *, where: str, tier: str) -> dict[str, dict]:
+    """The study's runs and its expanded sweeps, as the tier's ``sweep_subset`` and ``run_subset`` select them."""
+    sweeps = {"sweeps": tier_spec.get("sweeps", spec.get("sweeps", [])), "runs": spec.get("runs", {})}
+    study_runs = {**spec.get("runs", {}), **expand_sweeps(sweeps, where=where)}
+    if tier_spec.get("sweep_subset"):
+        keep = set(tier_spec["sweep_subset"])
+        study_runs = {r: c for r, c in study_runs.items() if r in spec.get("runs", {}) or r in keep}
+    if "run_subset" in tier_spec:
+        keep = set(tier_spec["run_subset"])
+        unknown = sorted(keep - set(study_runs) - set(tier_spec.get("runs", {})))
+        if unknown:
+            raise ConfigError(f"{where}: tiers.{tier}.run_subset: no such run(s) {unknown}")
+        study_runs = {r: c for r, c in study_runs.items() if r in keep}
+    return study_runs
+
+
 def load_study(path: str | Path, tier: str, *, train_overrides: Mapping | None = None,
                replicas: int | None = None, overrides_from: str = "config") -> Study:
     """Load, validate and resolve a study file for ``tier``.
@@ -412,17 +428,7 @@ def load_study(path: str | Path, tier: str, *, train_overrides: Mapping | None =
     if tier not in spec["tiers"]:
         raise ConfigError(f"{where}: tiers: the study has no tier {tier!r} (it has: {', '.join(spec['tiers'])})")
     tier_spec = spec["tiers"][tier]
-    sweeps = {"sweeps": tier_spec.get("sweeps", spec.get("sweeps", [])), "runs": spec.get("runs", {})}
-    study_runs = {**spec.get("runs", {}), **expand_sweeps(sweeps, where=where)}
-    if tier_spec.get("sweep_subset"):
-        keep = set(tier_spec["sweep_subset"])
-        study_runs = {r: c for r, c in study_runs.items() if r in spec.get("runs", {}) or r in keep}
-    if "run_subset" in tier_spec:
-        keep = set(tier_spec["run_subset"])
-        unknown = sorted(keep - set(study_runs) - set(tier_spec.get("runs", {})))
-        if unknown:
-            raise ConfigError(f"{where}: tiers.{tier}.run_subset: no such run(s) {unknown}")
-        study_runs = {r: c for r, c in study_runs.items() if r in keep}
+    study_runs = _study_runs(spec, tier_spec, where=where, tier=tier)
     runs: dict[str, dict] = {}
     study_only: dict[str, dict] = {}  # the same without train_overrides: who is to blame for an error
     names = list(study_runs) + [r for r in tier_spec.get("runs", {}) if r not in study_runs]
