@@ -89,7 +89,7 @@ def test_rehearsal_config_validates_and_caps_schedules(small):
     on_disk = yaml.safe_load((out / "rehearsal.yaml").read_text())
     assert on_disk == cfg and cfg["derived"] == derived_params("small")
     full = load_config({"tier": "quick", "studies": ["espcn"], **cfg})
-    assert full["rehearsal"] == {"epochs": 1, "batches_per_epoch": 2, "valid_images": 1, "batch_size": 2}
+    assert full["rehearsal"] == {"epochs": 1, "batches_per_epoch": 2, "valid_images": 1, "batch_size": 1}
     run = {"model": "rrdb", "epochs": 25, "batch_size": 16,
            "gan": {"warmup_epochs": 5, "phase_epochs": 5, "rounds": 2}}
     capped = rehearsal_run(run, full["rehearsal"])

@@ -69,11 +69,8 @@ def test_rehearsal_dry_run_has_the_real_tiers_jobs(tmp_path, tier):
 @pytest.mark.timeout(3600)
 def test_quick_tier_rehearsal_of_every_study_end_to_end(tmp_path, lookalike):
     """From the download (HTTP, 127.0.0.1) to every study's REPORT.md and the leaderboard, on look-alike data."""
-    # --resources: jobs keep the real tier's declared memory (inverted_unet's trainings: 24 GB; others 16 and 8 GB)
-    # and use about half of it here (batches of 2): 36 GB admits one inverted_unet training beside an evaluation
-    # (12 + 2 GB measured), never two of them (two beside another pytest worker were killed for memory on 24 GB).
-    base = ["--cores", "2", "--resources", "mem_mb=36000", "--config", "tier=quick", "studies=all",
-            f"studies_dir={ROOT / 'studies'}", "figures=[png]"]
+    base = ["--cores", "2", "--config", "tier=quick", "studies=all", f"studies_dir={ROOT / 'studies'}",
+            "figures=[png]"]
     real = snakemake(tmp_path, "-n", *base)
     assert real.returncode == 0, real.stdout[-3000:] + real.stderr[-3000:]
     res = snakemake(tmp_path, *base, configfiles=[lookalike])

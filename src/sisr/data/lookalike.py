@@ -338,7 +338,7 @@ def write_random_weights(out_dir: str | os.PathLike, *, log=print) -> dict[str, 
 
 # ------------------------------------------------------------------------------------------ rehearsal config
 REHEARSAL_DIRS = {"data_dir": "data-rehearsal", "results_dir": "results-rehearsal", "weights_dir": "weights-rehearsal"}
-REHEARSAL_CAPS = {"epochs": 1, "batches_per_epoch": 2, "valid_images": 1, "batch_size": 2}
+REHEARSAL_CAPS = {"epochs": 1, "batches_per_epoch": 2, "valid_images": 1, "batch_size": 1}
 
 
 def derived_params(size: str) -> dict[str, dict[str, Any]]:
