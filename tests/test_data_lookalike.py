@@ -94,7 +94,7 @@ def test_rehearsal_config_validates_and_caps_schedules(small):
            "gan": {"warmup_epochs": 5, "phase_epochs": 5, "rounds": 2}}
     capped = rehearsal_run(run, full["rehearsal"])
     assert capped["gan"] == {"warmup_epochs": 1, "phase_epochs": 1, "rounds": 2} and capped["epochs"] == 5
-    assert capped["batch_size"] == 2 and run["epochs"] == 25  # the input is not modified
+    assert capped["batch_size"] == 1 and run["epochs"] == 25  # the input is not modified
     assert rehearsal_run({"epochs": 50, "batch_size": 16}, full["rehearsal"])["epochs"] == 1
     with pytest.raises(Exception, match="rehearsal"):
         load_config({"tier": "quick", "studies": ["espcn"], "rehearsal": {"epoch": 1}})
