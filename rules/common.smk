@@ -296,7 +296,7 @@ def eval_job_record(wildcards, refs=None, metrics=None):
         study=wildcards.study,
         run=wildcards.run,
         scale=study.scale,
-        in_channels=1 if study.channels == "y" else 3,
+        in_channels=study.in_channels,
         metrics=tuple(study.metrics if metrics is None else metrics),
         sets=tuple(eval_set(ref) for ref in (study.eval_data if refs is None else refs)),
         tier=CFG["tier"],

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
 from sisr.base.errors import ConfigError
+from sisr.base.paths import DEFAULT_DEGRADATION
 
 PROGRESS_ENV, TENSORBOARD_ENV = "SISR_PROGRESS_EVERY_S", "SISR_TENSORBOARD"
 DEFAULT_PROGRESS_EVERY_S = 60.0
@@ -60,7 +61,7 @@ class EvalSet:
     split: str
     root: str
     label: str  # as tables print it: Set5, DIV2K-valid ...
-    degradation: str = "bicubic"
+    degradation: str = DEFAULT_DEGRADATION
 
 
 @dataclass(frozen=True)

@@ -364,8 +364,7 @@ def plan_studies(study_files: Sequence[str | Path], tier: str, basis: Basis | No
         jobs = [estimate_job(study, run, settings, basis, str(path)) for run, settings in study.runs.items()]
         plan = StudyPlan(study, jobs)
         _eval_work(plan, basis, leaderboard)
-        channels = 1 if study.channels == "y" else 3
-        plan.refs = {(study.train_data, study.scale, channels), (study.valid_data, study.scale, channels)}
+        plan.refs = {(study.train_data, study.scale, study.in_channels), (study.valid_data, study.scale, study.in_channels)}
         plan.archives = _study_archives(study, leaderboard)
         plans.append(plan)
     return plans

@@ -310,6 +310,11 @@ class Study:
         return self.spec.get("degradation", paths.DEFAULT_DEGRADATION)
 
     @property
+    def in_channels(self) -> int:
+        """Image channels the study's models see: 1 for a Y-channel study, else 3 (RGB)."""
+        return 1 if self.channels == "y" else 3
+
+    @property
     def tier_description(self) -> str:
         return self.spec["tiers"][self.tier].get("description", self.tier)
 

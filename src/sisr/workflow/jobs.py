@@ -37,7 +37,6 @@ log = logging.getLogger("sisr")
 
 class _Tee:
     """Writes to several streams, starting every line with ``prefix`` (e.g. ``study/run``) when given."""
-
     def __init__(self, *streams, prefix: str = ""):
         self.streams = streams
         self.prefix = prefix
@@ -138,7 +137,6 @@ def job_log(path: str | Path | None, prefix: str = "", watch_parent: bool = True
 
 def prepare_skimage_job(*, root: str, marker: str) -> None:
     """Materialise the scikit-image demo photographs as HR PNGs + MATLAB-bicubic LR (x2, x3, x4)."""
-
     manifest = prepare_skimage(root, scales=(2, 3, 4))
     write_json(marker, {"dataset": "skimage", "root": root, "manifest": manifest})
 
@@ -146,7 +144,6 @@ def prepare_skimage_job(*, root: str, marker: str) -> None:
 def download_job(*, archive: str, downloads_dir: str, mirror: str | None = None,
                  overrides: Mapping | None = None) -> None:
     """Download one catalogue archive, verified (resumes a partial download)."""
-
     path = fetch_archive(archive, downloads_dir, mirror=mirror, overrides=overrides)
     print(f"ok {path}")
 
@@ -189,7 +186,6 @@ def build_cache_job(*, dataset: str, split: str, scale: int, root: str, manifest
                     channels: str = "rgb", degradation: str = degradations.DEFAULT,
                     degradation_modules: Sequence[str] = ()) -> None:
     """Decode a dataset split into the uint8 cache that training reads (LR images by ``degradation``)."""
-
     degradations.register_modules(degradation_modules)
     pairs = get_dataset(dataset, root=root, split=split, scale=scale)
     build_cache(pairs, Path(manifest).parent, scale=scale, mode=channels, on_bad=on_bad_image,
@@ -200,7 +196,6 @@ def build_cache_job(*, dataset: str, split: str, scale: int, root: str, manifest
 
 def use_weights(weights_dir: str | None, checksums: Mapping | None = None) -> None:
     """Point this job at the weights cache and apply the config's ``weights_checksums`` (rehearsals)."""
-
     if weights_dir:
         use_cache(weights_dir)
     override_checksums(dict(checksums or {}))
@@ -209,7 +204,6 @@ def use_weights(weights_dir: str | None, checksums: Mapping | None = None) -> No
 def fetch_weights_job(*, filename: str, dest: str, mirror: str | None = None,
                       checksums: Mapping | None = None) -> None:
     """Fetch the pretrained file named ``filename`` (a file name of sisr.data.weights.WEIGHTS) into ``dest``."""
-
     use_weights(None, checksums)
 
     names = [name for name, spec in WEIGHTS.items() if spec.filename == filename]
@@ -260,7 +254,6 @@ def train_job(job: TrainJob, *, train_manifest: str, valid_manifest: str, out_di
 
 
 # ---------------------------------------------------------------------------------------------- evaluation
-
 
 
 def evaluate_job(job: EvalJob, *, checkpoint: str | None, out_csvs: Sequence[str],
