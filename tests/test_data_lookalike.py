@@ -89,12 +89,15 @@ def test_rehearsal_config_validates_and_caps_schedules(small):
     on_disk = yaml.safe_load((out / "rehearsal.yaml").read_text())
     assert on_disk == cfg and cfg["derived"] == derived_params("small")
     full = load_config({"tier": "quick", "studies": ["espcn"], **cfg})
-    assert full["rehearsal"] == {"epochs": 1, "batches_per_epoch": 2, "valid_images": 1, "batch_size": 1}
+    assert full["rehearsal"] == {"epochs": 1, "batches_per_epoch": 2, "valid_images": 1, "batch_size": 1,
+                                 "keep_optimizer_state": False}
     run = {"model": "rrdb", "epochs": 25, "batch_size": 16,
            "gan": {"warmup_epochs": 5, "phase_epochs": 5, "rounds": 2}}
     capped = rehearsal_run(run, full["rehearsal"])
     assert capped["gan"] == {"warmup_epochs": 1, "phase_epochs": 1, "rounds": 2} and capped["epochs"] == 5
     assert capped["batch_size"] == 1 and run["epochs"] == 25  # the input is not modified
+    assert capped["keep_optimizer_state"] is False and "keep_optimizer_state" not in run
+    assert "keep_optimizer_state" not in rehearsal_run(run, {**full["rehearsal"], "keep_optimizer_state": None})
     assert rehearsal_run({"epochs": 50, "batch_size": 16}, full["rehearsal"])["epochs"] == 1
     with pytest.raises(Exception, match="rehearsal"):
         load_config({"tier": "quick", "studies": ["espcn"], "rehearsal": {"epoch": 1}})

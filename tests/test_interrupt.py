@@ -150,3 +150,24 @@ def test_install_chains_sigint_to_the_handler_before_it_and_filters_snakemakes_l
         signal.signal(signal.SIGINT, previous)
         for f in [f for f in logger.filters if isinstance(f, interrupt.InterruptFilter)]:
             logger.removeFilter(f)
+
+
+@pytest.mark.fault
+def test_a_test_snakemake_gets_sigint_even_from_a_runner_that_ignores_it():
+    """Found when the suite ran in the background (bash `&`, as a CI harness may start it): SIGINT ignored by the
+    runner is ignored by every child, so the Ctrl-C test's Snakemake never saw its SIGINT and that test failed."""
+    import subprocess
+    import sys
+
+    from helpers.workflow import popen_like_a_terminal
+
+    child = [sys.executable, "-c", "import signal; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"]
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        plain = subprocess.run(child, capture_output=True, text=True, check=True).stdout.strip()
+        proc = popen_like_a_terminal(child, stdout=subprocess.PIPE, text=True)
+        ours = proc.communicate(timeout=60)[0].strip()
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # the runner's own setting is back
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert plain == "False" and ours == "True"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -51,8 +52,23 @@ def start_snakemake(*args: Any, log: str | os.PathLike, env: Mapping[str, str] |
     """Start ``snakemake_cmd(*args, **options)`` in a session of its own (a test may signal the whole group),
     stdout and stderr into the file ``log``; ``env``: variables added to :func:`snakemake_env`."""
     with open(log, "w") as out:
-        return subprocess.Popen(snakemake_cmd(*args, **options), stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True, env=snakemake_env(**(env or {})))
+        return popen_like_a_terminal(snakemake_cmd(*args, **options), stdout=out, stderr=subprocess.STDOUT,
+                                     start_new_session=True, env=snakemake_env(**(env or {})))
+
+
+def popen_like_a_terminal(cmd: list[str], **kwargs: Any) -> subprocess.Popen:
+    """``subprocess.Popen(cmd, **kwargs)`` with SIGINT at its default, as a terminal's foreground job has it.
+
+    A test runner started in the background (``pytest &`` in a script, some CI harnesses) has SIGINT ignored, and an
+    ignored signal stays ignored across fork and exec: Snakemake would then never see a test's Ctrl-C. A handler
+    (which exec resets to the default) stands in for the ignore while the child starts."""
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        return subprocess.Popen(cmd, **kwargs)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return subprocess.Popen(cmd, **kwargs)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def write_config(path: str | os.PathLike, config: Mapping[str, Any]) -> Path:

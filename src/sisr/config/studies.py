@@ -154,7 +154,8 @@ CONFIG_DEFAULTS = {
     "weights_checksums": {},
 }
 
-REHEARSAL_DEFAULTS = {"epochs": 1, "batches_per_epoch": 2, "valid_images": 2, "batch_size": None}
+REHEARSAL_DEFAULTS = {"epochs": 1, "batches_per_epoch": 2, "valid_images": 2, "batch_size": None,
+                      "keep_optimizer_state": None}
 
 
 OUTPUT_DIR_KEYS = ("data_dir", "results_dir", "logs_dir", "weights_dir")
@@ -610,7 +611,8 @@ def rehearsal_run(run_cfg: Mapping, caps: Mapping | None) -> dict:
     """A run's settings with the schedule capped for a dress rehearsal (config ``rehearsal:``).
 
     caps: ``epochs`` (epochs of a run, and of each GAN phase: warm-up and generator/discriminator phases,
-    the number of rounds kept), ``batch_size`` (None: kept). The batches per epoch and the validation images
+    the number of rounds kept), ``batch_size`` (None: kept), ``keep_optimizer_state`` (None: the tier's; False: a
+    rehearsal's throwaway checkpoints end with weights only). The batches per epoch and the validation images
     are capped in the training job (``batches_per_epoch``, ``valid_images``), not in the run's settings.
     caps None: the settings unchanged.
     """
@@ -627,4 +629,6 @@ def rehearsal_run(run_cfg: Mapping, caps: Mapping | None) -> dict:
         out["epochs"] = min(out.get("epochs", epochs), epochs)
     if caps.get("batch_size"):
         out["batch_size"] = min(out["batch_size"], caps["batch_size"])
+    if caps.get("keep_optimizer_state") is not None:
+        out["keep_optimizer_state"] = caps["keep_optimizer_state"]
     return out
