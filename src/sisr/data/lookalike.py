@@ -351,7 +351,7 @@ def derived_params(size: str) -> dict[str, dict[str, Any]]:
         return {}
     s = SIZES[size]
     n_div2k = s.div2k_train + s.div2k_valid
-    return {"residual_sweep": {"counts": [16, 1, 1]},
+    return {"residual_sweep": {"counts": [8, 1, 1]},  # 11 images: 9 / 1 / 1 (in proportion; each split >= 1)
             "rrdb_gan": {"counts": [n_div2k - 4, 2, 2]}}
 
 
