@@ -3,6 +3,7 @@
 # (sys.path, environment, Ctrl-C handler, onsuccess/onerror messages) are in rules/setup.smk.
 
 import dataclasses
+import math
 from pathlib import Path
 
 # Nothing imported here imports torch: planning the jobs stays fast (tests/test_workflow_parse.py).
@@ -12,7 +13,7 @@ from sisr.base import paths
 from sisr.base.errors import ConfigError
 from sisr.config.job_settings import EvalJob, EvalSet, TrainJob
 from sisr.base.paths import Paths
-from sisr.config.studies import DatasetRef, load_study, load_workflow_config, rehearsal_run, train_settings
+from sisr.config.studies import DatasetRef, load_study, load_workflow_config, rehearsal_run, size_hint, train_settings
 from sisr.training.loss_terms import weights_needed as loss_weights_needed
 from sisr.metrics.registry import weights_needed as metric_weights_needed
 from sisr.data.weights import WEIGHTS as WEIGHT_SPECS
@@ -228,6 +229,19 @@ def rehearsal_cap(key):
 
 def run_resources(wildcards):
     return STUDIES[wildcards.study].runs[wildcards.run].get("resources", {})
+
+
+def eval_priority(wildcards):
+    """Larger models' evaluations first (log10 of sisr.config.studies.size_hint; baselines 0): no long evaluation
+    is left alone at the end of a run while the other cores idle."""
+    run = STUDIES[wildcards.study].runs.get(wildcards.run)
+    return round(math.log10(size_hint(run)), 2) if run else 0
+
+
+def train_priority(wildcards):
+    """A training before any evaluation of its size or smaller (+1: it still has its evaluation to come), the
+    largest first (rules/train.smk)."""
+    return 1 + eval_priority(wildcards)
 
 
 def train_gpus(wildcards):

@@ -19,6 +19,7 @@ for _name, _study in STUDIES.items():
         wildcard_constraints:
             study=_name,
             run="|".join(_study.all_models),
+        priority: eval_priority
         conda:
             "../envs/sisr.yaml"
         resources:

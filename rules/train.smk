@@ -1,9 +1,9 @@
 # Training: one job per (study, run). The job resumes from checkpoint_last.pt if a previous attempt was
 # killed or preempted (SIGTERM saves a checkpoint), so `retries` in a profile continue instead of restarting.
-# priority 1: a free slot takes a training before an evaluation. Snakemake otherwise prefers the job with the most
-# input bytes, an evaluation (it reads a checkpoint), so a study's largest training could wait behind the other
-# studies' evaluations and end the run with its own long evaluation alone on one core (the quick-tier rehearsal:
-# plain_b24_c612 trained from 615 s of 924 s).
+# priority (train_priority): a free slot takes a training before an evaluation, the largest first. Snakemake
+# otherwise prefers the job with the most input bytes, an evaluation (it reads a checkpoint), and small caches
+# before large models, so a study's largest training could wait behind the rest and end the run with its own long
+# evaluation alone on one core (the quick-tier rehearsal: plain_b24_c612 trained from 615 s of 924 s).
 
 
 rule train:
@@ -15,7 +15,7 @@ rule train:
         done=P.train_done("{study}", "{run}"),
     log:
         P.log("train", "{study}", "{run}"),
-    priority: 1
+    priority: train_priority
     conda:
         "../envs/sisr.yaml"
     resources:

@@ -108,3 +108,17 @@ def test_deep_merge_replaces_a_renamed_component():
     assert deep_merge(base, {"scheduler": {"name": "none"}}) == {"scheduler": {"name": "none"}}
     assert deep_merge(base, {"scheduler": {"gamma": 0.1}})["scheduler"] == {"name": "multistep", "milestones": [100],
                                                                             "gamma": 0.1}
+
+
+def test_size_hint_orders_a_study_runs_as_their_parameter_counts():
+    """The rules' priorities (largest training first) follow the models' real sizes within a family."""
+    from sisr.config.studies import load_study, size_hint
+    from sisr.models import count_parameters, create_model
+
+    study = load_study(ROOT / "studies" / "residual_sweep.yaml", tier="quick")
+    runs = {name: cfg for name, cfg in study.runs.items() if cfg.get("model") == "deep_residual"}
+    assert len(runs) >= 4
+    params = {name: count_parameters(create_model("deep_residual", scale=study.scale, in_channels=3, **cfg["model_args"]))
+              for name, cfg in runs.items()}
+    assert sorted(runs, key=lambda n: size_hint(runs[n])) == sorted(runs, key=params.get)
+    assert size_hint({"model": "bicubic"}) < size_hint(runs["plain_b24_c612"])

@@ -553,6 +553,20 @@ def train_settings(run_cfg: Mapping) -> dict:
     return {k: v for k, v in run_cfg.items() if k not in WORKFLOW_ONLY}
 
 
+def size_hint(run_cfg: Mapping) -> float:
+    """A torch-free key that orders runs by cost, largest first: ``blocks x channels^2`` of the run's
+    ``model_args`` (1 and 64 where absent: the families' widths and depths are what grows) x its epochs.
+
+    Only the workflow's job order uses it (the rules' ``priority``: a free core takes the largest training first,
+    so no long chain is left for the end); ``sisr plan`` estimates times from counted multiply-adds instead."""
+    args = run_cfg.get("model_args") or {}
+    blocks = args.get("blocks", 1)
+    channels = args.get("channels", 64)
+    blocks = blocks if isinstance(blocks, (int, float)) else 1  # a template placeholder ("{blocks}") counts as 1
+    channels = channels if isinstance(channels, (int, float)) else 64
+    return float(blocks) * float(channels) ** 2 * float(run_cfg.get("epochs", 1) or 1)
+
+
 REPLICA_SUFFIX = "_seed"
 
 
