@@ -231,6 +231,11 @@ def run_resources(wildcards):
     return STUDIES[wildcards.study].runs[wildcards.run].get("resources", {})
 
 
+# Job order (Snakemake's `priority`, higher first; ties go to the job with more input bytes): data preparation
+# first (cheap, and every training waits for it), then trainings, largest first, then evaluations, largest first.
+DATA_PRIORITY = 100
+
+
 def eval_priority(wildcards):
     """Larger models' evaluations first (log10 of sisr.config.studies.size_hint; baselines 0): no long evaluation
     is left alone at the end of a run while the other cores idle."""

@@ -3,7 +3,9 @@
 # checksums (sisr/data/sources.py); a partial or unverified file never takes a final name, and the extract job
 # checks every archive again before unpacking it (one placed in downloads/ by hand too). A download retries
 # network errors itself (resuming the partial file), so the rule has no Snakemake `retries`: a failed download
-# (e.g. offline) is reported once, in one line.
+# (e.g. offline) is reported once, in one line. Every rule here has DATA_PRIORITY (rules/common.smk): a free core
+# takes data preparation before any training or evaluation; left to input size, the quick-tier rehearsal built
+# residual_sweep's validation cache at 561 s of 873 s, and only then trained its largest model.
 
 
 rule download:
@@ -11,6 +13,7 @@ rule download:
         P.download("{archive}"),
     log:
         P.data_log("download", "{archive}"),
+    priority: DATA_PRIORITY
     localrule: True
     conda:
         "../envs/sisr.yaml"
@@ -31,6 +34,7 @@ rule extract:
         P.extraction_marker("{dataset}", "{archive}"),
     log:
         P.data_log("extract", "{dataset}/{archive}"),
+    priority: DATA_PRIORITY
     localrule: True
     conda:
         "../envs/sisr.yaml"
@@ -47,6 +51,7 @@ rule dataset_ready:
         P.data_log("dataset_ready", "{dataset}"),
     wildcard_constraints:
         dataset="div2k|flickr2k|df2k|benchmark",
+    priority: DATA_PRIORITY
     localrule: True
     conda:
         "../envs/sisr.yaml"
@@ -59,6 +64,7 @@ rule prepare_skimage:
         P.dataset_ready("skimage"),
     log:
         P.data_log("prepare", "skimage"),
+    priority: DATA_PRIORITY
     localrule: True
     conda:
         "../envs/sisr.yaml"
@@ -77,6 +83,7 @@ rule build_derived:
         P.data_log("build_derived", "{derived}"),
     wildcard_constraints:
         derived="residual_sweep|rrdb_gan|inverted_unet",
+    priority: DATA_PRIORITY
     conda:
         "../envs/sisr.yaml"
     params:
@@ -95,6 +102,7 @@ rule build_cache:
         P.cache_manifest("{dataset}", "{split}", "{scale}", "{channels}", "{degdir}"),
     log:
         P.data_log("build_cache", "{degdir}{dataset}_{split}_x{scale}_{channels}"),
+    priority: DATA_PRIORITY
     conda:
         "../envs/sisr.yaml"
     params:
@@ -117,6 +125,7 @@ rule local_dataset:
         P.data_log("local_dataset", "{local}"),
     wildcard_constraints:
         local="|".join(LOCAL_DATASETS) or "^$",
+    priority: DATA_PRIORITY
     localrule: True
     conda:
         "../envs/sisr.yaml"

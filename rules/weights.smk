@@ -8,6 +8,7 @@ rule fetch_weights:
         P.weight_file("{weights_file}"),
     log:
         P.data_log("fetch_weights", "{weights_file}"),
+    priority: DATA_PRIORITY
     localrule: True
     conda:
         "../envs/sisr.yaml"
