@@ -232,21 +232,25 @@ def run_resources(wildcards):
 
 
 # Job order (Snakemake's `priority`, higher first; ties go to the job with more input bytes): data preparation
-# first (cheap, and every training waits for it), then trainings, largest first, then evaluations, largest first.
+# first (cheap, and every training waits for it), then the baselines' evaluations (short, no training to wait for,
+# and every table of their study waits for them), then trainings, largest first, then the trained runs'
+# evaluations, largest first.
 DATA_PRIORITY = 100
+BASELINE_PRIORITY = 50
 
 
 def eval_priority(wildcards):
-    """Larger models' evaluations first (log10 of sisr.config.studies.size_hint; baselines 0): no long evaluation
-    is left alone at the end of a run while the other cores idle."""
+    """Larger models' evaluations first (log10 of sisr.config.studies.size_hint, at most about 10); baselines
+    BASELINE_PRIORITY: left last, they held every study's tables and reports to the end of the quick-tier
+    rehearsal (about a minute of one-core work after the last evaluation)."""
     run = STUDIES[wildcards.study].runs.get(wildcards.run)
-    return round(math.log10(size_hint(run)), 2) if run else 0
+    return round(math.log10(size_hint(run)), 2) if run else BASELINE_PRIORITY
 
 
 def train_priority(wildcards):
     """A training before any evaluation of its size or smaller (+1: it still has its evaluation to come), the
     largest first (rules/train.smk)."""
-    return 1 + eval_priority(wildcards)
+    return 1 + round(math.log10(size_hint(STUDIES[wildcards.study].runs[wildcards.run])), 2)
 
 
 def train_gpus(wildcards):

@@ -43,6 +43,7 @@ rule evaluate_epochs:
         csv=P.epoch_eval_csv("{study}", "{run}", "{evalset}", "{scale}"),
     log:
         P.log("evaluate_epochs", "{study}", "{run}_{evalset}_x{scale}"),
+    priority: eval_priority
     conda:
         "../envs/sisr.yaml"
     resources:
