@@ -239,18 +239,23 @@ DATA_PRIORITY = 100
 BASELINE_PRIORITY = 50
 
 
+def size_priority(run_cfg):
+    """log10 of sisr.config.studies.size_hint (about 3.6 for a 1 x 64 model, 8 for 24 x 612 with 1 epoch)."""
+    return round(math.log10(size_hint(run_cfg)), 2)
+
+
 def eval_priority(wildcards):
-    """Larger models' evaluations first (log10 of sisr.config.studies.size_hint, at most about 10); baselines
-    BASELINE_PRIORITY: left last, they held every study's tables and reports to the end of the quick-tier
-    rehearsal (about a minute of one-core work after the last evaluation)."""
+    """Larger models' evaluations first (size_priority); baselines BASELINE_PRIORITY: left last, they held every
+    study's tables and reports to the end of the quick-tier rehearsal (about a minute of one-core work after the
+    last evaluation)."""
     run = STUDIES[wildcards.study].runs.get(wildcards.run)
-    return round(math.log10(size_hint(run)), 2) if run else BASELINE_PRIORITY
+    return size_priority(run) if run else BASELINE_PRIORITY
 
 
 def train_priority(wildcards):
     """A training before any evaluation of its size or smaller (+1: it still has its evaluation to come), the
     largest first (rules/train.smk)."""
-    return 1 + round(math.log10(size_hint(STUDIES[wildcards.study].runs[wildcards.run])), 2)
+    return 1 + size_priority(STUDIES[wildcards.study].runs[wildcards.run])
 
 
 def train_gpus(wildcards):

@@ -20,6 +20,5 @@ def test_meta_device_count_equals_a_cpu_pass(name):
         y = model(x)
     cost = model_cost(model, in_channels=channels, lr_size=32)
     assert cost["params"] == count_parameters(model)
-    assert cost["gflops_per_mp"] == pytest.approx(counter.get_total_flops() / 1e9 / (y.shape[-1] * y.shape[-2] / 1e6),
-                                                  rel=0, abs=0)
+    assert cost["gflops_per_mp"] == counter.get_total_flops() / 1e9 / (y.shape[-1] * y.shape[-2] / 1e6)
     assert next(model.parameters(), torch.zeros(1)).device.type == "cpu"  # the model itself stays where it was

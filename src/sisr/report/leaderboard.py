@@ -44,7 +44,7 @@ def model_cost(model: torch.nn.Module, *, in_channels: int, lr_size: int = 64) -
 
     The pass runs on a copy on the meta device: shapes only, no arithmetic, so the count costs no time even for a
     188.8 M-parameter model (on the CPU, 20 s of the leaderboard job's 35 in the quick-tier rehearsal); the count is
-    the same (tests/test_leaderboard.py). A model whose forward needs real values runs on the CPU instead."""
+    the same (tests/test_leaderboard_cost.py). A model whose forward needs real values runs on the CPU instead."""
     model = model.eval()
     try:
         flops, megapixels = _flops(copy.deepcopy(model).to("meta"), in_channels, lr_size, "meta")
