@@ -155,7 +155,7 @@ CONFIG_DEFAULTS = {
 }
 
 REHEARSAL_DEFAULTS = {"epochs": 1, "batches_per_epoch": 2, "valid_images": 2, "batch_size": None,
-                      "keep_optimizer_state": None}
+                      "patch_size": None, "keep_optimizer_state": None}
 
 
 OUTPUT_DIR_KEYS = ("data_dir", "results_dir", "logs_dir", "weights_dir")
@@ -625,8 +625,8 @@ def rehearsal_run(run_cfg: Mapping, caps: Mapping | None) -> dict:
     """A run's settings with the schedule capped for a dress rehearsal (config ``rehearsal:``).
 
     caps: ``epochs`` (epochs of a run, and of each GAN phase: warm-up and generator/discriminator phases,
-    the number of rounds kept), ``batch_size`` (None: kept), ``keep_optimizer_state`` (None: the tier's; False: a
-    rehearsal's throwaway checkpoints end with weights only). The batches per epoch and the validation images
+    the number of rounds kept), ``batch_size`` and ``patch_size`` (LR pixels; None: kept), ``keep_optimizer_state``
+    (None: the tier's; False: a rehearsal's throwaway checkpoints end with weights only). The batches per epoch and the validation images
     are capped in the training job (``batches_per_epoch``, ``valid_images``), not in the run's settings.
     caps None: the settings unchanged.
     """
@@ -641,8 +641,9 @@ def rehearsal_run(run_cfg: Mapping, caps: Mapping | None) -> dict:
         out["epochs"] = gan["warmup_epochs"] + 2 * gan["rounds"] * gan["phase_epochs"]
     else:
         out["epochs"] = min(out.get("epochs", epochs), epochs)
-    if caps.get("batch_size"):
-        out["batch_size"] = min(out["batch_size"], caps["batch_size"])
+    for key in ("batch_size", "patch_size"):
+        if caps.get(key) and out.get(key):
+            out[key] = min(out[key], caps[key])
     if caps.get("keep_optimizer_state") is not None:
         out["keep_optimizer_state"] = caps["keep_optimizer_state"]
     return out

@@ -343,6 +343,12 @@ REHEARSAL_DIRS = {"data_dir": "data-rehearsal", "results_dir": "results-rehearsa
 # keep_optimizer_state False: the quick tier keeps Adam's moments so a run can be extended; a rehearsal's checkpoints
 # are thrown away, and plain_b24_c612's checkpoint_last.pt would hold 3 GB of them (0.76 GB without)
 REHEARSAL_CAPS = {"epochs": 1, "batches_per_epoch": 2, "valid_images": 1, "batch_size": 1, "keep_optimizer_state": False}
+# inverted_unet's letterboxed images at size "small": 256 (LR 128) instead of the study's 512 (LR 256). Its U-Net
+# upsamples x8 inside (LR 256 -> 2048 x 2048 x 64 features), so on the CPU one 256 LR image is about 12 s of evaluation
+# and its trainings held 7 GB; the same jobs on a quarter of the pixels. The study trains on whole images
+# (epoch_def fixed_pairs, patch_size = the LR side), so the rehearsal caps patch_size at the smaller LR side.
+SMALL_INVERTED_UNET_SIZE = 256
+SIZE_CAPS = {"small": {"patch_size": SMALL_INVERTED_UNET_SIZE // 2}, "full": {}}
 
 
 def derived_params(size: str) -> dict[str, dict[str, Any]]:
@@ -352,7 +358,8 @@ def derived_params(size: str) -> dict[str, dict[str, Any]]:
     s = SIZES[size]
     n_div2k = s.div2k_train + s.div2k_valid
     return {"residual_sweep": {"counts": [8, 1, 1]},  # 12 images: 10 / 1 / 1 (in proportion; each split >= 1)
-            "rrdb_gan": {"counts": [n_div2k - 4, 2, 2]}}
+            "rrdb_gan": {"counts": [n_div2k - 4, 2, 2]},
+            "inverted_unet": {"size": SMALL_INVERTED_UNET_SIZE}}  # with SIZE_CAPS' patch_size
 
 
 def rehearsal_config(out_dir: str | os.PathLike, *, size: str, mirror: str | None = None,
@@ -365,7 +372,7 @@ def rehearsal_config(out_dir: str | os.PathLike, *, size: str, mirror: str | Non
     index = json.loads((out / "lookalike.json").read_text())
     archives = {a: {"size": r["size"], "sha256": r["sha256"], "md5": r["md5"]} for a, r in index["archives"].items()}
     cfg: dict[str, Any] = {"mirror": mirror or str(out), "archives": archives, "derived": derived_params(size),
-                           "rehearsal": dict(REHEARSAL_CAPS), **REHEARSAL_DIRS}
+                           "rehearsal": {**REHEARSAL_CAPS, **SIZE_CAPS[size]}, **REHEARSAL_DIRS}
     if weights:
         cfg["weights_checksums"] = weights
     with atomic_write(out / "rehearsal.yaml", "w") as fh:
