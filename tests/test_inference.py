@@ -82,3 +82,59 @@ def test_inference_runs_in_full_float32_and_restores_the_settings():
         assert torch.backends.cudnn.allow_tf32 is True
     finally:
         torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = before
+
+
+class _CountingNet(torch.nn.Module):
+    """x2 nearest upscaling that records the LR size of every forward."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 3, 1)
+        self.inputs = []
+
+    def forward(self, x):
+        self.inputs.append(tuple(x.shape[2:]))
+        return torch.nn.functional.interpolate(self.conv(x), scale_factor=2, mode="nearest")
+
+
+def test_the_memory_probe_runs_once_per_model_not_once_per_image():
+    """Found by timing a rehearsal: each image paid a 32 x 32 probe forward, half again the inference of a small
+    benchmark image."""
+    net = _CountingNet().eval()
+    lr = np.random.default_rng(0).integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    for _ in range(3):
+        super_resolve(net, lr, scale=2)
+    assert net.inputs.count((32, 32)) == 1 and net.inputs.count((20, 24)) == 3, net.inputs
+    other = _CountingNet().eval()
+    super_resolve(other, lr, scale=2)
+    assert other.inputs == [(32, 32), (20, 24)]  # another model is probed for itself
+
+
+def test_an_evaluation_job_warms_its_model_up_once_not_once_per_set(tmp_path, monkeypatch):
+    """The first image of every set was super-resolved twice (a warm-up before its timing): one warm-up per job."""
+    from sisr.base.io import write_image
+    from sisr.data.datasets import Pair
+    from sisr.evaluation import evaluate
+
+    rng = np.random.default_rng(1)
+    pairs = []
+    for i in range(2):
+        write_image(tmp_path / f"hr{i}.png", rng.integers(0, 256, (24, 28, 3), dtype=np.uint8))
+        pairs.append(Pair(f"img{i}", tmp_path / f"hr{i}.png", None))
+    net = _CountingNet().eval()
+    evaluate(pairs, scale=2, metrics=["psnr_y"], model=net, sr_dir=tmp_path / "a", device="cpu")
+    assert net.inputs == [(32, 32), (12, 14), (12, 14), (12, 14)]  # probe, warm-up, two images
+    net.inputs.clear()
+    evaluate(pairs, scale=2, metrics=["psnr_y"], model=net, sr_dir=tmp_path / "b", device="cpu", warm_up=False)
+    assert net.inputs == [(12, 14), (12, 14)]
+    # the workflow's job: its first set warms up, the others do not
+    import sisr.workflow.jobs as jobs
+    from sisr.config.job_settings import EvalJob, EvalSet
+
+    seen = []
+    sets = tuple(EvalSet(dataset="benchmark", split=s, root=str(tmp_path), label=s) for s in ("Set5", "Set14", "B100"))
+    job = EvalJob(study="s", run="r", scale=2, in_channels=3, metrics=("psnr_y",), tier="ci", device="cpu", sets=sets)
+    monkeypatch.setattr(jobs, "_load_for_eval", lambda job, model: ("cpu", None))
+    monkeypatch.setattr(jobs, "_evaluate_set", lambda job, ref, loaded, dev, **kw: seen.append((ref.label, kw["warm_up"])))
+    jobs.evaluate_job(job, checkpoint="ckpt.pt", out_csvs=["a", "b", "c"], sr_dirs=["a", "b", "c"])
+    assert seen == [("Set5", True), ("Set14", False), ("B100", False)]

@@ -117,7 +117,8 @@ def _finish(row: dict[str, Any], sr: np.ndarray, hr: np.ndarray, scale: int, met
 def evaluate(pairs: Sequence, *, scale: int, metrics: Sequence[str] = DEFAULT_METRICS, model=None,
              sr_dir: str | os.PathLike | None = None, device=None, tile: int | None = None,
              in_channels: int | None = None, workers: int | None = None, label: str = "",
-             border: int | None = None, degradation: str = degradations.DEFAULT) -> pd.DataFrame:
+             border: int | None = None, degradation: str = degradations.DEFAULT,
+             warm_up: bool = True) -> pd.DataFrame:
     """Score every pair (standard protocol); with a model, make the SR images first. One row per image.
 
     Without ``model``: ``pairs`` are ``(name, sr_path, hr_path)`` (:func:`~sisr.base.pairing.pair_folders`); rows
@@ -129,7 +130,8 @@ def evaluate(pairs: Sequence, *, scale: int, metrics: Sequence[str] = DEFAULT_ME
     super-resolved (``sisr.training.inference``; ``in_channels``: 1 gives the model the Y channel of RGB images and
     scores it against the Y of the HR; 3 repeats a grayscale LR; None passes the LR as it is), written to
     ``sr_dir/<name>.png`` and scored against the HR; rows also hold ``seconds`` (inference, measured after one
-    warm-up run on the first image) and ``hr_path``.
+    warm-up run on the first image; ``warm_up=False``: none, for a model already run in this process, as the
+    workflow's evaluation job does for every set after its first) and ``hr_path``.
 
     Set-level metrics are computed at the end over ``(name, sr_path, hr_path)`` and stored in
     ``df.attrs["set_metrics"]``. ``workers`` images are scored at once (default :func:`default_workers`;
@@ -173,7 +175,8 @@ def evaluate(pairs: Sequence, *, scale: int, metrics: Sequence[str] = DEFAULT_ME
             else:
                 sr, hr, seconds, sr_path = _super_resolve(pair, model, scale=scale, sr_dir=Path(sr_dir),
                                                           device=device, tile=tile, in_channels=in_channels,
-                                                          warm_up=not scored, kernels=kernels, degrade=degrade)
+                                                          warm_up=warm_up and not scored, kernels=kernels,
+                                                          degrade=degrade)
                 pending.append(pool.submit(model_row, pair.name, sr, hr, {"seconds": seconds, "hr_path": str(pair.hr)}))
                 scored.append((pair.name, sr_path, Path(pair.hr)))
             drain(2 * n_workers)

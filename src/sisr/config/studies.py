@@ -626,8 +626,9 @@ def rehearsal_run(run_cfg: Mapping, caps: Mapping | None) -> dict:
 
     caps: ``epochs`` (epochs of a run, and of each GAN phase: warm-up and generator/discriminator phases,
     the number of rounds kept), ``batch_size`` and ``patch_size`` (LR pixels; None: kept), ``keep_optimizer_state``
-    (None: the tier's; False: a rehearsal's throwaway checkpoints end with weights only). The batches per epoch and the validation images
-    are capped in the training job (``batches_per_epoch``, ``valid_images``), not in the run's settings.
+    (None: the tier's; False: a rehearsal's throwaway checkpoints end with weights only). The batches per epoch and
+    the validation images are capped in the training job (``batches_per_epoch``, ``valid_images``), not in the run's
+    settings.
     caps None: the settings unchanged.
     """
     if not caps:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import weakref
 from pathlib import Path
 from typing import NamedTuple
 
@@ -151,12 +152,27 @@ def bytes_per_lr_pixel(model: nn.Module, channels: int, device: torch.device, pr
     return total / probe**2
 
 
+# model -> {(channels, device, dtype): bytes per LR pixel}: one probe per model, not one per image (the probe is a forward of
+# 32 x 32 LR pixels; on the small benchmark images of a rehearsal it was half again the inference itself)
+_PER_PIXEL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _bytes_per_lr_pixel_once(model: nn.Module, channels: int, device: torch.device) -> float:
+    known = _PER_PIXEL.setdefault(model, {})
+    first = next(iter(model.parameters()), None)
+    key = (channels, str(device), None if first is None else first.dtype)  # a model made half later: probed again
+    if key not in known:
+        known[key] = bytes_per_lr_pixel(model, channels, device)
+    return known[key]
+
+
 def auto_tile(model: nn.Module, lr_shape: tuple[int, ...], device: torch.device, overlap: int,
               budget: int | None = None) -> int | None:
-    """None when the whole image fits ``budget`` (default :func:`memory_budget`), else the LR tile side that fits."""
+    """None when the whole image fits ``budget`` (default :func:`memory_budget`), else the LR tile side that fits.
+    The memory per LR pixel is probed once per model, channels and device."""
     h, w = lr_shape[:2]
     channels = 1 if len(lr_shape) == 2 else lr_shape[2]
-    per_pixel = bytes_per_lr_pixel(model, channels, device)
+    per_pixel = _bytes_per_lr_pixel_once(model, channels, device)
     budget = memory_budget(device) if budget is None else budget
     if h * w * per_pixel <= budget:
         return None

@@ -270,8 +270,8 @@ def evaluate_job(job: EvalJob, *, checkpoint: str | None, out_csvs: Sequence[str
         raise SisrError(f"evaluate {job.study}/{job.run}: {len(job.sets)} evaluation sets but {len(out_csvs)} CSVs "
                         f"and {len(sr_dirs)} SR folders")
     dev, loaded = _load_for_eval(job, checkpoint or job.run)
-    return [_evaluate_set(job, ref, loaded, dev, out_csv=csv, sr_dir=sr)
-            for ref, csv, sr in zip(job.sets, out_csvs, sr_dirs)]
+    return [_evaluate_set(job, ref, loaded, dev, out_csv=csv, sr_dir=sr, warm_up=i == 0)  # one warm-up per job
+            for i, (ref, csv, sr) in enumerate(zip(job.sets, out_csvs, sr_dirs))]
 
 
 def _load_for_eval(job: EvalJob, model: str):
@@ -293,14 +293,16 @@ def _load_for_eval(job: EvalJob, model: str):
     return dev, loaded
 
 
-def _evaluate_set(job: EvalJob, ref: EvalSet, loaded, dev, *, out_csv: str, sr_dir: str) -> pd.DataFrame:
+def _evaluate_set(job: EvalJob, ref: EvalSet, loaded, dev, *, out_csv: str, sr_dir: str,
+                  warm_up: bool = True) -> pd.DataFrame:
     """One loaded model on one set: the per-image DataFrame (set-level metrics such as FID on every row), written
-    to ``out_csv``."""
+    to ``out_csv``. ``warm_up``: run the model once before timing the first image (the job's first set only)."""
     pairs = get_dataset(ref.dataset, root=ref.root, split=ref.split, scale=job.scale)
     named = "" if ref.degradation == degradations.DEFAULT else f" {ref.degradation}"
     in_channels = job.in_channels if job.in_channels == 1 else loaded.in_channels
     df = evaluate(pairs, scale=job.scale, metrics=job.metrics, model=loaded.model, sr_dir=sr_dir, device=dev,
-                  in_channels=in_channels, label=f"{ref.label} x{job.scale}{named}", degradation=ref.degradation)
+                  in_channels=in_channels, label=f"{ref.label} x{job.scale}{named}", degradation=ref.degradation,
+                  warm_up=warm_up)
     set_metrics = df.attrs.get("set_metrics", {})
     for i, (column, value) in enumerate([("study", job.study), ("run", job.run), ("model", loaded.name),
                                          ("dataset", ref.label), ("scale", job.scale),
