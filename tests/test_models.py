@@ -320,6 +320,9 @@ def test_spec_matches_the_class(name):
     assert dict(spec.fixed) == (factory.keywords if isinstance(factory, partial) else {})
     assert spec.scales == cls.SCALES and spec.in_channels == cls.IN_CHANNELS
     assert f"{cls.__module__}:{cls.__name__}" == spec.target
+    sizes = {k: params[k].default for k in ("blocks", "channels")
+             if k in params and k not in spec.fixed and isinstance(params[k].default, int)}
+    assert dict(spec.size) == sizes  # the job order's size key sees what the class defaults to
 
 
 def test_check_model_names_the_key_without_torch():

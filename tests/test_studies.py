@@ -122,3 +122,20 @@ def test_size_hint_orders_a_study_runs_as_their_parameter_counts():
               for name, cfg in runs.items()}
     assert sorted(runs, key=lambda n: size_hint(runs[n])) == sorted(runs, key=params.get)
     assert size_hint({"model": "bicubic"}) < size_hint(runs["plain_b24_c612"])
+
+
+def test_size_hint_knows_models_that_a_study_leaves_at_their_defaults():
+    """srresnet_edsr's quick tier gives no model_args: EDSR (32 x 256, fixed by the registered name edsr_like) and
+    SRResNet (16 x 64, the class's defaults) ranked as 1 x 64 and ran last in the quick-tier rehearsal."""
+    from sisr.config.studies import load_study, size_hint
+    from sisr.models import count_parameters, create_model
+
+    study = load_study(ROOT / "studies" / "srresnet_edsr.yaml", tier="quick")
+    runs = {name: cfg for name, cfg in study.runs.items() if not cfg.get("model_args")}
+    assert {cfg["model"] for cfg in runs.values()} >= {"srresnet", "edsr_like"}
+    params = {name: count_parameters(create_model(cfg["model"], scale=study.scale, in_channels=3))
+              for name, cfg in runs.items()}
+    per_epoch = {name: size_hint({**cfg, "epochs": 1}) for name, cfg in runs.items()}
+    assert sorted(runs, key=per_epoch.get) == sorted(runs, key=params.get)
+    edsr = next(n for n, cfg in runs.items() if cfg["model"] == "edsr_like")
+    assert per_epoch[edsr] == 32 * 256**2  # not 1 x 64^2

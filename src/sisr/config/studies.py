@@ -24,7 +24,7 @@ from sisr.base.errors import ConfigError
 from sisr.base import paths, suggest
 from sisr.degradations import check_name as check_degradation
 from sisr.metrics.registry import METRICS
-from sisr.models import check_model
+from sisr.models import SPECS, check_model
 from sisr.training.config import TrainConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -554,12 +554,14 @@ def train_settings(run_cfg: Mapping) -> dict:
 
 
 def size_hint(run_cfg: Mapping) -> float:
-    """A torch-free key that orders runs by cost, largest first: ``blocks x channels^2`` of the run's
-    ``model_args`` (1 and 64 where absent: the families' widths and depths are what grows) x its epochs.
+    """A torch-free key that orders runs by cost, largest first: ``blocks x channels^2`` of the run's model
+    (its ``model_args``, else what the registered name fixes, else the class's defaults: ``ModelSpec.size``; 1 and
+    64 for a model with neither) x its epochs.
 
     Only the workflow's job order uses it (the rules' ``priority``: a free core takes the largest training first,
     so no long chain is left for the end); ``sisr plan`` estimates times from counted multiply-adds instead."""
-    args = run_cfg.get("model_args") or {}
+    spec = SPECS.get(run_cfg.get("model", ""))
+    args = {**(spec.size if spec else {}), **(spec.fixed if spec else {}), **(run_cfg.get("model_args") or {})}
     blocks = args.get("blocks", 1)
     channels = args.get("channels", 64)
     blocks = blocks if isinstance(blocks, (int, float)) else 1  # a template placeholder ("{blocks}") counts as 1

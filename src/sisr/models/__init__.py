@@ -33,8 +33,10 @@ class ModelSpec:
     target: ``module:Class`` of the architecture (one model per file); fixed: keyword arguments the
     registered name fixes (a ``functools.partial``, timm style); args: the keyword arguments a study may
     set besides ``scale`` and ``in_channels``; scales: the supported factors (``None``: any positive
-    integer); in_channels: 1 (Y) and/or 3 (RGB). tests/test_models.py checks every field against the class
-    (its signature and its ``SCALES`` / ``IN_CHANNELS``).
+    integer); in_channels: 1 (Y) and/or 3 (RGB); size: the class's defaults of ``blocks`` and ``channels`` that
+    ``fixed`` does not set (what a study that sets neither gets; the workflow's job order ranks runs by them,
+    :func:`sisr.config.studies.size_hint`). tests/test_models.py checks every field against the class (its
+    signature and its ``SCALES`` / ``IN_CHANNELS``).
     """
 
     target: str
@@ -43,6 +45,7 @@ class ModelSpec:
     fixed: Mapping[str, Any] = field(default_factory=dict)
     scales: tuple[int, ...] | None = None
     in_channels: tuple[int, ...] = (1, 3)
+    size: Mapping[str, int] = field(default_factory=dict)
 
 
 _X234 = (2, 3, 4)
@@ -58,7 +61,7 @@ SPECS: dict[str, ModelSpec] = {
     "espcn_bn_residual": ModelSpec("sisr.models.espcn_bn_residual:ESPCNBNResidual",
                                    "ESPCN + BatchNorm/ReLU + bicubic skip (espcn study)"),
     "srresnet": ModelSpec("sisr.models.srresnet:SRResNet", "SRResNet, 16 blocks (Ledig et al. 2017; srresnet_edsr study)",
-                          ("blocks", "channels"), scales=_X234),
+                          ("blocks", "channels"), scales=_X234, size={"blocks": 16, "channels": 64}),
     "edsr_like": ModelSpec("sisr.models.edsr:EDSR", "EDSR 32x256, res_scale 0.1 (Lim et al. 2017; srresnet_edsr study)",
                            ("blocks", "channels", "res_scale", "rgb_mean"),
                            {"blocks": 32, "channels": 256, "res_scale": 0.1}, _X234),
@@ -66,15 +69,18 @@ SPECS: dict[str, ModelSpec] = {
                                ("blocks", "channels", "res_scale", "rgb_mean"),
                                {"blocks": 16, "channels": 64, "res_scale": 1.0}, _X234),
     "bicubic_refiner": ModelSpec("sisr.models.bicubic_refiner:BicubicRefiner",
-                                 "MATLAB bicubic + plain CNN correction (residual_sweep study)", ("blocks", "channels")),
+                                 "MATLAB bicubic + plain CNN correction (residual_sweep study)", ("blocks", "channels"),
+                                 size={"blocks": 16, "channels": 64}),
     "deep_residual": ModelSpec("sisr.models.deep_residual:DeepResidual",
                                "residual CNN + sub-pixel upsampling (residual_sweep study)",
-                               ("blocks", "channels", "negative_slope"), scales=_X234),
+                               ("blocks", "channels", "negative_slope"), scales=_X234,
+                               size={"blocks": 16, "channels": 64}),
     "rrdb": ModelSpec("sisr.models.rrdb:RRDBNet", "RRDBNet, 2 RRDBs (Wang et al. 2018; rrdb_gan study)",
-                      ("blocks", "channels", "growth", "residual_scale"), scales=_X234),
+                      ("blocks", "channels", "growth", "residual_scale"), scales=_X234,
+                      size={"blocks": 2, "channels": 64}),
     "inverted_unet": ModelSpec("sisr.models.inverted_unet:InvertedUNet",
                                "Y-channel up x8 / down x4 net (inverted_unet study)", ("channels",), scales=(2, 4),
-                               in_channels=(1,)),
+                               in_channels=(1,), size={"channels": 64}),
     "patch_discriminator": ModelSpec("sisr.models.patch_discriminator:PatchDiscriminator",
                                      "GAN discriminator, (N, 1) logits (rrdb_gan study)", ("channels", "hidden")),
 }
