@@ -35,21 +35,43 @@ def ci_tier(tmp_path_factory):
     return SimpleNamespace(dir=folder, config=config, run=run, report=report, report_run=report_run)
 
 
-# Parallel runs (`.ci/run` passes `-n auto --dist loadgroup` to pytest-xdist): every test file is one group, run by one
-# worker, so its module fixtures are built once; the two files that share the `ci_tier` session fixture are one group.
-# The longest groups go first (seconds measured on the 2-core machine, docs/BENCHMARKS.md "The test command"), so that
-# no long file starts last and ends the run alone; the others keep their order.
+# Parallel runs (`.ci/run` passes `-n auto --dist loadgroup` to pytest-xdist): every test file is one unit of work, run
+# by one worker, so its module fixtures are built once; the two files that share the `ci_tier` session fixture are one
+# unit. The units are made by the scheduler below (pytest_xdist_make_scheduler), by file name: pytest-xdist's own
+# groups (`xdist_group` marks, which it appends to the node ids) do nothing under pytest 9.2, whose node ids no longer
+# take the suffix, so until 2026-12-07 every test went out on its own and the module fixtures of a file split between
+# the workers were built twice (the golden values' 28 s fixture on both). The longest units go first (seconds measured
+# on the 2-core machine, docs/BENCHMARKS.md "The test command"), so that no long file starts last and ends the run
+# alone; the others keep their order. The longest unit's slow test (the quick-tier rehearsal) runs first in it: a
+# worker is given its next unit once two tests or fewer are left in its current one, so with the unit's two dry runs
+# still waiting behind it no other unit queues up behind the longest test.
 SHARED_GROUPS = {"test_workflow.py": "ci_tier", "test_report_browser.py": "ci_tier"}
 LONGEST_FIRST = ["test_rehearsal.py", "ci_tier", "test_slurm.py", "test_faults_workflow.py", "test_faults.py",
                  "test_faults_data.py", "test_user_messages.py", "test_workflow_degradations.py"]
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist turns the marks into its groups
-def pytest_collection_modifyitems(config, items):
-    def group(item):
-        return SHARED_GROUPS.get(item.path.name, item.path.name)
+def unit_of(file_name: str) -> str:
+    """The unit of work (a test file, or the shared group) of a test in ``file_name``."""
+    return SHARED_GROUPS.get(file_name, file_name)
 
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(group(item)))
+
+def pytest_collection_modifyitems(config, items):
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(group(item), len(rank)))  # stable: the rest keep their order
+
+    def order(item):
+        unit = unit_of(item.path.name)
+        return rank.get(unit, len(rank)), unit != LONGEST_FIRST[0] or item.get_closest_marker("slow") is None
+
+    items.sort(key=order)  # stable: the rest keep their order
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist's scope scheduling with a test file (or a shared group) as the scope, in collection order."""
+    from xdist.scheduler import LoadScopeScheduling  # deferred: pytest-xdist is there only in parallel runs
+
+    class ByFile(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return unit_of(nodeid.split("::", 1)[0].rsplit("/", 1)[-1])
+
+    config.option.loadscopereorder = False  # keep LONGEST_FIRST's order, not the most tests first
+    return ByFile(config, log)
