@@ -332,6 +332,7 @@ def eval_job_record(wildcards, refs=None, metrics=None):
         weights_dir=WEIGHTS,
         weights_checksums=CFG["weights_checksums"],
         degradation_modules=tuple(CFG["degradation_modules"]),
+        max_images=rehearsal_cap("eval_images"),
     ).to_param()
 
 

@@ -92,6 +92,10 @@ def test_quick_tier_rehearsal_of_every_study_end_to_end(tmp_path, lookalike):
             assert long.empty or (not long["comparable"].any() and long["diff"].isna().all()), table
         summary = pd.read_csv(results / study / "summary.csv")
         assert (summary["tier"] == "quick").all() and summary["psnr_y"].notna().all(), study
+    # the rehearsal's eval_images cap: each set's first image (Set14's is the gray bridge), two where FID is computed
+    for study, run, rows in (("espcn", "espcn", ["bridge"]), ("srresnet_edsr", "edsr_l1", ["bridge", "coastguard"])):
+        [csv] = (results / study / run / "eval").glob("Set14_x*.csv")
+        assert list(pd.read_csv(csv)["image"]) == rows, csv
     board = pd.read_csv(results / "leaderboard" / "leaderboard.csv")
     assert {"Set5", "Set14", "B100", "Urban100", "div2k-valid"} <= set(board["dataset"])
     set14 = board[(board["dataset"] == "Set14") & board["method"].str.contains("/")]

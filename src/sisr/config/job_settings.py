@@ -70,6 +70,8 @@ class EvalJob:
     the job is given) on ``sets``, in order; the rule's outputs (a CSV and an SR folder per set) in the same order.
 
     in_channels: the study's (1: Y channel). device: ``cpu`` for a job without a GPU resource.
+    max_images: a rehearsal's cap (config ``rehearsal: eval_images``): the first N images of each set, raised to
+    what a per-set metric needs (``Metric.min_images``: FID 2); None outside a rehearsal: every image.
     """
 
     study: str
@@ -83,6 +85,7 @@ class EvalJob:
     weights_dir: str | None = None
     weights_checksums: Mapping[str, Any] = field(default_factory=dict)
     degradation_modules: tuple[str, ...] = ()
+    max_images: int | None = None
 
     def to_param(self) -> dict[str, Any]:
         """The record as a plain dict (lists, not tuples: what Snakemake stores for its rerun check)."""

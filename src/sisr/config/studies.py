@@ -154,7 +154,7 @@ CONFIG_DEFAULTS = {
     "weights_checksums": {},
 }
 
-REHEARSAL_DEFAULTS = {"epochs": 1, "batches_per_epoch": 2, "valid_images": 2, "batch_size": None,
+REHEARSAL_DEFAULTS = {"epochs": 1, "batches_per_epoch": 2, "valid_images": 2, "eval_images": None, "batch_size": None,
                       "patch_size": None, "keep_optimizer_state": None}
 
 

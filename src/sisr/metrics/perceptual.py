@@ -282,6 +282,7 @@ def fid_images(pairs: Sequence[tuple[str, os.PathLike, os.PathLike]], scale: int
 METRICS = (
     Metric("lpips_alex", lpips_alex, higher_is_better=False, decimals=4, label="LPIPS (AlexNet)", weights="alexnet"),
     Metric("lpips_vgg", lpips_vgg, higher_is_better=False, decimals=4, label="LPIPS (VGG)", weights="vgg16"),
-    Metric("fid", fid_set, per_set=True, higher_is_better=False, decimals=2, label="FID", weights="fid_inception"),
+    Metric("fid", fid_set, per_set=True, higher_is_better=False, decimals=2, label="FID", weights="fid_inception",
+           min_images=2),
     Metric("fid_n", fid_images, per_set=True, decimals=0, label="images in FID"),
 )

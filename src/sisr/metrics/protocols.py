@@ -173,5 +173,5 @@ METRICS = (
     Metric("psnr_rgb_crop96", psnr_rgb_crop96, decimals=2, label="PSNR (RGB, centre 96x96) [dB]",
            protocol="srresnet_edsr"),
     Metric("fid_crop96", fid_crop96, per_set=True, higher_is_better=False, decimals=2, label="FID (centre 96x96)",
-           weights="fid_inception", protocol="srresnet_edsr"),
+           weights="fid_inception", protocol="srresnet_edsr", min_images=2),
 )

@@ -19,7 +19,8 @@ class Metric:
     the border it removes (``scale`` in the standard protocol; ``sisr evaluate --crop-border`` replaces it).
     on_device: ``fn`` also takes the images as uint8 torch tensors and then computes on their device, in
     float64, the same value within 1e-9 relative; an evaluation whose kernels run on a GPU passes it tensors
-    there (``sisr.base.device.kernel_device``).
+    there (``sisr.base.device.kernel_device``). min_images: the fewest images a per-set metric can be computed on
+    (FID: 2, for a covariance); an evaluation capped to fewer images (a rehearsal's ``eval_images``) keeps this many.
     """
 
     name: str
@@ -32,6 +33,7 @@ class Metric:
     protocol: str = "standard"
     border: bool = False
     on_device: bool = False
+    min_images: int = 1
 
     def fmt(self, value: float) -> str:
         return f"{value:.{self.decimals}f}"

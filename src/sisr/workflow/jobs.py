@@ -29,7 +29,7 @@ from sisr.data.download import extract, fetch_archive, verify_archive
 from sisr.data.sources import archive as catalogue_row
 from sisr.data.weights import WEIGHTS, fetch, override_checksums, use_cache
 from sisr.evaluation import evaluate
-from sisr.metrics.registry import check_metric_names, check_weights
+from sisr.metrics.registry import check_metric_names, check_weights, get as metric
 from sisr.config.job_settings import EvalJob, EvalSet, LoggingSettings, TrainJob, logging_settings
 
 log = logging.getLogger("sisr")
@@ -293,11 +293,23 @@ def _load_for_eval(job: EvalJob, model: str):
     return dev, loaded
 
 
+def _capped(pairs: list, job: EvalJob, label: str) -> list:
+    """The first ``job.max_images`` pairs (a rehearsal's cap), or more where a per-set metric of the job needs them
+    (``Metric.min_images``); every pair when the job has no cap."""
+    if job.max_images is None or len(pairs) <= job.max_images:
+        return pairs
+    keep = max([job.max_images, *(metric(m).min_images for m in job.metrics)])
+    if keep < len(pairs):
+        log.info("%s/%s: the first %d of the %d images of %s (a rehearsal's eval_images cap)", job.study, job.run,
+                 keep, len(pairs), label)
+    return pairs[:keep]
+
+
 def _evaluate_set(job: EvalJob, ref: EvalSet, loaded, dev, *, out_csv: str, sr_dir: str,
                   warm_up: bool = True) -> pd.DataFrame:
     """One loaded model on one set: the per-image DataFrame (set-level metrics such as FID on every row), written
     to ``out_csv``. ``warm_up``: run the model once before timing the first image (the job's first set only)."""
-    pairs = get_dataset(ref.dataset, root=ref.root, split=ref.split, scale=job.scale)
+    pairs = _capped(get_dataset(ref.dataset, root=ref.root, split=ref.split, scale=job.scale), job, ref.label)
     named = "" if ref.degradation == degradations.DEFAULT else f" {ref.degradation}"
     in_channels = job.in_channels if job.in_channels == 1 else loaded.in_channels
     df = evaluate(pairs, scale=job.scale, metrics=job.metrics, model=loaded.model, sr_dir=sr_dir, device=dev,
