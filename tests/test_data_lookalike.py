@@ -89,11 +89,11 @@ def test_rehearsal_config_validates_and_caps_schedules(small):
     on_disk = yaml.safe_load((out / "rehearsal.yaml").read_text())
     assert on_disk == cfg and cfg["derived"] == derived_params("small")
     full = load_config({"tier": "quick", "studies": ["espcn"], **cfg})
-    assert full["rehearsal"] == {"epochs": 1, "batches_per_epoch": 2, "valid_images": 1, "eval_images": 1,
-                                 "batch_size": 1, "patch_size": 128, "keep_optimizer_state": False}
-    # inverted_unet trains on whole letterboxed images: the small rehearsal's are 256 (LR 128), the patch follows
+    assert full["rehearsal"] == {"epochs": 1, "batches_per_epoch": 1, "valid_images": 1, "eval_images": 1,
+                                 "batch_size": 1, "patch_size": 96, "keep_optimizer_state": False}
+    # inverted_unet trains on whole letterboxed images: the small rehearsal's are 192 (LR 96), the patch follows
     assert cfg["derived"]["inverted_unet"]["size"] // 2 == cfg["rehearsal"]["patch_size"]
-    assert rehearsal_run({"epochs": 50, "batch_size": 8, "patch_size": 256}, full["rehearsal"])["patch_size"] == 128
+    assert rehearsal_run({"epochs": 50, "batch_size": 8, "patch_size": 256}, full["rehearsal"])["patch_size"] == 96
     assert rehearsal_run({"epochs": 50, "batch_size": 8, "patch_size": 24}, full["rehearsal"])["patch_size"] == 24
     run = {"model": "rrdb", "epochs": 25, "batch_size": 16,
            "gan": {"warmup_epochs": 5, "phase_epochs": 5, "rounds": 2}}

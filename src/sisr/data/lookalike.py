@@ -344,15 +344,18 @@ def write_random_weights(out_dir: str | os.PathLike, *, log=print) -> dict[str, 
 REHEARSAL_DIRS = {"data_dir": "data-rehearsal", "results_dir": "results-rehearsal", "weights_dir": "weights-rehearsal"}
 # keep_optimizer_state False: the quick tier keeps Adam's moments so a run can be extended; a rehearsal's checkpoints
 # are thrown away, and plain_b24_c612's checkpoint_last.pt would hold 3 GB of them (0.76 GB without)
-# eval_images 1: a model's evaluation on the first image of each set (two where it computes FID); the rehearsal's
-# evaluations were half its CPU time, most of it on the second image of every set (docs/BENCHMARKS.md, session 8)
-REHEARSAL_CAPS = {"epochs": 1, "batches_per_epoch": 2, "valid_images": 1, "eval_images": 1, "batch_size": 1,
+# eval_images 1: a model's evaluation on the first image of each set (two where it computes FID); batches_per_epoch
+# 1: one optimizer step per epoch (and per GAN phase). The rehearsal's evaluations were half its CPU time, most of it
+# on the second image of every set, and the second batch was about half of its trainings' (docs/BENCHMARKS.md,
+# session 8); one image and one step still run every job of the graph.
+REHEARSAL_CAPS = {"epochs": 1, "batches_per_epoch": 1, "valid_images": 1, "eval_images": 1, "batch_size": 1,
                   "keep_optimizer_state": False}
-# inverted_unet's letterboxed images at size "small": 256 (LR 128) instead of the study's 512 (LR 256). Its U-Net
+# inverted_unet's letterboxed images at size "small": 192 (LR 96) instead of the study's 512 (LR 256). Its U-Net
 # upsamples x8 inside (LR 256 -> 2048 x 2048 x 64 features), so on the CPU one 256 LR image is about 12 s of evaluation
-# and its trainings held 7 GB; the same jobs on a quarter of the pixels. The study trains on whole images
-# (epoch_def fixed_pairs, patch_size = the LR side), so the rehearsal caps patch_size at the smaller LR side.
-SMALL_INVERTED_UNET_SIZE = 256
+# and its trainings held 7 GB; the same jobs on a seventh of the pixels (192: MS-SSIM, one of the study's metrics,
+# needs 161 pixels per side after the x2 shave). The study trains on whole images (epoch_def fixed_pairs, patch_size
+# = the LR side), so the rehearsal caps patch_size at the smaller LR side.
+SMALL_INVERTED_UNET_SIZE = 192
 SIZE_CAPS = {"small": {"patch_size": SMALL_INVERTED_UNET_SIZE // 2}, "full": {}}
 
 
