@@ -62,7 +62,7 @@ def test_rehearsal_dry_run_has_the_real_tiers_jobs(tmp_path, tier):
     assert counts == job_counts(rehearsal.stdout)
     for rule in ("download", "extract", "build_derived", "build_cache", "train", "evaluate_espcn", "leaderboard"):
         assert counts.get(rule, 0) > 0, rule
-    assert cfg["rehearsal"]["batches_per_epoch"] == 2
+    assert cfg["rehearsal"]["batches_per_epoch"] == 1
 
 
 @pytest.mark.slow
