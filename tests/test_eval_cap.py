@@ -60,3 +60,11 @@ def test_only_a_rehearsal_caps_the_evaluation_and_its_gray_set14_member_comes_fi
     # every model of a capped rehearsal still meets a gray image (RGB models repeat it to three channels)
     set14 = sorted(_images(SIZES["small"], seed=0)["benchmark/Set14"])
     assert set14[0][0] == "bridge" and set14[0][1][2] is True
+
+
+def test_without_a_cap_the_job_record_is_the_one_snakemake_stored_before(tmp_path):
+    """Found by trying: results made before the cap existed were all planned again ("Params have changed": the record
+    had gained ``max_images: None``). Without a cap the record has no such key; with one it has, and both read back."""
+    plain, capped = _job(tmp_path, max_images=None), _job(tmp_path, max_images=1)
+    assert "max_images" not in plain.to_param() and capped.to_param()["max_images"] == 1
+    assert EvalJob.from_param(plain.to_param()) == plain and EvalJob.from_param(capped.to_param()) == capped

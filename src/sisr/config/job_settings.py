@@ -93,6 +93,8 @@ class EvalJob:
         param["metrics"] = list(self.metrics)
         param["sets"] = [asdict(s) for s in self.sets]
         param["degradation_modules"] = list(self.degradation_modules)
+        if self.max_images is None:  # outside a rehearsal: the record Snakemake stored before the cap existed, so
+            del param["max_images"]  # finished evaluations are not planned again for "Params have changed"
         return param
 
     @classmethod
